@@ -1,0 +1,38 @@
+# chaser: `make run` for the whole thing on one machine, `make test` for the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CACHE ?= $(HOME)/.cache/chaser
+
+.PHONY: setup run test lint migrate clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the dependencies change.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(CACHE)/.temporal-ready: scripts/setup-temporal.sh tools/test-server/pom.xml
+	CHASER_CACHE=$(CACHE) scripts/setup-temporal.sh
+	touch $@
+
+setup: $(VENV)/.installed $(CACHE)/.temporal-ready
+
+migrate: setup
+	$(BIN)/alembic upgrade head
+
+run: setup
+	CHASER_CACHE=$(CACHE) scripts/run.sh
+
+test: setup
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

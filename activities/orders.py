@@ -1,0 +1,107 @@
+"""Order status changes and process ends, written to the order row and its timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from db.history import already_done, record
+from db.models import Order, Task
+from db.session import Sessions
+
+CLOSED_STATUSES = frozenset({"paid", "cancelled", "false"})
+
+
+@dataclass
+class StatusChange:
+    key: str
+    order_id: str
+    status: str
+    at: datetime
+    reason: str | None = None
+
+
+@dataclass
+class OrderEnd:
+    key: str
+    order_id: str
+    status: str  # paid / cancelled / false
+    outcome: str  # positive / neutral / negative
+    reason: str
+    at: datetime
+
+
+class OrderActivities:
+    def __init__(self, sessions: Sessions) -> None:
+        self.sessions = sessions
+
+    @activity.defn
+    async def set_status(self, change: StatusChange) -> None:
+        """Move an open order to a new status; a closed order keeps its final one."""
+        async with self.sessions() as session, session.begin():
+            if await already_done(session, change.key):
+                return
+            order = await load_order(session, change.order_id)
+            if order.status in CLOSED_STATUSES or order.status == change.status:
+                return
+            record(
+                session,
+                key=change.key,
+                order_id=order.id,
+                at=change.at,
+                actor="system",
+                kind="status_changed",
+                old=order.status,
+                new=change.status,
+                reason=change.reason,
+            )
+            order.status, order.updated_at = change.status, change.at
+
+    @activity.defn
+    async def finish_order(self, end: OrderEnd) -> None:
+        """End the chase: final status and outcome, and every open task closed automatically."""
+        async with self.sessions() as session, session.begin():
+            if await already_done(session, end.key):
+                return
+            order = await load_order(session, end.order_id)
+            open_tasks = await session.scalars(
+                select(Task).where(Task.order_id == order.id, Task.status == "open")
+            )
+            for task in open_tasks:
+                task.status, task.close_reason = "closed", f"order {end.status}"
+                record(
+                    session,
+                    order_id=order.id,
+                    at=end.at,
+                    actor="system",
+                    kind="task_closed",
+                    task_id=task.id,
+                    task_kind=task.kind,
+                    reason=task.close_reason,
+                )
+            record(
+                session,
+                key=end.key,
+                order_id=order.id,
+                at=end.at,
+                actor="system",
+                kind="status_changed",
+                old=order.status,
+                new=end.status,
+                reason=end.reason,
+            )
+            order.status, order.outcome, order.end_reason = end.status, end.outcome, end.reason
+            order.updated_at = order.ended_at = end.at
+
+
+async def load_order(session: AsyncSession, order_id: str) -> Order:
+    """The order an activity works on; a missing one is a permanent failure, not a retry."""
+    order = await session.get(Order, order_id)
+    if order is None:
+        raise ApplicationError(f"order {order_id!r} does not exist", non_retryable=True)
+    return order

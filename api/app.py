@@ -1,0 +1,38 @@
+"""The FastAPI app factory: Temporal and the database are connected once, in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from api.errors import install_error_handlers
+from api.routes import health, managers, orders
+from db.session import make_engine, make_sessions
+from settings import Settings
+
+
+def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
+    """Build the app; a test hands in its own settings and an already connected client."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        app.state.settings = settings
+        app.state.sessions = make_sessions(engine)
+        app.state.temporal = temporal or await Client.connect(
+            settings.temporal_address, namespace=settings.temporal_namespace
+        )
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(title="chaser", version="1", lifespan=lifespan)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(managers.router)
+    app.include_router(orders.router)
+    return app

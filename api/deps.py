@@ -1,0 +1,86 @@
+"""Request dependencies: settings, a database session, the Temporal client, and who is calling."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+
+from api.errors import Forbidden, Unauthorized
+from db.models import Manager
+from settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_temporal(request: Request) -> Client:
+    client: Client = request.app.state.temporal
+    return client
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessions() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The backend (manager is None) or one manager."""
+
+    manager: Manager | None
+
+
+async def get_caller(
+    settings: SettingsDep,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("missing bearer token")
+    token = credentials.credentials
+    if hmac.compare_digest(token.encode(), settings.backend_token.get_secret_value().encode()):
+        return Caller(manager=None)
+    manager = await session.scalar(select(Manager).where(Manager.token_hash == hash_token(token)))
+    if manager is None:
+        raise Unauthorized("unknown bearer token")
+    return Caller(manager=manager)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def require_backend(caller: CallerDep) -> None:
+    if caller.manager is not None:
+        raise Forbidden("this route takes the backend token, not a manager's")
+
+
+def require_manager(caller: CallerDep) -> Manager:
+    if caller.manager is None:
+        raise Forbidden("this route takes a manager's token, not the backend's")
+    return caller.manager
+
+
+BackendDep = Annotated[None, Depends(require_backend)]
+ManagerDep = Annotated[Manager, Depends(require_manager)]

@@ -1,0 +1,53 @@
+"""`POST /v1/managers`: the backend registers a manager and receives their token once."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel, EmailStr, Field
+from sqlalchemy.exc import IntegrityError
+
+from api.deps import BackendDep, SessionDep, hash_token
+from api.errors import Conflict
+from api.schemas.common import Id
+from db.models import Manager
+
+router = APIRouter(prefix="/v1/managers", tags=["managers"])
+
+
+class ManagerIn(BaseModel):
+    id: Id
+    name: str = Field(min_length=1, max_length=255)
+    email: EmailStr
+    signature: str = Field(default="", max_length=2000)
+
+
+class ManagerCreated(BaseModel):
+    id: str
+    name: str
+    email: str
+    signature: str
+    token: str  # shown this once; only its hash is stored
+
+
+@router.post("", status_code=201)
+async def create_manager(body: ManagerIn, session: SessionDep, _: BackendDep) -> ManagerCreated:
+    """Register a manager; the response carries the bearer token for the tasks API."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        Manager(
+            id=body.id,
+            name=body.name,
+            email=body.email,
+            signature=body.signature,
+            token_hash=hash_token(token),
+            created_at=datetime.now(UTC),
+        )
+    )
+    try:
+        await session.commit()
+    except IntegrityError as error:
+        raise Conflict(f"manager {body.id!r} already exists") from error
+    return ManagerCreated(**body.model_dump(), token=token)

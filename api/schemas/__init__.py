@@ -1,0 +1,1 @@
+"""Request and response bodies, apart from the ORM models."""

@@ -1,0 +1,8 @@
+"""Field shapes shared by several resources."""
+
+from typing import Annotated
+
+from pydantic import Field
+
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
+Phone = Annotated[str, Field(min_length=5, max_length=32, pattern=r"^\+?[0-9 ()-]{5,32}$")]

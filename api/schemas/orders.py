@@ -1,0 +1,90 @@
+"""Bodies of the order routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+from api.schemas.common import Id, Phone
+
+
+class Product(BaseModel):
+    id: Id
+    name: str = Field(min_length=1, max_length=255)
+
+
+class Customer(BaseModel):
+    name: str = Field(min_length=1, max_length=255)
+    email: EmailStr
+    phone: Phone | None = None
+
+
+class OrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: Id
+    product: Product
+    amount: Decimal = Field(gt=0, max_digits=12, decimal_places=2)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    customer: Customer
+    created_at: AwareDatetime | None = None
+    language: Literal["en", "ru"] | None = None
+
+
+class OrderEventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: str = Field(min_length=1, max_length=128)
+    type: Literal["paid", "partially_paid", "cancelled", "phone_changed"]
+    amount: Decimal | None = Field(default=None, gt=0, max_digits=12, decimal_places=2)
+    phone: Phone | None = None
+    occurred_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _fields_for_type(self) -> OrderEventIn:
+        if self.type == "partially_paid" and self.amount is None:
+            raise ValueError("a partially_paid event needs an amount")
+        if self.type == "phone_changed" and self.phone is None:
+            raise ValueError("a phone_changed event needs a phone")
+        return self
+
+
+class EventAccepted(BaseModel):
+    event_id: str
+    duplicate: bool
+
+
+class ProcessOut(BaseModel):
+    """The running workflow's view, from its query; absent once the chase has ended."""
+
+    stage: str
+    partially_paid: bool
+    ends_at: datetime
+
+
+class OrderOut(BaseModel):
+    id: str
+    product: Product
+    amount: Decimal
+    paid_amount: Decimal
+    currency: str
+    customer: Customer
+    language: str
+    status: str
+    assignee_id: str | None
+    outcome: str | None
+    end_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    process: ProcessOut | None = None
+
+
+class HistoryLine(BaseModel):
+    at: datetime
+    kind: str
+    actor: str
+    detail: dict[str, object]

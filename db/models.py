@@ -1,0 +1,205 @@
+"""The app's tables: orders and leads, their timelines, managers, tasks, the email outbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Numeric, String, Text, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes on both databases: SQLite drops the offset, so
+    everything is stored in UTC and handed back aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: give it a time zone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Manager(Base):
+    __tablename__ = "managers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str] = mapped_column(String(320))
+    signature: Mapped[str] = mapped_column(Text, default="")
+    # sha256 of the bearer token: tokens are random and long, so a slow hash adds nothing.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(64), index=True)
+    product_name: Mapped[str] = mapped_column(String(255))
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    customer_name: Mapped[str] = mapped_column(String(255))
+    customer_email: Mapped[str] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    paid_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal(0))
+    assignee_id: Mapped[str | None] = mapped_column(ForeignKey("managers.id"))
+    # positive (paid) / neutral (duplicate) / negative (cancelled, expired, no phone)
+    outcome: Mapped[str | None] = mapped_column(String(10))
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    chase_started: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class OrderEvent(Base):
+    """Backend events, kept by their event_id so a repeated post changes nothing."""
+
+    __tablename__ = "order_events"
+
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    occurred_at: Mapped[datetime | None]
+    received_at: Mapped[datetime]
+
+
+class HistoryEntry(Base):
+    """One line of an order's or a lead's timeline: who did what, when."""
+
+    __tablename__ = "history"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    # Set by activities so that a retried one writes its line once.
+    key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    lead_id: Mapped[str | None] = mapped_column(ForeignKey("leads.id"), index=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(80))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Task(Base):
+    """A question for a manager that a workflow waits on."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    lead_id: Mapped[str | None] = mapped_column(ForeignKey("leads.id"), index=True)
+    workflow_id: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    title: Mapped[str] = mapped_column(String(255))
+    call_script: Mapped[str | None] = mapped_column(Text)
+    # The allowed answers; empty when the task asks for a date-time (`at`).
+    options: Mapped[list[str]] = mapped_column(default=list)
+    assignee_id: Mapped[str | None] = mapped_column(ForeignKey("managers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10), index=True)  # open / answered / closed
+    close_reason: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+    answer: Mapped[str | None] = mapped_column(String(32))
+    answer_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(ForeignKey("managers.id"))
+
+
+class Email(Base):
+    """The outbox: one row per email a workflow asked for, keyed so a retry sends nothing new."""
+
+    __tablename__ = "emails"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # message id, also the pixel's
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    lead_id: Mapped[str | None] = mapped_column(ForeignKey("leads.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    to_addr: Mapped[str] = mapped_column(String(320))
+    from_addr: Mapped[str] = mapped_column(String(400))
+    subject: Mapped[str] = mapped_column(String(400))
+    status: Mapped[str] = mapped_column(String(12))  # pending / sent / suppressed / failed
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    opened_at: Mapped[datetime | None]
+
+
+class Discount(Base):
+    """A personal offer on an order: active until valid_until, then expired."""
+
+    __tablename__ = "discounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    percent: Mapped[int]
+    valid_until: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(10))  # active / expired / used
+    created_at: Mapped[datetime]
+
+
+class Lead(Base):
+    __tablename__ = "leads"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str] = mapped_column(String(320))
+    responsible_manager_id: Mapped[str] = mapped_column(ForeignKey("managers.id"))
+    status: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(2))
+    chase_number: Mapped[int] = mapped_column(default=0)
+    chase_round: Mapped[int] = mapped_column(default=0)
+    emails_sent: Mapped[int] = mapped_column(default=0)
+    next_email_due: Mapped[datetime | None]
+    stopped_reason: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class LeadEvent(Base):
+    __tablename__ = "lead_events"
+
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[datetime]
+
+
+class Notification(Base):
+    """A note to a manager (for instance: a follow-up went to your lead)."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    manager_id: Mapped[str] = mapped_column(ForeignKey("managers.id"), index=True)
+    lead_id: Mapped[str | None] = mapped_column(ForeignKey("leads.id"))
+    order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]

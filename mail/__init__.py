@@ -1,0 +1,1 @@
+"""Customer and manager email: rendering, signed payment links, and the two delivery backends."""

@@ -1,0 +1,80 @@
+"""Where emails go: `.eml` files in a folder (the default for `make run`) or an SMTP server."""
+
+from __future__ import annotations
+
+import os
+import ssl
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import aiosmtplib
+
+
+class PermanentDeliveryError(Exception):
+    """The server refused the message for good (a 5xx reply): retrying will not help."""
+
+
+class Mailer(Protocol):
+    async def send(self, message: EmailMessage) -> None: ...
+
+
+class FileMailer:
+    """Writes each message to `<folder>/<message id>.eml`; a resend overwrites the same file."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    async def send(self, message: EmailMessage) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = str(message["Message-ID"]).strip("<>").split("@")[0]
+        tmp = self.folder / f".{name}.tmp"
+        tmp.write_bytes(bytes(message))
+        os.replace(tmp, self.folder / f"{name}.eml")  # atomic: a reader never sees half a file
+
+
+class SmtpMailer:
+    """Sends through SMTP_URL: `smtp://[user:pass@]host:port[?starttls=true]` or `smtps://…`."""
+
+    def __init__(self, url: str, timeout: float = 30) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps"):
+            raise ValueError(f"SMTP_URL must start with smtp:// or smtps://, got {url!r}")
+        query = parse_qs(parts.query)
+        self.hostname = parts.hostname or "localhost"
+        self.port = parts.port or (465 if parts.scheme == "smtps" else 25)
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.use_tls = parts.scheme == "smtps"
+        self.start_tls = query.get("starttls", ["false"])[0].lower() == "true"
+        verify = query.get("verify", ["true"])[0].lower() == "true"
+        self.tls_context = ssl.create_default_context() if verify else _unverified_context()
+        self.timeout = timeout
+
+    async def send(self, message: EmailMessage) -> None:
+        try:
+            await aiosmtplib.send(
+                message,
+                hostname=self.hostname,
+                port=self.port,
+                username=self.username,
+                password=self.password,
+                use_tls=self.use_tls,
+                start_tls=self.start_tls if self.start_tls else False,
+                tls_context=self.tls_context,
+                timeout=self.timeout,
+            )
+        except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPSenderRefused) as error:
+            raise PermanentDeliveryError(str(error)) from error
+        except aiosmtplib.SMTPResponseException as error:
+            if 500 <= error.code < 600:
+                raise PermanentDeliveryError(f"{error.code} {error.message}") from error
+            raise  # 4xx: the server asks us to come back later
+
+
+def _unverified_context() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context

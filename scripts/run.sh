@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The whole thing on one machine: Temporal's dev server (SQLite file, web UI),
+# the worker and the API, with emails written to files. Ctrl-C stops all three;
+# the next run resumes every open chase from data/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CACHE="${CHASER_CACHE:-$HOME/.cache/chaser}"
+TEMPORAL="${TEMPORAL_CLI:-$CACHE/bin/temporal}"
+DATA="${DATA_DIR:-data}"
+API_PORT="${API_PORT:-8000}"
+export DATA_DIR="$DATA"
+export DATABASE_URL="${DATABASE_URL:-sqlite+aiosqlite:///$DATA/chaser.db}"
+export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://localhost:$API_PORT}"
+mkdir -p "$DATA/mail"
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo; echo "stopping..."
+  for pid in "${pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+  wait || true
+}
+trap stop INT TERM EXIT
+
+"$TEMPORAL" server start-dev --db-filename "$DATA/temporal.db" \
+  --ui-port 8233 --port 7233 --log-level warn &
+pids+=($!)
+until "$TEMPORAL" operator cluster health --address localhost:7233 >/dev/null 2>&1; do sleep 0.5; done
+
+.venv/bin/alembic upgrade head
+.venv/bin/python worker.py &
+pids+=($!)
+.venv/bin/uvicorn --factory api.main:app_from_env --host 127.0.0.1 --port "$API_PORT" \
+  --log-level warning &
+pids+=($!)
+
+cat <<INFO
+
+  chaser is running.
+    Temporal web UI  http://localhost:8233
+    API docs         http://localhost:$API_PORT/docs
+    mail folder      $DATA/mail/
+  Ctrl-C stops everything; open chases resume on the next 'make run'.
+
+INFO
+wait

@@ -1,0 +1,101 @@
+"""The one settings object: read from the environment once, passed to what needs it."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from workflows.order_chase import OrderTimings
+
+
+class Settings(BaseSettings):
+    """Every knob of SPEC §6. Durations accept seconds or ISO 8601 (`P30D`, `PT1M`)."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "chaser"
+
+    database_url: str = "sqlite+aiosqlite:///data/chaser.db"
+    data_dir: Path = Path("data")
+
+    email_backend: Literal["file", "smtp"] = "file"
+    smtp_url: str = "smtp://localhost:1025"
+    mail_from: str = "Chaser <noreply@chaser.localhost>"
+    manager_notify_email: bool = True
+
+    public_base_url: str = "http://localhost:8000"
+    pay_link_template: str = "{base_url}/pay/{order_id}?token={token}"
+    pay_link_secret: SecretStr = SecretStr("dev-pay-link-secret")
+
+    default_timezone: str = "Europe/Moscow"
+    default_language: Literal["en", "ru"] = "en"
+    holidays: Annotated[tuple[date, ...], NoDecode] = ()
+
+    backend_token: SecretStr = SecretStr("dev-backend-token")
+
+    # Order chase (SPEC §1).
+    grace: timedelta = timedelta(minutes=1)
+    payment_window: timedelta = timedelta(days=30)
+    phone_wait: timedelta = timedelta(days=5)
+    pending_wait: timedelta = timedelta(days=3)
+    dial_days: int = 3
+    calls_per_day: int = 3
+    retry_gap: timedelta = timedelta(minutes=30)
+    day_gap: timedelta = timedelta(days=1)
+    first_reminder: timedelta = timedelta(days=2)
+    # The sources leave these two to the shop; a day each keeps the sequence within a week.
+    open_wait: timedelta = timedelta(days=1)
+    purchase_wait: timedelta = timedelta(days=1)
+    offer_percent: int = 5
+    offer_valid: timedelta = timedelta(days=2)
+    objection_emails: tuple[str, ...] = ("objection_1", "objection_2", "objection_3")
+
+    # Lead chase (SPEC §2).
+    lead_interval_business_days: int = 3
+    lead_rounds: int = 3
+
+    chaser_time_scale: float = 1.0
+
+    @field_validator("holidays", mode="before")
+    @classmethod
+    def _split_holidays(cls, value: object) -> object:
+        """HOLIDAYS is a comma-separated list of ISO dates: `2026-01-01,2026-01-02`."""
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("chaser_time_scale")
+    @classmethod
+    def _positive_scale(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError(f"CHASER_TIME_SCALE must be positive, got {value}")
+        return value
+
+    def scaled(self, duration: timedelta) -> float:
+        """A duration in seconds after CHASER_TIME_SCALE."""
+        return duration.total_seconds() * self.chaser_time_scale
+
+    def order_timings(self) -> OrderTimings:
+        """The durations an order chase takes in its input when it starts."""
+        return OrderTimings(
+            grace=self.scaled(self.grace),
+            payment_window=self.scaled(self.payment_window),
+            phone_wait=self.scaled(self.phone_wait),
+            pending_wait=self.scaled(self.pending_wait),
+            dial_days=self.dial_days,
+            calls_per_day=self.calls_per_day,
+            retry_gap=self.scaled(self.retry_gap),
+            day_gap=self.scaled(self.day_gap),
+            first_reminder=self.scaled(self.first_reminder),
+            open_wait=self.scaled(self.open_wait),
+            purchase_wait=self.scaled(self.purchase_wait),
+            offer_percent=self.offer_percent,
+            offer_valid=self.scaled(self.offer_valid),
+            objection_emails=list(self.objection_emails),
+        )

@@ -1,0 +1,195 @@
+"""Real things for every test: Temporal servers, a migrated database, an SMTP server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from api.app import create_app
+from db.models import Base
+from db.session import Sessions, make_engine, make_sessions
+from mail.backends import SmtpMailer
+from settings import Settings
+from tests.mailbox import Mailbox, SmtpServer
+from worker import WorkerDeps, build_worker, make_deps
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("CHASER_CACHE", Path.home() / ".cache" / "chaser"))
+
+
+def cached_binary(env_var: str, name: str) -> str | None:
+    """A server binary the Makefile installed; None lets the SDK download its own."""
+    path = os.environ.get(env_var) or str(CACHE / "bin" / name)
+    return path if Path(path).is_file() else None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# --- Temporal -------------------------------------------------------------------------
+
+
+@pytest_asyncio.fixture(scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's Java time-skipping server, shared by the session: tests use it one at a time."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=cached_binary("TEMPORAL_TEST_SERVER", "temporal-test-server")
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The Temporal CLI's dev server that `make` built, in memory, real time."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=cached_binary("TEMPORAL_CLI", "temporal"),
+        ui=False,
+    )
+    yield env
+    await env.shutdown()
+
+
+# --- Database -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """CHASER_TEST_DATABASE_URL (PostgreSQL in CI's second run) or a fresh SQLite file."""
+    url = os.environ.get("CHASER_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'chaser.db'}"
+
+
+@pytest_asyncio.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """The schema is built by the Alembic migrations, exactly as in production."""
+    engine = make_engine(database_url)
+    if make_url(database_url).get_backend_name() == "postgresql":
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = database_url
+    config.attributes["configure_logging"] = False
+    # Alembic's env runs its own event loop: give it a thread of its own.
+    await asyncio.to_thread(command.upgrade, config, "head")
+    yield engine
+    await engine.dispose()
+
+
+@pytest_asyncio.fixture
+async def sessions(engine: AsyncEngine) -> Sessions:
+    """A session factory on an emptied database."""
+    async with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            await connection.execute(table.delete())
+    return make_sessions(engine)
+
+
+# --- Email ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer(port=free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: SmtpServer) -> Mailbox:
+    smtp_server.mailbox.clear()
+    return smtp_server.mailbox
+
+
+# --- The app --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(database_url: str, smtp_server: SmtpServer, tmp_path: Path) -> Settings:
+    """Production defaults but for where things live; each test has its own task queue."""
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        email_backend="smtp",
+        smtp_url=f"smtp://127.0.0.1:{smtp_server.port}",
+        temporal_task_queue=f"test-{uuid.uuid4().hex[:12]}",
+        backend_token="test-backend-token",
+        public_base_url="http://chaser.test",
+        holidays=(),
+    )
+
+
+@pytest.fixture
+def deps(settings: Settings, sessions: Sessions) -> WorkerDeps:
+    deps = make_deps(settings, sessions)
+    assert isinstance(deps.mailer, SmtpMailer)
+    return deps
+
+
+@pytest_asyncio.fixture
+async def ts_worker(
+    ts_env: WorkflowEnvironment, deps: WorkerDeps, settings: Settings
+) -> AsyncIterator[Worker]:
+    """A worker with the real activities on the time-skipping server."""
+    async with build_worker(ts_env.client, deps, settings.temporal_task_queue) as worker:
+        yield worker
+
+
+@pytest_asyncio.fixture
+async def dev_worker(
+    dev_env: WorkflowEnvironment, deps: WorkerDeps, settings: Settings
+) -> AsyncIterator[Worker]:
+    async with build_worker(dev_env.client, deps, settings.temporal_task_queue) as worker:
+        yield worker
+
+
+@pytest_asyncio.fixture
+async def api(
+    settings: Settings, dev_env: WorkflowEnvironment, dev_worker: Worker
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The API served by uvicorn on loopback, over real HTTP, beside a real worker."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings, temporal=dev_env.client),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()
+        await asyncio.sleep(0.01)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        yield client
+    server.should_exit = True
+    await serving
+
+
+def backend_auth(settings: Settings) -> dict[str, str]:
+    return {"Authorization": f"Bearer {settings.backend_token.get_secret_value()}"}

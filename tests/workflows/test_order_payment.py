@@ -1,0 +1,99 @@
+"""The payment watch and the cancel watch, walked with their real durations under time skipping."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from db.session import Sessions
+from settings import Settings
+from tests.factories import load_order, make_order, outbox, start_order_chase
+from tests.mailbox import Mailbox
+from workflows.order_chase import OrderCancelled, OrderChase, OrderChaseResult, PaymentReceived
+
+
+async def test_paid_on_day_29_ends_positively_with_a_thank_you(
+    ts_env: WorkflowEnvironment,
+    ts_worker: Worker,
+    sessions: Sessions,
+    settings: Settings,
+    mailbox: Mailbox,
+) -> None:
+    order = await make_order(sessions)
+    handle = await start_order_chase(ts_env.client, settings, order)
+
+    await ts_env.sleep(timedelta(days=29))
+    await handle.signal(OrderChase.record_payment, PaymentReceived("pay-1", full=True))
+
+    assert await handle.result() == OrderChaseResult("paid", "positive", "paid")
+    stored = await load_order(sessions, order.id)
+    assert (stored.status, stored.outcome, stored.end_reason) == ("paid", "positive", "paid")
+    kinds = [email.kind for email in await outbox(sessions, order.id) if email.status == "sent"]
+    assert kinds[0] == "order_received" and kinds[-1] == "thank_you"
+    assert mailbox.subjects()[0] == "Your order for Python for analysts"
+    assert mailbox.subjects()[-1] == "Thank you for your payment: Python for analysts"
+    assert all(str(m["To"]) == "anna@example.com" for m in mailbox.messages)
+
+
+async def test_unpaid_order_is_cancelled_as_expired_after_exactly_30_days(
+    ts_env: WorkflowEnvironment,
+    ts_worker: Worker,
+    sessions: Sessions,
+    settings: Settings,
+    mailbox: Mailbox,
+) -> None:
+    order = await make_order(sessions)
+    handle = await start_order_chase(ts_env.client, settings, order)
+    started = (await handle.describe()).start_time
+
+    assert await handle.result() == OrderChaseResult("cancelled", "negative", "expired")
+    stored = await load_order(sessions, order.id)
+    assert (stored.status, stored.outcome, stored.end_reason) == (
+        "cancelled",
+        "negative",
+        "expired",
+    )
+    assert stored.ended_at is not None
+    assert abs(stored.ended_at - started - timedelta(days=30)) < timedelta(seconds=1)
+    assert "thank_you" not in [email.kind for email in await outbox(sessions, order.id)]
+
+
+async def test_cancelled_order_gets_no_email_after_the_cancellation(
+    ts_env: WorkflowEnvironment,
+    ts_worker: Worker,
+    sessions: Sessions,
+    settings: Settings,
+    mailbox: Mailbox,
+) -> None:
+    order = await make_order(sessions)
+    handle = await start_order_chase(ts_env.client, settings, order)
+    await ts_env.sleep(timedelta(hours=1))
+    sent_before = len(mailbox.messages)
+
+    await handle.signal(OrderChase.cancel, OrderCancelled("cancel-1"))
+
+    assert await handle.result() == OrderChaseResult("cancelled", "negative", "cancelled")
+    await ts_env.sleep(timedelta(days=40))  # long past every reminder the chase could send
+    assert len(mailbox.messages) == sent_before
+    assert (await load_order(sessions, order.id)).status == "cancelled"
+
+
+async def test_duplicate_paid_events_send_one_thank_you(
+    ts_env: WorkflowEnvironment,
+    ts_worker: Worker,
+    sessions: Sessions,
+    settings: Settings,
+    mailbox: Mailbox,
+) -> None:
+    order = await make_order(sessions)
+    handle = await start_order_chase(ts_env.client, settings, order)
+    await ts_env.sleep(timedelta(minutes=10))
+
+    for event_id in ("pay-1", "pay-1", "pay-2"):
+        await handle.signal(OrderChase.record_payment, PaymentReceived(event_id, full=True))
+
+    assert (await handle.result()).status == "paid"
+    thanks = [s for s in mailbox.subjects() if s.startswith("Thank you for your payment")]
+    assert len(thanks) == 1

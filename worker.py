@@ -1,0 +1,99 @@
+"""The worker: builds the activities once with their dependencies and serves every workflow."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import jinja2
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.emails import EmailActivities, MailSetup
+from activities.orders import OrderActivities
+from db.session import Sessions, make_engine, make_sessions
+from mail.backends import FileMailer, Mailer, SmtpMailer
+from mail.links import PayLinks
+from mail.render import make_templates
+from settings import Settings
+from workflows.order_chase import OrderChase
+
+
+@dataclass(frozen=True)
+class WorkerDeps:
+    """What the activities are built with; tests hand in their own."""
+
+    sessions: Sessions
+    mailer: Mailer
+    templates: jinja2.Environment
+    mail: MailSetup
+
+
+def make_mailer(settings: Settings) -> Mailer:
+    if settings.email_backend == "smtp":
+        return SmtpMailer(settings.smtp_url)
+    return FileMailer(settings.data_dir / "mail")
+
+
+def make_deps(settings: Settings, sessions: Sessions) -> WorkerDeps:
+    return WorkerDeps(
+        sessions=sessions,
+        mailer=make_mailer(settings),
+        templates=make_templates(),
+        mail=MailSetup(
+            sender=settings.mail_from,
+            public_base_url=settings.public_base_url,
+            links=pay_links(settings),
+        ),
+    )
+
+
+def pay_links(settings: Settings) -> PayLinks:
+    return PayLinks(
+        template=settings.pay_link_template,
+        base_url=settings.public_base_url,
+        secret=settings.pay_link_secret.get_secret_value().encode(),
+    )
+
+
+WORKFLOWS: Sequence[type] = (OrderChase,)
+
+
+def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
+    """The one place that lists every workflow and activity; worker.py and the tests use it."""
+    orders = OrderActivities(deps.sessions)
+    emails = EmailActivities(deps.sessions, deps.mailer, deps.templates, deps.mail)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(WORKFLOWS),
+        activities=[
+            orders.set_status,
+            orders.finish_order,
+            emails.send_order_email,
+        ],
+    )
+
+
+async def main() -> None:
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    worker = build_worker(
+        client, make_deps(settings, make_sessions(engine)), settings.temporal_task_queue
+    )
+    logging.getLogger(__name__).info("worker polling %s", settings.temporal_task_queue)
+    try:
+        await worker.run()
+    finally:
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
