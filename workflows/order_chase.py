@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -12,6 +13,8 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.emails import EmailActivities, OrderEmail
     from activities.orders import OrderActivities, OrderEnd, StatusChange
+
+from workflows.email_cadence import EmailCadence
 
 # Every side effect is a short database write or one email.
 ACTIVITY_TIMEOUT = timedelta(seconds=60)
@@ -72,6 +75,11 @@ class PhoneChanged:
 
 
 @dataclass
+class EmailOpened:
+    message_id: str
+
+
+@dataclass
 class OrderState:
     """What `GET /v1/orders/{id}` shows of the running process."""
 
@@ -101,17 +109,25 @@ class OrderChase:
         self.has_phone = input.has_phone
         self.end: _End | None = None
         self.events_seen: set[str] = set()
+        self.opened: set[str] = set()  # message ids of emails the customer opened
+        self.cadence = EmailCadence(self)
 
     @workflow.run
     async def run(self, input: OrderChaseInput) -> OrderChaseResult:
-        await self._email("order_received")
+        await self.send_email("order_received")
         self.stage = "awaiting_payment"
+        # The branches of SPEC §1 run side by side; the payment watch below outlives them all.
+        branches = [asyncio.create_task(self.cadence.run())]
         try:
             await workflow.wait_condition(
-                lambda: self.end is not None, timeout=self._until(self.ends_at)
+                lambda: self.end is not None or _failed(branches), timeout=self._until(self.ends_at)
             )
         except TimeoutError:
             self.end = _End("cancelled", "negative", "expired")
+        for branch in branches:
+            if _failed([branch]):
+                raise branch.exception()  # type: ignore[misc]  # a bug in a branch fails loudly
+            branch.cancel()
         assert self.end is not None
         await self._finish(self.end)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -139,6 +155,15 @@ class OrderChase:
         """The customer's phone arrived or changed: the next dial uses it."""
         if self._first_time(changed.event_id):
             self.has_phone = True
+
+    @workflow.signal
+    def email_opened(self, opened: EmailOpened) -> None:
+        """The tracking pixel of one of this order's emails was loaded."""
+        self.opened.add(opened.message_id)
+
+    def closed(self) -> bool:
+        """Paid, cancelled or given up: no branch may act any more."""
+        return self.end is not None
 
     @workflow.query
     def state(self) -> OrderState:
@@ -168,7 +193,7 @@ class OrderChase:
             start_to_close_timeout=ACTIVITY_TIMEOUT,
         )
         if end.status == "paid":
-            await self._email("thank_you")
+            await self.send_email("thank_you")
 
     async def _set_status(self, status: str, reason: str | None = None) -> None:
         await workflow.execute_activity_method(
@@ -183,22 +208,33 @@ class OrderChase:
             start_to_close_timeout=ACTIVITY_TIMEOUT,
         )
 
-    async def _email(self, kind: str, step: str | None = None) -> None:
-        """Send a customer email; a permanently refused address loses that email only."""
+    async def send_email(
+        self,
+        kind: str,
+        step: str | None = None,
+        discount_percent: int = 0,
+        valid_until: datetime | None = None,
+    ) -> str | None:
+        """Send a customer email and return its message id; None when it could not be sent
+        (a permanently refused address loses that email only)."""
         try:
-            await workflow.execute_activity_method(
+            sent = await workflow.execute_activity_method(
                 EmailActivities.send_order_email,
                 OrderEmail(
                     key=self._key(f"email:{step or kind}"),
                     order_id=self.order_id,
                     kind=kind,
                     at=workflow.now(),
+                    discount_percent=discount_percent,
+                    valid_until=valid_until,
                 ),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=EMAIL_RETRY,
             )
         except ActivityError as error:
             workflow.logger.warning("email %s to order %s not sent: %s", kind, self.order_id, error)
+            return None
+        return sent.message_id if sent.status == "sent" else None
 
     def _key(self, step: str) -> str:
         """Idempotency key of a side effect: the workflow id plus the step."""
@@ -206,3 +242,7 @@ class OrderChase:
 
     def _until(self, moment: datetime) -> float:
         return max((moment - workflow.now()).total_seconds(), 0.0)
+
+
+def _failed(branches: list[asyncio.Task[None]]) -> bool:
+    return any(b.done() and not b.cancelled() and b.exception() is not None for b in branches)
