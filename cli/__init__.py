@@ -1,0 +1,1 @@
+"""`chaser`: the engineers' command line — replay histories, export them from the server."""

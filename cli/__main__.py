@@ -1,0 +1,5 @@
+"""`python -m cli …` is the same as `chaser …`."""
+
+from cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,162 @@
+"""`chaser replay …` and `chaser history export …`: argument parsing and exit statuses."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from cli import replay as replaying
+from cli.history import export_history
+
+# Exit statuses: 0 everything replayed, 1 some history failed, 2 bad usage (argparse's own).
+OK, FAILED, USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "replay" and not (args.files or args.workflow_ids or args.query):
+        parser.error("replay: give history FILEs, --workflow-id or --query")
+    if args.command == "replay" and args.files and (args.workflow_ids or args.query):
+        parser.error("replay: FILEs and --workflow-id/--query do not mix")
+    _configure_logging(args.verbose)
+    try:
+        result: int = asyncio.run(args.run(args))
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chaser", description="Replay and export Temporal workflow histories of chaser."
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="also show the SDK's own log of each failure"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    replay = commands.add_parser(
+        "replay",
+        help="replay histories against the workflow code on disk",
+        description=(
+            "Replay saved histories (FILE…) or histories fetched from the server "
+            "(--workflow-id, --query) against the workflow code on disk. "
+            "Exit status 1 when any history does not replay."
+        ),
+    )
+    replay.add_argument("files", nargs="*", type=Path, metavar="FILE", help="saved JSON history")
+    replay.add_argument(
+        "--workflow-id",
+        dest="workflow_ids",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="fetch this workflow's history from the server (repeatable)",
+    )
+    replay.add_argument(
+        "--query",
+        help="a visibility query, e.g. \"WorkflowType='OrderChase' AND ExecutionStatus='Running'\"",
+    )
+    replay.add_argument(
+        "--progress-every",
+        type=int,
+        default=25,
+        metavar="N",
+        help="a progress line on stderr every N histories (0: none; default 25)",
+    )
+    _server_options(replay)
+    replay.set_defaults(run=_replay)
+
+    history = commands.add_parser("history", help="workflow histories on the server")
+    history_commands = history.add_subparsers(dest="history_command", required=True)
+    export = history_commands.add_parser(
+        "export",
+        help="save a workflow's history as JSON",
+        description="Save a workflow's history in the JSON of `temporal workflow show -o json`.",
+    )
+    export.add_argument("--workflow-id", required=True, metavar="ID")
+    export.add_argument("--run-id", metavar="RUN", help="a given run (default: the latest)")
+    export.add_argument("-o", "--output", type=Path, metavar="FILE", help="default: stdout")
+    _server_options(export)
+    export.set_defaults(run=_export)
+    return parser
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not verbose:
+        # The replay worker logs every failing workflow task with a traceback; the summary
+        # already names each failure, once, in one line.
+        logging.getLogger("temporalio.worker").setLevel(logging.CRITICAL)
+
+
+def _server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--address", help="Temporal frontend (default: TEMPORAL_ADDRESS)")
+    parser.add_argument("--namespace", help="Temporal namespace (default: TEMPORAL_NAMESPACE)")
+
+
+async def _connect(args: argparse.Namespace) -> Client:
+    # Settings are read only when a server is needed: replaying files works anywhere.
+    from settings import Settings
+
+    settings = Settings()
+    return await Client.connect(
+        args.address or settings.temporal_address,
+        namespace=args.namespace or settings.temporal_namespace,
+    )
+
+
+async def _replay(args: argparse.Namespace) -> int:
+    replayer = replaying.make_replayer(quiet=not args.verbose)
+    progress = replaying.Progress(sys.stderr, every=args.progress_every)
+    if args.files:
+        progress.total = len(args.files)
+        progress.start("saved histories" if len(args.files) != 1 else "saved history")
+        summary = await replaying.replay(replaying.from_files(args.files), replayer, progress)
+    else:
+        client = await _connect(args)
+        if args.query:
+            progress.total = await replaying.count(client, args.query)
+            progress.start(f"workflows matching {args.query!r}")
+            loaded = replaying.by_query(client, args.query)
+        else:
+            progress.total = len(args.workflow_ids)
+            progress.start("workflows")
+            loaded = replaying.by_ids(client, args.workflow_ids)
+        try:
+            summary = await replaying.replay(loaded, replayer, progress)
+        except RPCError as error:  # the query itself was refused or the server went away
+            sys.stderr.write(f"chaser: {error.message}\n")
+            return FAILED
+        if not summary.outcomes:
+            sys.stderr.write("chaser: no workflow matched: nothing was replayed\n")
+    sys.stdout.write("\n".join(summary.lines()) + "\n")
+    return OK if summary.ok else FAILED
+
+
+async def _export(args: argparse.Namespace) -> int:
+    client = await _connect(args)
+    try:
+        history, text = await export_history(client, args.workflow_id, args.run_id)
+    except RPCError as error:
+        sys.stderr.write(f"chaser: {args.workflow_id}: {error.message}\n")
+        return FAILED
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text, encoding="utf-8")
+        sys.stderr.write(f"{args.output}: {len(history.events)} events of {args.workflow_id}\n")
+    return OK
