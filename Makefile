@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CACHE ?= $(HOME)/.cache/chaser
 
-.PHONY: setup run test lint migrate clean
+.PHONY: setup run test lint migrate clean record-histories
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ run: setup
 
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Re-record tests/histories/ from real runs of every registered path (or HISTORY_PATHS=…).
+record-histories: setup
+	$(BIN)/python -m scripts.record_histories $(HISTORY_PATHS)
 
 lint: setup
 	$(BIN)/ruff check .

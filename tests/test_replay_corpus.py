@@ -1,0 +1,61 @@
+"""Every recorded history replays on the current workflow code: the guard against changes that
+would break chases already running (README: "Changing a process while chases run")."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+from temporalio.worker import Replayer
+
+from cli.history import history_from_file, workflow_type_of
+from cli.replay import failure_message, make_replayer
+from scripts.record_histories import FROZEN, PATHS, PENDING
+from worker import WORKFLOWS
+
+ROOT = Path(__file__).resolve().parent.parent
+HISTORIES = ROOT / "tests" / "histories"
+FILES = sorted(HISTORIES.rglob("*.json"))
+
+
+@pytest.fixture(scope="module")
+def replayer() -> Replayer:
+    return make_replayer()
+
+
+@pytest.mark.parametrize("file", FILES, ids=lambda file: str(file.relative_to(HISTORIES)))
+async def test_history_replays_on_the_current_code(file: Path, replayer: Replayer) -> None:
+    result = await replayer.replay_workflow(history_from_file(file), raise_on_replay_failure=False)
+    if result.replay_failure is not None:
+        pytest.fail(
+            f"{file.relative_to(ROOT)} does not replay on the current workflow code: "
+            f"{failure_message(result.replay_failure)}\n"
+            "A chase running on the old code would fail the same way. Keep the old path "
+            "behind workflow.patched() (README: 'Changing a process while chases run'); "
+            "re-record with `make record-histories` only if no such chase runs anywhere.",
+            pytrace=False,
+        )
+
+
+def test_the_corpus_is_every_registered_path_and_the_index_lists_each_file() -> None:
+    recorded = {file.stem for file in HISTORIES.glob("*.json")}
+    assert recorded == set(PATHS), "run `make record-histories`"
+    frozen = {file.name for file in (HISTORIES / "frozen").glob("*.json")}
+    assert frozen == set(FROZEN), "describe each frozen history in FROZEN (record_histories.py)"
+    index = (HISTORIES / "INDEX.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"`((?:frozen/)?[\w.-]+\.json)`", index))
+    assert listed == {str(file.relative_to(HISTORIES)) for file in FILES}
+
+
+def test_every_workflow_has_recorded_histories_or_says_which_are_pending() -> None:
+    """A workflow the worker serves is in the corpus, or named in PENDING as still to record."""
+    recorded = {workflow_type_of(history_from_file(file)) for file in FILES}
+    served = {workflow._Definition.must_from_class(cls).name for cls in WORKFLOWS}
+    unaccounted = {
+        name
+        for name in served - recorded
+        if not any(line.startswith(f"{name} ") or line.startswith(f"{name}:") for line in PENDING)
+    }
+    assert not unaccounted, f"no recorded history and no PENDING line for {sorted(unaccounted)}"
