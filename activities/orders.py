@@ -36,6 +36,14 @@ class OrderEnd:
     at: datetime
 
 
+@dataclass
+class Assignment:
+    key: str
+    order_id: str
+    manager_id: str
+    at: datetime
+
+
 class OrderActivities:
     def __init__(self, sessions: Sessions) -> None:
         self.sessions = sessions
@@ -61,6 +69,24 @@ class OrderActivities:
                 reason=change.reason,
             )
             order.status, order.updated_at = change.status, change.at
+
+    @activity.defn
+    async def assign(self, assignment: Assignment) -> None:
+        """The manager who took the order gets it, and every later task of it."""
+        async with self.sessions() as session, session.begin():
+            if await already_done(session, assignment.key):
+                return
+            order = await load_order(session, assignment.order_id)
+            record(
+                session,
+                key=assignment.key,
+                order_id=order.id,
+                at=assignment.at,
+                actor=f"manager:{assignment.manager_id}",
+                kind="assigned",
+                manager_id=assignment.manager_id,
+            )
+            order.assignee_id, order.updated_at = assignment.manager_id, assignment.at
 
     @activity.defn
     async def finish_order(self, end: OrderEnd) -> None:

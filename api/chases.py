@@ -32,7 +32,7 @@ async def ensure_order_chase(
             OrderChaseInput(
                 order_id=order.id,
                 has_phone=order.phone is not None,
-                timings=settings.order_timings(),
+                timings=settings.order_timings(order.product_id),
             ),
             id=order_workflow_id(order.id),
             task_queue=settings.temporal_task_queue,
@@ -47,11 +47,15 @@ async def ensure_order_chase(
 
 
 async def signal_order(temporal: Client, order_id: str, signal: Any, arg: Any) -> None:
-    """Signal a running chase; one that has ended is a conflict, not a server error."""
-    handle: WorkflowHandle[Any, Any] = temporal.get_workflow_handle(order_workflow_id(order_id))
+    """Signal a running order chase; one that has ended is a conflict, not a server error."""
+    await signal_workflow(temporal, order_workflow_id(order_id), signal, arg)
+
+
+async def signal_workflow(temporal: Client, workflow_id: str, signal: Any, arg: Any) -> None:
+    handle: WorkflowHandle[Any, Any] = temporal.get_workflow_handle(workflow_id)
     try:
         await handle.signal(signal, arg)
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
-            raise Conflict(f"the chase of order {order_id!r} has already ended") from error
+            raise Conflict(f"workflow {workflow_id!r} has already ended") from error
         raise

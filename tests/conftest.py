@@ -7,6 +7,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -15,14 +16,17 @@ import pytest_asyncio
 import uvicorn
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import text
+from fastapi import FastAPI
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.app import create_app
-from db.models import Base
+from db.models import Base, Lead, Order, Task
 from db.session import Sessions, make_engine, make_sessions
 from mail.backends import SmtpMailer
 from settings import Settings
@@ -156,6 +160,21 @@ async def ts_worker(
     """A worker with the real activities on the time-skipping server."""
     async with build_worker(ts_env.client, deps, settings.temporal_task_queue) as worker:
         yield worker
+        await terminate_chases(ts_env.client, deps.sessions)
+
+
+async def terminate_chases(client: Client, sessions: Sessions) -> None:
+    """End what a test left running: a chase waiting with no worker would otherwise hold the
+    shared time-skipping server's clock for the next test."""
+    async with sessions() as session:
+        ids = [f"order-{i}" for i in await session.scalars(select(Order.id))]
+        ids += [f"lead-{i}" for i in await session.scalars(select(Lead.id))]
+        ids += list(await session.scalars(select(Task.workflow_id).distinct()))
+    for workflow_id in ids:
+        try:
+            await client.get_workflow_handle(workflow_id).terminate("test finished")
+        except RPCError:
+            pass  # never started, or already ended
 
 
 @pytest_asyncio.fixture
@@ -171,15 +190,26 @@ async def api(
     settings: Settings, dev_env: WorkflowEnvironment, dev_worker: Worker
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The API served by uvicorn on loopback, over real HTTP, beside a real worker."""
+    async with serve_api(create_app(settings, temporal=dev_env.client)) as client:
+        yield client
+
+
+@pytest_asyncio.fixture
+async def ts_api(
+    settings: Settings, ts_env: WorkflowEnvironment, ts_worker: Worker
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The API on the time-skipping server, judging "now" by that server's clock."""
+    app = create_app(settings, temporal=ts_env.client, clock=ts_env.get_current_time)
+    async with serve_api(app) as client:
+        yield client
+
+
+@asynccontextmanager
+async def serve_api(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, temporal=dev_env.client),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="on",
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
-    server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     while not server.started:
         if serving.done():

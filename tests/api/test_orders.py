@@ -76,7 +76,8 @@ async def test_create_starts_one_chase_and_pay_ends_it(
         "Subject"
     ] == "Thank you for your payment: Python for analysts"
     kinds = [line.kind for line in await history(sessions, "A-1001")]
-    assert kinds[:3] == ["order_created", "email_sent", "event"]
+    assert kinds[0] == "order_created"
+    assert sorted(kinds[1:3]) == ["email_sent", "event"]  # the mail server may beat the commit
     assert kinds[-2:] == ["status_changed", "email_sent"]
 
     late = await api.post(

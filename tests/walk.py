@@ -1,0 +1,120 @@
+"""Walking an order chase the way people do: the backend and managers through the HTTP API,
+time moved on by the time-skipping server."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from temporalio.testing import WorkflowEnvironment
+
+from settings import Settings
+from tests.conftest import backend_auth
+
+
+class Walk:
+    def __init__(self, api: httpx.AsyncClient, env: WorkflowEnvironment, settings: Settings):
+        self.api = api
+        self.env = env
+        self.backend = backend_auth(settings)
+        self.managers: dict[str, dict[str, str]] = {}
+        self.seen_tasks: set[int] = set()
+
+    async def manager(self, manager_id: str) -> dict[str, str]:
+        """Register a manager; returns the headers that authenticate as them."""
+        response = await self.api.post(
+            "/v1/managers",
+            json={"id": manager_id, "name": manager_id.title(), "email": f"{manager_id}@shop.example"},
+            headers=self.backend,
+        )
+        assert response.status_code == 201, response.text
+        self.managers[manager_id] = {"Authorization": f"Bearer {response.json()['token']}"}
+        return self.managers[manager_id]
+
+    async def create_order(self, order_id: str, phone: str | None = "+79001234567") -> None:
+        customer: dict[str, Any] = {"name": "Anna Petrova", "email": "anna@example.com"}
+        if phone is not None:
+            customer["phone"] = phone
+        response = await self.api.post(
+            "/v1/orders",
+            json={
+                "id": order_id,
+                "product": {"id": "course-python", "name": "Python for analysts"},
+                "amount": "4900.00",
+                "currency": "RUB",
+                "customer": customer,
+            },
+            headers=self.backend,
+        )
+        assert response.status_code == 201, response.text
+
+    async def event(self, order_id: str, event_id: str, type: str, **fields: Any) -> httpx.Response:
+        return await self.api.post(
+            f"/v1/orders/{order_id}/events",
+            json={"event_id": event_id, "type": type, **fields},
+            headers=self.backend,
+        )
+
+    async def order(self, order_id: str) -> dict[str, Any]:
+        response = await self.api.get(f"/v1/orders/{order_id}", headers=self.backend)
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    async def history_kinds(self, order_id: str) -> list[str]:
+        response = await self.api.get(f"/v1/orders/{order_id}/history", headers=self.backend)
+        return [line["kind"] for line in response.json()]
+
+    async def tasks(self, manager: str, order_id: str, **params: str) -> list[dict[str, Any]]:
+        response = await self.api.get(
+            "/v1/tasks",
+            params={"order_id": order_id, "scope": "all", **params},
+            headers=self.managers[manager],
+        )
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    async def task(self, manager: str, order_id: str, kind: str) -> dict[str, Any]:
+        """The next new open task of this kind, once the workflow has opened it."""
+        for _ in range(400):
+            for task in await self.tasks(manager, order_id, kind=kind):
+                if task["id"] not in self.seen_tasks:
+                    self.seen_tasks.add(task["id"])
+                    return task
+            await asyncio.sleep(0.025)
+        raise AssertionError(f"no new open {kind} task for order {order_id}")
+
+    async def answer(
+        self, manager: str, task: dict[str, Any], answer: str, at: str | None = None
+    ) -> httpx.Response:
+        body: dict[str, Any] = {"answer": answer}
+        if at is not None:
+            body["at"] = at
+        return await self.api.post(
+            f"/v1/tasks/{task['id']}/answer", json=body, headers=self.managers[manager]
+        )
+
+    async def answered(self, manager: str, task: dict[str, Any], answer: str, **kw: Any) -> None:
+        response = await self.answer(manager, task, answer, **kw)
+        assert response.status_code == 200, response.text
+
+    async def status(self, order_id: str, expected: str) -> dict[str, Any]:
+        """Wait (in real time, briefly) for the workflow's activity to store a status."""
+        for _ in range(400):
+            order = await self.order(order_id)
+            if order["status"] == expected:
+                return order
+            await asyncio.sleep(0.025)
+        raise AssertionError(f"order {order_id} is {order['status']}, expected {expected}")
+
+    async def skip(self, **delta: float) -> None:
+        await self.env.sleep(timedelta(**delta))
+
+    async def now(self) -> datetime:
+        return await self.env.get_current_time()
+
+
+def when(task: dict[str, Any]) -> datetime:
+    """When a task was opened, by the workflow's clock."""
+    return datetime.fromisoformat(task["created_at"])
