@@ -16,7 +16,7 @@ from settings import Settings
 from tests.cli.helpers import address, chaser, visible
 from tests.cli.old_order_chase import OrderChaseBeforeAnIncompatibleEdit
 from tests.factories import make_order, start_order_chase
-from workflows.order_chase import OrderChase, OrderChaseInput, PaymentReceived
+from workflows.order_chase import OrderCancelled, OrderChase, OrderChaseInput, PaymentReceived
 
 
 def running_in(task_queue: str) -> str:
@@ -148,3 +148,28 @@ async def test_usage_errors_exit_2_and_the_console_script_is_installed() -> None
     assert (await chaser("replay", "a.json", "--workflow-id", "x")).status == 2
     script = Path(sys.executable).parent / "chaser"
     assert script.is_file(), "run `make setup`: pyproject's [project.scripts] installs `chaser`"
+
+
+async def test_history_export_writes_the_json_of_temporal_workflow_show(
+    dev_env: WorkflowEnvironment, dev_worker: Worker, sessions: Sessions, settings: Settings
+) -> None:
+    handle = await start_order_chase(dev_env.client, settings, await make_order(sessions))
+    await handle.signal(OrderChase.cancel, OrderCancelled("cancel-1"))
+    await handle.result()
+
+    run = await chaser(
+        "history", "export", "--workflow-id", handle.id, "--address", address(dev_env)
+    )
+
+    assert run.status == 0, run.err
+    events = json.loads(run.out)["events"]
+    assert events[0]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"
+    assert events[0]["workflowExecutionStartedEventAttributes"]["workflowId"] == handle.id
+    assert events[-1]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"
+    assert len(events) == len((await handle.fetch_history()).events)
+
+    missing = await chaser(
+        "history", "export", "--workflow-id", "order-never-started", "--address", address(dev_env)
+    )
+    assert missing.status == 1
+    assert "order-never-started" in missing.err
