@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CACHE ?= $(HOME)/.cache/chaser
 
-.PHONY: setup run test lint migrate clean record-histories
+.PHONY: setup run test lint migrate clean record-histories freeze-histories
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ test: setup
 # Re-record tests/histories/ from real runs of every registered path (or HISTORY_PATHS=…).
 record-histories: setup
 	$(BIN)/python -m scripts.record_histories $(HISTORY_PATHS)
+
+# Before a change made with workflow.patched(PATCH): keep today's recordings, never re-recorded.
+freeze-histories: setup
+	$(BIN)/python -m scripts.record_histories --freeze $(PATCH) $(HISTORY_PATHS)
 
 lint: setup
 	$(BIN)/ruff check .

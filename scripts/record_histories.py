@@ -8,6 +8,7 @@ tests/test_replay_corpus.py replays every file against the current workflow code
 
     .venv/bin/python -m scripts.record_histories            # every path
     .venv/bin/python -m scripts.record_histories order-paid # just these
+    .venv/bin/python -m scripts.record_histories --freeze sms-payment-link  # before a patch
 
 Adding a path: write one `@recorded` function below, remove its line from `PENDING`,
 run `make record-histories`, commit the new JSON with INDEX.md.
@@ -19,6 +20,8 @@ import argparse
 import asyncio
 import json
 import os
+import re
+import shutil
 import socket
 import sys
 import tempfile
@@ -117,11 +120,12 @@ PENDING = [
     "lead replied",
 ]
 
-# Histories recorded by older code and kept on purpose (tests/histories/frozen/): they stand
-# for chases still running on an old path. `make record-histories` never rewrites them.
-# Remove one only with the `workflow.patched` branch it needs (README: "Changing a process
-# while chases run").
-FROZEN: dict[str, str] = {}
+# Histories recorded by older code and kept on purpose: tests/histories/frozen/
+# <path>.before-<patch id>.json, copied by `--freeze PATCH_ID` just before a change made with
+# `workflow.patched(PATCH_ID)`. They stand for chases still running on the old path; this
+# script never rewrites them. They go when the patch is deprecated (README: "Changing a
+# process while chases run").
+FROZEN_DIR = "frozen"
 
 
 # --- Order chase: payment and cancel watch --------------------------------------------
@@ -287,9 +291,15 @@ def write_index(out: Path, saved: Sequence[Saved]) -> None:
         'serves them is deprecated (README, "Changing a process while chases run").',
         "",
     ]
-    if FROZEN:
-        lines += ["| file | what |", "| --- | --- |"]
-        lines += [f"| `frozen/{name}` | {what} |" for name, what in sorted(FROZEN.items())]
+    frozen = sorted((out / FROZEN_DIR).glob("*.json"))
+    if frozen:
+        lines += ["| file | recorded before the patch | events |", "| --- | --- | --- |"]
+        for file in frozen:
+            path, _, patch = file.name.removesuffix(".json").partition(".before-")
+            lines.append(
+                f'| `{FROZEN_DIR}/{file.name}` | `{path}` before `workflow.patched("{patch}")` '
+                f"| {_events(file)} |"
+            )
     else:
         lines += ["None at the moment."]
     (out / "INDEX.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -326,19 +336,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("paths", nargs="*", metavar="PATH", help="record only these paths")
     parser.add_argument("--out", type=Path, default=HISTORIES, help="default: tests/histories")
+    parser.add_argument(
+        "--freeze",
+        metavar="PATCH_ID",
+        help="before a change made with workflow.patched(PATCH_ID): keep today's recordings "
+        "(all, or the PATHs given) as frozen/<path>.before-PATCH_ID.json; records nothing",
+    )
     args = parser.parse_args(argv)
     unknown = sorted(set(args.paths) - set(PATHS))
     if unknown:
         parser.error(f"unknown path(s) {', '.join(unknown)}; known: {', '.join(sorted(PATHS))}")
+    if args.freeze:
+        freeze(args.out, args.freeze, args.paths)
+        return 0
     chosen = [PATHS[name] for name in (args.paths or sorted(PATHS))]
     started = time.monotonic()
     asyncio.run(record(chosen, args.out))
     # The index always lists the whole registry, from what is on disk now.
-    on_disk = [
-        Saved(path, args.out / f"{path.name}.json", _events(args.out / f"{path.name}.json"))
-        for path in sorted(PATHS.values(), key=lambda p: p.name)
-        if (args.out / f"{path.name}.json").is_file()
-    ]
+    on_disk = _corpus(args.out)
     for stale in sorted(set(args.out.glob("*.json")) - {s.file for s in on_disk}):
         stale.unlink()
         _say(f"{_shown(stale)}: removed, no such path any more")
@@ -351,6 +366,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"({time.monotonic() - started:.1f} s); index: {_shown(args.out / 'INDEX.md')}"
     )
     return 0
+
+
+def freeze(out: Path, patch_id: str, names: Sequence[str] = ()) -> None:
+    """Copy the recorded histories (all, or `names`) to frozen/, named for the coming patch."""
+    if not re.fullmatch(r"[\w.-]+", patch_id):
+        raise SystemExit(f"a patch id is letters, digits, '-', '_' or '.': {patch_id!r}")
+    target = out / FROZEN_DIR
+    target.mkdir(exist_ok=True)
+    recorded = [out / f"{name}.json" for name in names] or sorted(out.glob("*.json"))
+    for file in recorded:
+        frozen = target / f"{file.stem}.before-{patch_id}.json"
+        if frozen.exists():
+            raise SystemExit(f"{_shown(frozen)} exists already")
+        shutil.copyfile(file, frozen)
+        _say(f"{_shown(frozen)}: frozen")
+    write_index(out, _corpus(out))
+    _say(f"{len(recorded)} histories frozen before {patch_id!r}; commit them with the change")
+
+
+def _corpus(out: Path) -> list[Saved]:
+    """The registered paths that have a recording in `out`."""
+    return [
+        Saved(path, out / f"{path.name}.json", _events(out / f"{path.name}.json"))
+        for path in sorted(PATHS.values(), key=lambda p: p.name)
+        if (out / f"{path.name}.json").is_file()
+    ]
 
 
 def _events(file: Path) -> int:
