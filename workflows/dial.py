@@ -33,6 +33,11 @@ class DialResult:
 
 
 @dataclass
+class DialStop:
+    reason: str  # why the parent is about to cancel the dial, for the open task
+
+
+@dataclass
 class DialCounters:
     day: int
     call: int
@@ -51,6 +56,7 @@ class Dial:
         self.attempts = 0
         self.open_task_id: int | None = None
         self.answers: dict[int, TaskAnswer] = {}
+        self.stop_reason = "dial cancelled"
 
     @workflow.run
     async def run(self, input: DialInput) -> DialResult:
@@ -73,7 +79,7 @@ class Dial:
             if self.open_task_id is not None:
                 await workflow.execute_activity_method(
                     TaskActivities.close_task,
-                    CloseTask(self.open_task_id, "dial cancelled", workflow.now()),
+                    CloseTask(self.open_task_id, self.stop_reason, workflow.now()),
                     start_to_close_timeout=TASK_TIMEOUT,
                 )
             raise
@@ -85,6 +91,11 @@ class Dial:
             workflow.logger.warning("ignoring answer %r to a call task", answer.answer)
             return
         self.answers[answer.task_id] = answer
+
+    @workflow.signal
+    def stopping(self, stop: DialStop) -> None:
+        """The parent says why it is about to cancel us."""
+        self.stop_reason = stop.reason
 
     @workflow.query
     def counters(self) -> DialCounters:

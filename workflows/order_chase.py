@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.orders import Assignment, OrderActivities, OrderEnd, StatusChange
     from activities.tasks import NewTask, TaskActivities
 
-from workflows.dial import Dial, DialInput, DialResult
+from workflows.dial import Dial, DialInput, DialResult, DialStop
 from workflows.email_cadence import EmailCadence
 from workflows.tasks import ORDER_TASKS, TASK_TIMEOUT, TaskAnswer
 
@@ -178,11 +178,7 @@ class OrderChase:
             )
         except TimeoutError:
             self.end = _End("cancelled", "negative", "expired")
-        for branch in branches:
-            if _failed([branch]):
-                raise branch.exception()  # type: ignore[misc]  # a bug in a branch fails loudly
-            branch.cancel()
-        await self._cancel_dial()
+        await self._stop(branches)
         if self.end is None and self.resume_next is not None:
             await workflow.wait_condition(workflow.all_handlers_finished)
             workflow.continue_as_new(
@@ -371,15 +367,20 @@ class OrderChase:
         self.dial, self.last_dial = None, result
         return result
 
-    async def _cancel_dial(self) -> None:
-        """Cancelling the branch does not reach the child: cancel its own handle."""
-        if self.dial is None or self.dial.done():
-            return
-        self.dial.cancel()
-        try:
-            await self.dial
-        except (ChildWorkflowError, asyncio.CancelledError):
-            pass
+    async def _stop(self, branches: list[asyncio.Task[None]]) -> None:
+        """Stop every branch, and the dial child through its own handle, so that it closes
+        its open call task before the chase ends."""
+        if self.dial is not None and not self.dial.done():
+            reason = f"order {self.end.status}" if self.end else "chase continued as new"
+            await self.dial.signal(Dial.stopping, DialStop(reason))
+            self.dial.cancel()
+        for branch in branches:
+            branch.cancel()
+        for branch in [*branches, *([self.dial] if self.dial is not None else [])]:
+            try:
+                await branch
+            except (asyncio.CancelledError, ChildWorkflowError):
+                pass  # what we asked for; any other exception is a bug and fails the task
 
     async def _ask(self, kind: str, pool: bool = False) -> TaskAnswer:
         """Open a task for the assignee (or the shared pool) and wait for its answer."""

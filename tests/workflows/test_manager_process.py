@@ -3,10 +3,14 @@ managers act through the HTTP API, the worker runs the real activities."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from db.session import Sessions
@@ -14,6 +18,7 @@ from settings import Settings
 from tests.factories import outbox
 from tests.mailbox import Mailbox
 from tests.walk import Walk, when
+from workflows.order_chase import OrderChase, OrderChaseResult
 
 
 @pytest.fixture
@@ -45,7 +50,9 @@ async def test_duplicate_at_take_marks_the_order_false(walk: Walk, sessions: Ses
 
     order = await walk.status("D-1", "false")
     assert (order["outcome"], order["end_reason"], order["assignee_id"]) == (
-        "neutral", "duplicate", None,
+        "neutral",
+        "duplicate",
+        None,
     )
     assert await walk.tasks("olga", "D-1") == []
     assert await sent_kinds(sessions, "D-1") == ["order_received"]
@@ -63,7 +70,9 @@ async def test_no_phone_then_a_phone_on_day_3_starts_the_dial(
 
     await walk.skip(days=3)
     assert "ask_phone" in await sent_kinds(sessions, "P-1")
-    assert (await walk.event("P-1", "ph-1", "phone_changed", phone="+79005554433")).status_code == 202
+    assert (
+        await walk.event("P-1", "ph-1", "phone_changed", phone="+79005554433")
+    ).status_code == 202
 
     call = await walk.task("olga", "P-1", "call")
     assert call["assignee_id"] == "olga"
@@ -73,7 +82,11 @@ async def test_no_phone_then_a_phone_on_day_3_starts_the_dial(
     assert order["customer"]["phone"] == "+79005554433"
     assert order["process"]["stage"] == "dialing"
     assert order["process"]["dial"] == {
-        "workflow_id": "order-P-1-dial-1", "day": 1, "call": 0, "attempts": 0, "outcome": None,
+        "workflow_id": "order-P-1-dial-1",
+        "day": 1,
+        "call": 0,
+        "attempts": 0,
+        "outcome": None,
     }
 
 
@@ -92,7 +105,221 @@ async def test_no_phone_ever_goes_pending_after_5_days_and_cancels_3_days_later(
     order = await walk.status("P-2", "cancelled")
     assert (order["outcome"], order["end_reason"]) == ("negative", "no_phone")
     ended = order["ended_at"]
-    from datetime import datetime
-
     assert abs(datetime.fromisoformat(ended) - answered - timedelta(days=8)) < timedelta(seconds=5)
     assert "ask_phone" not in await sent_kinds(sessions, "P-2")  # the manager skipped it
+
+
+async def dial(walk: Walk, order_id: str) -> dict[str, Any]:
+    """Take the order and return the first call task."""
+    await walk.create_order(order_id)
+    await take(walk, order_id)
+    await walk.status(order_id, "in_progress")
+    return await walk.task("olga", order_id, "call")
+
+
+async def test_nine_unanswered_calls_with_their_gaps_then_contact_us(
+    walk: Walk, sessions: Sessions
+) -> None:
+    call = await dial(walk, "N-1")
+    calls = [call]
+    for attempt in range(1, 10):
+        assert (
+            call["title"]
+            == f"Call the customer (day {(attempt - 1) // 3 + 1}, call {(attempt - 1) % 3 + 1})"
+        )
+        await walk.answered("olga", call, "no_answer")
+        if attempt == 9:
+            break
+        await walk.skip(minutes=30) if attempt % 3 else await walk.skip(days=1)
+        call = await walk.task("olga", "N-1", "call")
+        calls.append(call)
+
+    order = await walk.status("N-1", "pending")
+    # Each timer starts when the answer is processed: within a second of the answer.
+    gaps = [round((when(b) - when(a)).total_seconds()) for a, b in pairwise(calls)]
+    half_hour, day = 30 * 60, 24 * 3600
+    assert gaps == [half_hour, half_hour, day, half_hour, half_hour, day, half_hour, half_hour]
+    assert order["process"]["dial"] == {
+        "workflow_id": "order-N-1-dial-1",
+        "day": 3,
+        "call": 3,
+        "attempts": 9,
+        "outcome": "unreachable",
+    }
+    assert order["process"]["stage"] == "unreachable"
+    assert "contact_us" in await sent_kinds(sessions, "N-1")
+    assert await walk.tasks("olga", "N-1") == []  # nothing open: waiting for a new phone
+    assert (await walk.history_kinds("N-1")).count("call_result") == 9
+
+    # A new phone restarts the dial with fresh counters.
+    await walk.event("N-1", "ph-9", "phone_changed", phone="+79007778899")
+    again = await walk.task("olga", "N-1", "call")
+    assert again["title"] == "Call the customer (day 1, call 1)"
+    assert (await walk.order("N-1"))["process"]["dial"]["workflow_id"] == "order-N-1-dial-2"
+
+
+async def test_reached_will_pay_on_a_date_then_a_reminder_and_a_new_dial_that_day(
+    walk: Walk, sessions: Sessions
+) -> None:
+    call = await dial(walk, "R-1")
+    await walk.answered("olga", call, "reached")
+    will_pay = await walk.task("olga", "R-1", "will_pay")
+    await walk.answered("olga", will_pay, "yes")
+    await walk.status("R-1", "payment_pending")
+    date_task = await walk.task("olga", "R-1", "payment_date")
+    assert date_task["answer_type"] == "datetime" and date_task["options"] == []
+    pay_on = (await walk.now() + timedelta(days=4)).replace(microsecond=0)
+    await walk.answered("olga", date_task, "at", at=pay_on.isoformat())
+    assert (await walk.order("R-1"))["process"]["stage"] == "awaiting_payment_date"
+
+    await walk.skip(days=4)
+    next_call = await walk.task("olga", "R-1", "call")
+    assert abs(when(next_call) - pay_on) < timedelta(seconds=5)
+    reminders = [e for e in await outbox(sessions, "R-1") if e.kind == "payment_reminder"]
+    assert len(reminders) == 1 and abs(reminders[0].created_at - pay_on) < timedelta(seconds=5)
+    assert (await walk.order("R-1"))["process"]["dial"]["workflow_id"] == "order-R-1-dial-2"
+
+
+async def test_reached_will_not_pay_and_the_manager_cancels(walk: Walk) -> None:
+    call = await dial(walk, "R-2")
+    await walk.answered("olga", call, "reached")
+    await walk.answered("olga", await walk.task("olga", "R-2", "will_pay"), "no")
+    await walk.answered("olga", await walk.task("olga", "R-2", "confirm_cancel"), "yes")
+    order = await walk.status("R-2", "cancelled")
+    assert (order["outcome"], order["end_reason"]) == ("negative", "declined")
+    assert await walk.tasks("olga", "R-2") == []
+
+
+async def test_reached_will_not_pay_keep_and_call_back_at_the_given_time(
+    walk: Walk, sessions: Sessions
+) -> None:
+    call = await dial(walk, "R-3")
+    await walk.answered("olga", call, "reached")
+    await walk.answered("olga", await walk.task("olga", "R-3", "will_pay"), "no")
+    await walk.answered("olga", await walk.task("olga", "R-3", "confirm_cancel"), "no")
+    await walk.status("R-3", "pending")
+    callback = await walk.task("olga", "R-3", "callback_time")
+    # A naive time is Moscow time (UTC+3): 12:00 there is 09:00 UTC.
+    moscow_noon = (await walk.now() + timedelta(days=2)).astimezone(ZoneInfo("Europe/Moscow"))
+    moscow_noon = moscow_noon.replace(hour=12, minute=0, second=0, microsecond=0)
+    await walk.answered("olga", callback, "at", at=moscow_noon.replace(tzinfo=None).isoformat())
+    await walk.skip(days=3)
+    next_call = await walk.task("olga", "R-3", "call")
+    assert abs(when(next_call) - moscow_noon.astimezone(UTC)) < timedelta(seconds=1)
+    assert when(next_call).astimezone(UTC).hour == 9
+    assert next_call["title"] == "Call the customer (day 1, call 1)"
+
+
+async def test_wrong_number_asks_for_the_right_one_and_dials_it_with_fresh_counters(
+    walk: Walk, sessions: Sessions
+) -> None:
+    call = await dial(walk, "W-1")
+    await walk.answered("olga", call, "no_answer")
+    await walk.skip(minutes=30)
+    await walk.answered("olga", await walk.task("olga", "W-1", "call"), "wrong_number")
+    order = await walk.status("W-1", "not_confirmed")
+    assert order["process"]["dial"]["outcome"] == "wrong_number"
+    assert order["process"]["dial"]["attempts"] == 2
+    assert "ask_correct_phone" in await sent_kinds(sessions, "W-1")
+
+    await walk.skip(days=1)
+    await walk.event("W-1", "ph-2", "phone_changed", phone="+79001112233")
+    fresh = await walk.task("olga", "W-1", "call")
+    assert fresh["title"] == "Call the customer (day 1, call 1)"
+    dial_state = (await walk.order("W-1"))["process"]["dial"]
+    assert dial_state == {
+        "workflow_id": "order-W-1-dial-2",
+        "day": 1,
+        "call": 0,
+        "attempts": 0,
+        "outcome": None,
+    }
+
+
+async def test_paid_while_a_call_task_is_open_closes_it_and_sends_nothing_more(
+    walk: Walk, sessions: Sessions, ts_env: WorkflowEnvironment
+) -> None:
+    call = await dial(walk, "PC-1")
+    assert (await walk.event("PC-1", "pay-1", "paid")).status_code == 202
+    handle = ts_env.client.get_workflow_handle_for(OrderChase.run, "order-PC-1")
+    assert await handle.result() == OrderChaseResult("paid", "positive", "paid")
+    closed = await walk.tasks("olga", "PC-1", status="closed")
+    assert [(t["id"], t["close_reason"]) for t in closed] == [(call["id"], "order paid")]
+    child = await ts_env.client.get_workflow_handle("order-PC-1-dial-1").describe()
+    assert child.status == WorkflowExecutionStatus.CANCELED
+    sent = await sent_kinds(sessions, "PC-1")
+    assert sent[-1] == "thank_you"
+    await walk.skip(days=40)
+    assert (await sent_kinds(sessions, "PC-1"))[-1] == "thank_you"
+    assert (await walk.order("PC-1"))["status"] == "paid"
+
+
+async def test_cancelled_mid_dial_cancels_the_child_and_closes_its_task(
+    walk: Walk, ts_env: WorkflowEnvironment
+) -> None:
+    call = await dial(walk, "C-1")
+    await walk.answered("olga", call, "no_answer")
+    await walk.skip(minutes=30)
+    second = await walk.task("olga", "C-1", "call")
+    await walk.event("C-1", "cx-1", "cancelled")
+    result = await ts_env.client.get_workflow_handle_for(OrderChase.run, "order-C-1").result()
+    assert result == OrderChaseResult("cancelled", "negative", "cancelled")
+    child = await ts_env.client.get_workflow_handle("order-C-1-dial-1").describe()
+    assert child.status == WorkflowExecutionStatus.CANCELED
+    task = (await walk.api.get(f"/v1/tasks/{second['id']}", headers=walk.managers["olga"])).json()
+    assert (task["status"], task["close_reason"]) == ("closed", "order cancelled")
+    assert await walk.tasks("olga", "C-1") == []
+
+
+async def test_answers_the_api_refuses_change_nothing(walk: Walk) -> None:
+    await walk.create_order("X-1")
+    await walk.skip(minutes=1)
+    take_task = await walk.task("olga", "X-1", "take_order")
+
+    assert (await walk.answer("olga", take_task, "maybe")).status_code == 422
+    missing = await walk.api.post(
+        "/v1/tasks/999999/answer", json={"answer": "yes"}, headers=walk.managers["olga"]
+    )
+    assert missing.status_code == 404
+    as_backend = await walk.api.get("/v1/tasks", headers=walk.backend)
+    assert as_backend.status_code == 403
+    await walk.answered("olga", take_task, "yes")
+    again = await walk.answer("ivan", take_task, "yes")
+    assert again.status_code == 409 and "answered" in again.json()["detail"]
+
+    call = await walk.task("olga", "X-1", "call")
+    others = await walk.answer("ivan", call, "reached")
+    assert others.status_code == 403
+    assert (
+        await walk.api.get(f"/v1/tasks/{call['id']}", headers=walk.managers["ivan"])
+    ).status_code == 403
+    assert await walk.tasks("ivan", "X-1") == []  # ivan sees the pool and his own only
+
+    await walk.answered("olga", call, "reached")
+    await walk.answered("olga", await walk.task("olga", "X-1", "will_pay"), "yes")
+    date_task = await walk.task("olga", "X-1", "payment_date")
+    now = await walk.now()
+    past = await walk.answer("olga", date_task, "at", at=(now - timedelta(hours=1)).isoformat())
+    assert past.status_code == 422 and "in the past" in past.json()["detail"]
+    late = await walk.answer("olga", date_task, "at", at=(now + timedelta(days=31)).isoformat())
+    assert late.status_code == 422 and "after the payment window" in late.json()["detail"]
+    garbled = await walk.answer("olga", date_task, "at", at="next tuesday")
+    assert garbled.status_code == 422
+    no_time = await walk.answer("olga", date_task, "at")
+    assert no_time.status_code == 422
+    still_open = (
+        await walk.api.get(f"/v1/tasks/{date_task['id']}", headers=walk.managers["olga"])
+    ).json()
+    assert still_open["status"] == "open" and still_open["answer"] is None
+    assert (await walk.order("X-1"))["process"]["stage"] == "payment_date"
+
+
+async def test_call_list_has_unpaid_orders_with_a_phone(walk: Walk) -> None:
+    await walk.create_order("L-1")
+    await walk.create_order("L-2", phone=None)
+    await walk.create_order("L-3")
+    await walk.event("L-3", "pay-l3", "paid")
+    await walk.status("L-3", "paid")
+    listed = (await walk.api.get("/v1/call-list", headers=walk.managers["olga"])).json()
+    assert [entry["order_id"] for entry in listed] == ["L-1"]
+    assert listed[0]["phone"] == "+79001234567"
