@@ -61,7 +61,9 @@ class OrderTimings:
 class Resume:
     """What a chase that continued as new carries into its next run: it resumes at a dial."""
 
-    ends_at: datetime
+    # ISO 8601: inside the sandbox `datetime` is a restricted proxy that the payload
+    # converter cannot rebuild a workflow input field into.
+    ends_at: str
     assignee_id: str | None
     partially_paid: bool
     phone_changes: int
@@ -140,7 +142,7 @@ class OrderChase:
         self.max_history_events = input.max_history_events
         resume = input.resume
         self.ends_at = (
-            resume.ends_at
+            datetime.fromisoformat(resume.ends_at)
             if resume
             else workflow.now() + timedelta(seconds=input.timings.payment_window)
         )
@@ -432,7 +434,7 @@ class OrderChase:
 
     def _resume(self) -> Resume:
         return Resume(
-            ends_at=self.ends_at,
+            ends_at=self.ends_at.isoformat(),
             assignee_id=self.assignee_id,
             partially_paid=self.partially_paid,
             phone_changes=self.phone_changes,
