@@ -53,6 +53,12 @@ pytestmark = pytest.mark.parametrize(
 )
 
 
+def new_step(patch: str) -> str:
+    if patch not in NEW_PATH_ACTIVITY:
+        pytest.fail(f"name the activity only {patch!r}'s new path runs in NEW_PATH_ACTIVITY")
+    return NEW_PATH_ACTIVITY[patch]
+
+
 def before_the_change(patch: str) -> ModuleType:
     """The order chase module exactly as it was deployed before `patch`."""
     name = f"tests.workflows.versions.order_chase_before_{patch.replace('-', '_')}"
@@ -186,7 +192,7 @@ async def test_a_chase_started_before_the_change_finishes_on_the_old_path(
     assert result == OrderChaseResult("paid", "positive", "paid")
     history = await handle.fetch_history()
     assert patch not in markers(history)
-    assert NEW_PATH_ACTIVITY[patch] not in activities(history)
+    assert new_step(patch) not in activities(history)
 
 
 async def test_a_chase_started_after_the_change_takes_the_new_path(
@@ -204,4 +210,4 @@ async def test_a_chase_started_after_the_change_takes_the_new_path(
     )
     history = await handle.fetch_history()
     assert markers(history) == [patch]
-    assert NEW_PATH_ACTIVITY[patch] in activities(history)
+    assert new_step(patch) in activities(history)
