@@ -9,6 +9,9 @@ CACHE="${CHASER_CACHE:-$HOME/.cache/chaser}"
 TEMPORAL="${TEMPORAL_CLI:-$CACHE/bin/temporal}"
 DATA="${DATA_DIR:-data}"
 API_PORT="${API_PORT:-8000}"
+TEMPORAL_PORT="${TEMPORAL_PORT:-7233}"
+UI_PORT="${TEMPORAL_UI_PORT:-8233}"
+export TEMPORAL_ADDRESS="localhost:$TEMPORAL_PORT"
 export DATA_DIR="$DATA"
 export DATABASE_URL="${DATABASE_URL:-sqlite+aiosqlite:///$DATA/chaser.db}"
 export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://localhost:$API_PORT}"
@@ -18,15 +21,21 @@ pids=()
 stop() {
   trap - INT TERM EXIT
   echo; echo "stopping..."
-  for pid in "${pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
-  wait || true
+  # TERM, not INT: a non-interactive shell starts its background jobs with SIGINT ignored.
+  # API and worker first, so that the Temporal server outlives its clients.
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill -TERM "${pids[i]}" 2>/dev/null || true
+    wait "${pids[i]}" 2>/dev/null || true
+  done
 }
 trap stop INT TERM EXIT
 
 "$TEMPORAL" server start-dev --db-filename "$DATA/temporal.db" \
-  --ui-port 8233 --port 7233 --log-level warn &
+  --ui-port "$UI_PORT" --port "$TEMPORAL_PORT" --log-level warn &
 pids+=($!)
-until "$TEMPORAL" operator cluster health --address localhost:7233 >/dev/null 2>&1; do sleep 0.5; done
+until "$TEMPORAL" operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1; do
+  sleep 0.5
+done
 
 .venv/bin/alembic upgrade head
 .venv/bin/python worker.py &
@@ -38,7 +47,7 @@ pids+=($!)
 cat <<INFO
 
   chaser is running.
-    Temporal web UI  http://localhost:8233
+    Temporal web UI  http://localhost:$UI_PORT
     API docs         http://localhost:$API_PORT/docs
     mail folder      $DATA/mail/
   Ctrl-C stops everything; open chases resume on the next 'make run'.
