@@ -1,0 +1,79 @@
+"""End to end on the Temporal CLI that `make` built: a chase outlives a restart of the dev
+server on its SQLite file, as `make run` promises."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from db.session import Sessions
+from settings import Settings
+from tests.conftest import cached_binary, free_port
+from tests.factories import load_order, make_order, start_order_chase
+from tests.mailbox import Mailbox
+from worker import WorkerDeps, build_worker
+from workflows.order_chase import OrderChase, OrderChaseResult, PaymentReceived
+
+
+@asynccontextmanager
+async def dev_server(binary: str, db_file: Path, port: int) -> AsyncIterator[Client]:
+    server = subprocess.Popen(
+        [
+            binary,
+            "server",
+            "start-dev",
+            "--headless",
+            "--port",
+            str(port),
+            "--db-filename",
+            str(db_file),
+            "--log-level",
+            "error",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):
+            try:
+                client = await Client.connect(f"127.0.0.1:{port}")
+                break
+            except RuntimeError:
+                await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the dev server did not come up")
+        yield client
+    finally:
+        server.terminate()
+        assert server.wait(timeout=30) is not None
+
+
+async def test_a_chase_survives_a_dev_server_restart(
+    tmp_path: Path, settings: Settings, deps: WorkerDeps, sessions: Sessions, mailbox: Mailbox
+) -> None:
+    binary = cached_binary("TEMPORAL_CLI", "temporal")
+    assert binary is not None, "run `make test`: it builds the Temporal CLI first"
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.startswith("temporal version")  # `go install` stamps no release tag
+    db_file, port = tmp_path / "temporal.db", free_port()
+    order = await make_order(sessions)
+
+    async with dev_server(binary, db_file, port) as client:
+        async with build_worker(client, deps, settings.temporal_task_queue):
+            handle = await start_order_chase(client, settings, order)
+            await mailbox.wait_for(1)  # "order received" went out before the stop
+
+    async with dev_server(binary, db_file, port) as client:
+        handle = client.get_workflow_handle_for(OrderChase.run, handle.id)
+        assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+        async with build_worker(client, deps, settings.temporal_task_queue):
+            await handle.signal(OrderChase.record_payment, PaymentReceived("pay-1", full=True))
+            assert await handle.result() == OrderChaseResult("paid", "positive", "paid")
+    assert (await load_order(sessions, order.id)).status == "paid"
+    assert [m["Subject"] for m in mailbox.messages].count(
+        "Thank you for your payment: Python for analysts"
+    ) == 1
