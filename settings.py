@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from workflows.order_chase import OrderTimings
+
+T = TypeVar("T", tuple[str, ...], dict[str, list[str]])
 
 
 class Settings(BaseSettings):
@@ -55,6 +58,11 @@ class Settings(BaseSettings):
     offer_percent: int = 5
     offer_valid: timedelta = timedelta(days=2)
     objection_emails: tuple[str, ...] = ("objection_1", "objection_2", "objection_3")
+    # Per product, the emails of its cadence in order (PRODUCT_EMAILS, JSON:
+    # `{"course-x": ["objection_1", "landing"]}`); products not named use objection_emails.
+    product_emails: dict[str, list[str]] = {}
+    # Per product, the landing page the `landing` email links to (PRODUCT_LANDING_URLS, JSON).
+    product_landing_urls: dict[str, str] = {}
 
     # Lead chase (SPEC §2).
     lead_interval_business_days: int = 3
@@ -77,12 +85,23 @@ class Settings(BaseSettings):
             raise ValueError(f"CHASER_TIME_SCALE must be positive, got {value}")
         return value
 
+    @field_validator("objection_emails", "product_emails")
+    @classmethod
+    def _template_names(cls, value: T) -> T:
+        """Email kinds name templates under templates/emails/<language>/: plain names only."""
+        lists = value.values() if isinstance(value, dict) else [value]
+        for kinds in lists:
+            for kind in kinds:
+                if not re.fullmatch(r"[a-z0-9_]+", kind):
+                    raise ValueError(f"email kind {kind!r} is not a template name")
+        return value
+
     def scaled(self, duration: timedelta) -> float:
         """A duration in seconds after CHASER_TIME_SCALE."""
         return duration.total_seconds() * self.chaser_time_scale
 
-    def order_timings(self) -> OrderTimings:
-        """The durations an order chase takes in its input when it starts."""
+    def order_timings(self, product_id: str | None = None) -> OrderTimings:
+        """The durations (and the product's emails) an order chase takes in its input."""
         return OrderTimings(
             grace=self.scaled(self.grace),
             payment_window=self.scaled(self.payment_window),
@@ -97,5 +116,5 @@ class Settings(BaseSettings):
             purchase_wait=self.scaled(self.purchase_wait),
             offer_percent=self.offer_percent,
             offer_valid=self.scaled(self.offer_valid),
-            objection_emails=list(self.objection_emails),
+            objection_emails=list(self.product_emails.get(product_id or "", self.objection_emails)),
         )

@@ -11,6 +11,7 @@ import jinja2
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.discounts import DiscountActivities
 from activities.emails import EmailActivities, MailSetup
 from activities.orders import OrderActivities
 from db.session import Sessions, make_engine, make_sessions
@@ -46,6 +47,8 @@ def make_deps(settings: Settings, sessions: Sessions) -> WorkerDeps:
             sender=settings.mail_from,
             public_base_url=settings.public_base_url,
             links=pay_links(settings),
+            timezone=settings.default_timezone,
+            landing_urls=settings.product_landing_urls,
         ),
     )
 
@@ -65,6 +68,7 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
     """The one place that lists every workflow and activity; worker.py and the tests use it."""
     orders = OrderActivities(deps.sessions)
     emails = EmailActivities(deps.sessions, deps.mailer, deps.templates, deps.mail)
+    discounts = DiscountActivities(deps.sessions)
     return Worker(
         client,
         task_queue=task_queue,
@@ -73,6 +77,8 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
             orders.set_status,
             orders.finish_order,
             emails.send_order_email,
+            discounts.grant,
+            discounts.expire,
         ],
     )
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 import jinja2
 from sqlalchemy import select
@@ -18,7 +20,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.orders import CLOSED_STATUSES, load_order
 from db.history import record
-from db.models import Email, Order, OrderEvent
+from db.models import Discount, Email, Order, OrderEvent
 from db.session import Sessions
 from mail.backends import Mailer, PermanentDeliveryError
 from mail.links import PayLinks
@@ -51,6 +53,8 @@ class MailSetup:
     sender: str
     public_base_url: str
     links: PayLinks
+    timezone: str = "UTC"  # the zone dates are written in for the customer
+    landing_urls: Mapping[str, str] = field(default_factory=dict)  # product id -> landing page
 
 
 class EmailActivities:
@@ -71,17 +75,26 @@ class EmailActivities:
                 return EmailSent(email.id, email.status)
             order = await load_order(session, request.order_id)
             message_id = email.id if email is not None else uuid4().hex
-            rendered = render_email(
-                self.templates,
-                request.kind,
-                order.language,
-                self._context(order, request, message_id),
-            )
+            discount = await _active_discount(session, order.id, request)
+            try:
+                rendered = render_email(
+                    self.templates,
+                    request.kind,
+                    order.language,
+                    self._context(order, discount, message_id),
+                )
+            except jinja2.TemplateError as error:
+                # A missing template or variable is a deployment bug: retrying cannot fix it.
+                raise ApplicationError(
+                    f"email {request.kind!r} ({order.language}) cannot be rendered: {error!r}",
+                    type="TemplateError",
+                    non_retryable=True,
+                ) from error
             if email is None:
                 email = await self._add_to_outbox(session, request, order, message_id, rendered)
             # Re-checked under the outbox key right before sending: a payment or a
             # cancellation the API recorded wins over a send already scheduled or retried.
-            if request.kind not in AFTER_PAYMENT and await _order_closed(session, order):
+            if request.kind not in AFTER_PAYMENT and await order_closed(session, order):
                 email.status = "suppressed"
                 record(
                     session,
@@ -155,16 +168,21 @@ class EmailActivities:
             raise RuntimeError(f"outbox key {request.key!r} is being written") from error
         return email
 
-    def _context(self, order: Order, request: OrderEmail, message_id: str) -> dict[str, Any]:
+    def _context(self, order: Order, discount: _Discount, message_id: str) -> dict[str, Any]:
         base_url = self.setup.public_base_url.rstrip("/")
+        pay_link = self.setup.links.link(order.id, discount.percent, discount.valid_until)
+        valid_until = discount.valid_until
         return {
             "customer_name": order.customer_name,
             "product_name": order.product_name,
             "amount": order.amount,
             "currency": order.currency,
-            "pay_link": self.setup.links.link(order.id, request.discount_percent),
-            "discount_percent": request.discount_percent,
-            "valid_until": request.valid_until,
+            "pay_link": pay_link,
+            "landing_url": self.setup.landing_urls.get(order.product_id, pay_link),
+            "discount_percent": discount.percent,
+            "valid_until": valid_until.astimezone(ZoneInfo(self.setup.timezone))
+            if valid_until
+            else None,
             "pixel_url": f"{base_url}/t/{message_id}.gif",
         }
 
@@ -180,8 +198,32 @@ class EmailActivities:
         return message
 
 
-async def _order_closed(session: AsyncSession, order: Order) -> bool:
-    if order.status in CLOSED_STATUSES:
+@dataclass(frozen=True)
+class _Discount:
+    percent: int = 0
+    valid_until: datetime | None = None
+
+
+async def _active_discount(session: AsyncSession, order_id: str, request: OrderEmail) -> _Discount:
+    """The discount the payment link carries: the one asked for, else one active on the order
+    at the email's time, so every link keeps the customer's discount."""
+    if request.discount_percent:
+        return _Discount(request.discount_percent, request.valid_until)
+    active = await session.scalar(
+        select(Discount)
+        .where(
+            Discount.order_id == order_id,
+            Discount.status == "active",
+            Discount.valid_until > request.at,
+        )
+        .order_by(Discount.percent.desc())
+    )
+    return _Discount(active.percent, active.valid_until) if active else _Discount()
+
+
+async def order_closed(session: AsyncSession, order: Order) -> bool:
+    """Paid, cancelled or false, in the order row or in events the chase has yet to hear of."""
+    if order.status in CLOSED_STATUSES or order.paid_amount >= order.amount:
         return True
     closing = await session.scalar(
         select(OrderEvent.event_id).where(

@@ -1,0 +1,128 @@
+"""Personal offers (SPEC §1 D): a discount on an unpaid order, expired when its time is up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.emails import order_closed
+from activities.orders import load_order
+from db.history import record
+from db.models import Discount, OrderEvent
+from db.session import Sessions
+
+
+@dataclass
+class DiscountGrant:
+    key: str
+    order_id: str
+    percent: int
+    valid_until: datetime
+    at: datetime
+
+
+@dataclass
+class DiscountGranted:
+    granted: bool  # False when the order closed before the offer could be made
+    percent: int
+    valid_until: datetime
+
+
+@dataclass
+class DiscountExpiry:
+    key: str  # the key the discount was granted under
+    order_id: str
+    at: datetime
+
+
+@dataclass
+class DiscountExpired:
+    status: str  # expired, or used when the order was paid first
+
+
+class DiscountActivities:
+    def __init__(self, sessions: Sessions) -> None:
+        self.sessions = sessions
+
+    @activity.defn
+    async def grant(self, request: DiscountGrant) -> DiscountGranted:
+        """Grant the discount once per key; an order already paid or cancelled gets none."""
+        async with self.sessions() as session:
+            existing = await _by_key(session, request.key)
+            if existing is not None:
+                return DiscountGranted(True, existing.percent, existing.valid_until)
+            order = await load_order(session, request.order_id)
+            if await order_closed(session, order):
+                return DiscountGranted(False, request.percent, request.valid_until)
+            discount = Discount(
+                key=request.key,
+                order_id=order.id,
+                percent=request.percent,
+                valid_until=request.valid_until,
+                status="active",
+                created_at=request.at,
+            )
+            session.add(discount)
+            record(
+                session,
+                key=request.key,
+                order_id=order.id,
+                at=request.at,
+                actor="system",
+                kind="discount_granted",
+                percent=request.percent,
+                valid_until=request.valid_until.isoformat(),
+            )
+            try:
+                await session.commit()
+            except IntegrityError as error:
+                # A concurrent attempt with the same key committed first; the retry reads it.
+                raise RuntimeError(f"discount key {request.key!r} is being written") from error
+            return DiscountGranted(True, discount.percent, discount.valid_until)
+
+    @activity.defn
+    async def expire(self, request: DiscountExpiry) -> DiscountExpired:
+        """End an active discount: expired, or used if the order was paid before its end."""
+        async with self.sessions() as session, session.begin():
+            discount = await _by_key(session, request.key)
+            if discount is None:
+                raise ApplicationError(
+                    f"no discount was granted under key {request.key!r}", non_retryable=True
+                )
+            if discount.status != "active":
+                return DiscountExpired(discount.status)
+            discount.status = "used" if await _paid(session, request.order_id) else "expired"
+            record(
+                session,
+                key=f"{request.key}:{discount.status}",
+                order_id=request.order_id,
+                at=request.at,
+                actor="system",
+                kind=f"discount_{discount.status}",
+                percent=discount.percent,
+                valid_until=discount.valid_until.isoformat(),
+            )
+            return DiscountExpired(discount.status)
+
+
+async def _by_key(session: AsyncSession, key: str) -> Discount | None:
+    return await session.scalar(select(Discount).where(Discount.key == key))
+
+
+async def _paid(session: AsyncSession, order_id: str) -> bool:
+    """Paid in the order row, or by events the API recorded that the chase has yet to hear of."""
+    order = await load_order(session, order_id)
+    if order.status == "paid" or order.paid_amount >= order.amount:
+        return True
+    paid = await session.scalar(
+        select(OrderEvent.event_id).where(
+            OrderEvent.order_id == order_id, OrderEvent.type == "paid"
+        )
+    )
+    return paid is not None
