@@ -12,12 +12,15 @@ from temporalio.service import RPCError
 
 from activities.orders import CLOSED_STATUSES
 from api.chases import ensure_order_chase, order_workflow_id, signal_order
-from api.deps import BackendDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import Conflict, NotFound
 from api.schemas.orders import (
     Customer,
+    EnrollIn,
+    EnrollOut,
     EventAccepted,
     HistoryLine,
+    OfferOut,
     OrderEventIn,
     OrderIn,
     OrderOut,
@@ -25,7 +28,7 @@ from api.schemas.orders import (
     Product,
 )
 from db.history import record
-from db.models import HistoryEntry, Order, OrderEvent
+from db.models import Discount, HistoryEntry, Order, OrderEvent
 from workflows.order_chase import OrderCancelled, OrderChase, PaymentReceived, PhoneChanged
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
@@ -76,6 +79,50 @@ async def create_order(
     if order.status not in CLOSED_STATUSES:
         await ensure_order_chase(session, temporal, settings, order)
     return _order_out(order)
+
+
+# Declared before the `/{order_id}` routes, so "enroll" is never read as an order id.
+@router.post("/enroll")
+async def enroll_orders(
+    body: EnrollIn,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    _: BackendDep,
+) -> EnrollOut:
+    """Start chases for known unpaid orders that have none; enrolling twice starts nothing new."""
+    query = select(Order).where(
+        Order.chase_started.is_(False), Order.status.not_in(CLOSED_STATUSES)
+    )
+    if body.product_id is not None:
+        query = query.where(Order.product_id == body.product_id)
+    if body.created_before is not None:
+        query = query.where(Order.created_at < body.created_before)
+    orders = list(await session.scalars(query.order_by(Order.created_at, Order.id)))
+    now = await clock()
+    for order in orders:
+        # Committed with the order's chase_started flag by ensure_order_chase.
+        record(session, order_id=order.id, at=now, actor="backend", kind="enrolled")
+        await ensure_order_chase(session, temporal, settings, order)
+    return EnrollOut(started=len(orders), order_ids=[order.id for order in orders])
+
+
+async def _offer(session: SessionDep, order_id: str) -> OfferOut | None:
+    """The order's latest personal offer, as the discounts table has it."""
+    discount = await session.scalar(
+        select(Discount)
+        .where(Discount.order_id == order_id)
+        .order_by(Discount.created_at.desc(), Discount.id.desc())
+    )
+    if discount is None:
+        return None
+    return OfferOut(
+        percent=discount.percent,
+        valid_until=discount.valid_until,
+        status=discount.status,
+        granted_at=discount.created_at,
+    )
 
 
 @router.post("/{order_id}/events", status_code=202)
@@ -142,6 +189,7 @@ async def get_order(
     """Status, assignee and outcome from the database; the running process from its query."""
     order = await _get_order(session, order_id)
     out = _order_out(order)
+    out.offer = await _offer(session, order_id)
     if order.chase_started and order.status not in CLOSED_STATUSES:
         handle = temporal.get_workflow_handle(order_workflow_id(order_id))
         try:

@@ -65,6 +65,15 @@ class ProcessOut(BaseModel):
     ends_at: datetime
 
 
+class OfferOut(BaseModel):
+    """The personal offer (SPEC §1 D): a discount granted on the order."""
+
+    percent: int
+    valid_until: datetime
+    status: str  # active / expired / used
+    granted_at: datetime
+
+
 class OrderOut(BaseModel):
     id: str
     product: Product
@@ -81,6 +90,21 @@ class OrderOut(BaseModel):
     updated_at: datetime
     ended_at: datetime | None
     process: ProcessOut | None = None
+    offer: OfferOut | None = None
+
+
+class EnrollIn(BaseModel):
+    """Which known orders to enrol; no filter enrols every unpaid order without a chase."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: Id | None = None
+    created_before: AwareDatetime | None = None
+
+
+class EnrollOut(BaseModel):
+    started: int
+    order_ids: list[str]
 
 
 class HistoryLine(BaseModel):

@@ -1,0 +1,61 @@
+"""`POST /v1/pay-links/verify`: the shop asks what a payment link's token is worth."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from activities.orders import CLOSED_STATUSES
+from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep
+from api.errors import Invalid, NotFound
+from db.models import Discount, Order
+from worker import pay_links
+
+router = APIRouter(prefix="/v1/pay-links", tags=["payment links"])
+
+
+class PayTokenIn(BaseModel):
+    token: str = Field(min_length=1, max_length=2000)
+
+
+class PayTokenOut(BaseModel):
+    order_id: str
+    order_status: str
+    discount_percent: int  # what the link was sent with
+    discount_valid_until: datetime | None
+    discount_active: bool  # whether the shop should still honour it now
+
+
+@router.post("/verify")
+async def verify_pay_token(
+    body: PayTokenIn, session: SessionDep, settings: SettingsDep, clock: ClockDep, _: BackendDep
+) -> PayTokenOut:
+    """Check a payment link's signature and say which order and discount it carries."""
+    try:
+        token = pay_links(settings).verify(body.token)
+    except ValueError as error:
+        raise Invalid(f"payment token is not valid: {error}") from error
+    order = await session.get(Order, token.order_id)
+    if order is None:
+        raise NotFound("order", token.order_id)
+    active = False
+    if order.status not in CLOSED_STATUSES and token.discount_percent and token.valid_until:
+        # The signature proves we sent it; the discounts table says it still stands.
+        granted = await session.scalar(
+            select(Discount.id).where(
+                Discount.order_id == order.id,
+                Discount.percent == token.discount_percent,
+                Discount.status == "active",
+            )
+        )
+        active = granted is not None and await clock() < token.valid_until
+    return PayTokenOut(
+        order_id=order.id,
+        order_status=order.status,
+        discount_percent=token.discount_percent,
+        discount_valid_until=token.valid_until,
+        discount_active=active,
+    )

@@ -1,0 +1,76 @@
+"""`GET /t/{message_id}.gif`: the open-tracking pixel in every customer email (no auth)."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from typing import Any, cast
+
+from fastapi import APIRouter, Response
+from sqlalchemy import CursorResult, update
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.chases import order_workflow_id
+from api.deps import ClockDep, SessionDep, TemporalDep
+from db.history import record
+from db.models import Email
+from workflows.order_chase import EmailOpened, OrderChase
+
+router = APIRouter(tags=["tracking"])
+logger = logging.getLogger(__name__)
+
+# A transparent 1x1 GIF, 43 bytes.
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
+# Every load must reach us: a cached pixel is an open we never see.
+NO_CACHE = {
+    "Cache-Control": "no-store, no-cache, must-revalidate, max-age=0",
+    "Pragma": "no-cache",
+    "Expires": "0",
+}
+
+
+@router.get("/t/{message_id}.gif", response_class=Response)
+async def open_pixel(
+    message_id: str, session: SessionDep, temporal: TemporalDep, clock: ClockDep
+) -> Response:
+    """The first load records the open and tells the order's chase; any id gets the GIF."""
+    now = await clock()
+    # One conditional UPDATE decides which load was the first, even for two at once.
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(Email)
+            .where(Email.id == message_id, Email.opened_at.is_(None))
+            .values(opened_at=now)
+        ),
+    )
+    if result.rowcount == 1:
+        email = await session.get(Email, message_id)
+        assert email is not None
+        record(
+            session,
+            key=f"email_opened:{message_id}",
+            order_id=email.order_id,
+            lead_id=email.lead_id,
+            at=now,
+            actor="customer",
+            kind="email_opened",
+            email_kind=email.kind,
+            message_id=message_id,
+        )
+        await session.commit()
+        if email.order_id is not None:
+            await _tell_chase(temporal, email.order_id, message_id)
+    return Response(content=PIXEL, media_type="image/gif", headers=NO_CACHE)
+
+
+async def _tell_chase(temporal: Client, order_id: str, message_id: str) -> None:
+    """Signal the chase; the open is already stored, so a chase that ended, or a Temporal
+    that does not answer, costs only the shortened wait, never the customer's image."""
+    handle = temporal.get_workflow_handle(order_workflow_id(order_id))
+    try:
+        await handle.signal(OrderChase.email_opened, EmailOpened(message_id))
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            logger.warning("open of %s not signalled to order %s: %s", message_id, order_id, error)

@@ -1,0 +1,54 @@
+"""`POST /v1/pay-links/verify`: the shop's payment page checks a link before it takes money."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from db.session import Sessions
+from settings import Settings
+from tests.conftest import backend_auth
+from tests.factories import make_order
+from worker import pay_links
+
+
+async def test_a_signed_token_names_its_order_and_a_forged_one_is_refused(
+    api: httpx.AsyncClient, settings: Settings, sessions: Sessions
+) -> None:
+    auth = backend_auth(settings)
+    order = await make_order(sessions)
+    links = pay_links(settings)
+
+    plain = await api.post(
+        "/v1/pay-links/verify", json={"token": links.token(order.id)}, headers=auth
+    )
+    assert plain.status_code == 200, plain.text
+    assert plain.json() == {
+        "order_id": order.id,
+        "order_status": "new",
+        "discount_percent": 0,
+        "discount_valid_until": None,
+        "discount_active": False,
+    }
+
+    # A discount the workflow never granted is not honoured, whatever the link says.
+    until = datetime.now(UTC) + timedelta(days=2)
+    ungranted = await api.post(
+        "/v1/pay-links/verify", json={"token": links.token(order.id, 5, until)}, headers=auth
+    )
+    assert ungranted.json()["discount_percent"] == 5
+    assert ungranted.json()["discount_active"] is False
+
+    body, _, signature = links.token(order.id).partition(".")
+    forged_body = links.token(order.id, 50).partition(".")[0]
+    for bad in (f"{forged_body}.{signature}", f"{body}.", "garbage", "ä.ö"):
+        refused = await api.post("/v1/pay-links/verify", json={"token": bad}, headers=auth)
+        assert refused.status_code == 422, bad
+        assert refused.json()["detail"].startswith("payment token is not valid")
+
+    unknown = await api.post(
+        "/v1/pay-links/verify", json={"token": links.token("no-such-order")}, headers=auth
+    )
+    assert unknown.status_code == 404
+    assert (await api.post("/v1/pay-links/verify", json={"token": "x"})).status_code == 401

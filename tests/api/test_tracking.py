@@ -1,0 +1,111 @@
+"""The open-tracking pixel over real HTTP, with a real worker on the Temporal dev server."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from api.routes.tracking import PIXEL
+from db.models import Email, HistoryEntry
+from db.session import Sessions
+from settings import Settings
+from tests.api.test_orders import order_body, wait_for_status
+from tests.conftest import backend_auth
+from tests.factories import history, outbox
+from tests.mailbox import Mailbox
+
+
+def assert_is_the_pixel(response: httpx.Response) -> None:
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/gif"
+    assert response.content == PIXEL and PIXEL.startswith(b"GIF89a") and len(PIXEL) == 43
+    assert "no-store" in response.headers["cache-control"]
+    assert response.headers["pragma"] == "no-cache"
+
+
+async def opened_signals(handle: WorkflowHandle[Any, Any]) -> list[str]:
+    events = (await handle.fetch_history()).events
+    return [
+        e.workflow_execution_signaled_event_attributes.signal_name
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+        and e.workflow_execution_signaled_event_attributes.signal_name == "email_opened"
+    ]
+
+
+async def test_first_open_is_recorded_once_and_reaches_the_chase(
+    api: httpx.AsyncClient,
+    settings: Settings,
+    dev_env: WorkflowEnvironment,
+    sessions: Sessions,
+    mailbox: Mailbox,
+) -> None:
+    created = await api.post("/v1/orders", json=order_body("T-1"), headers=backend_auth(settings))
+    assert created.status_code == 201, created.text
+    [message] = await mailbox.wait_for(1)
+    html = message.get_body(("html",))
+    assert html is not None
+    found = re.search(r'src="http://chaser\.test(/t/([0-9a-f]{32})\.gif)"', html.get_content())
+    assert found, html.get_content()
+    path, message_id = found.groups()
+
+    first = await api.get(path)  # no Authorization: mail clients load images anonymously
+    assert_is_the_pixel(first)
+    [email] = await outbox(sessions, "T-1")
+    assert email.id == message_id and email.opened_at is not None
+    opened_at = email.opened_at
+
+    again = await api.get(path)
+    assert_is_the_pixel(again)
+    [email] = await outbox(sessions, "T-1")
+    assert email.opened_at == opened_at  # the first open stands
+    opens = [line for line in await history(sessions, "T-1") if line.kind == "email_opened"]
+    assert [(line.actor, line.detail["message_id"]) for line in opens] == [("customer", message_id)]
+    handle = dev_env.client.get_workflow_handle("order-T-1")
+    assert await opened_signals(handle) == ["email_opened"]
+
+
+async def test_an_unknown_id_gets_the_gif_and_changes_nothing(
+    api: httpx.AsyncClient, settings: Settings, sessions: Sessions, mailbox: Mailbox
+) -> None:
+    await api.post("/v1/orders", json=order_body("T-2"), headers=backend_auth(settings))
+    await mailbox.wait_for(1)
+
+    async def snapshot() -> tuple[int, list[object]]:
+        async with sessions() as session:
+            lines = await session.scalar(select(func.count()).select_from(HistoryEntry))
+            opened = list(await session.scalars(select(Email.opened_at)))
+        return int(lines or 0), opened
+
+    before = await snapshot()
+    for unknown in ("0" * 32, "no-such-email", "x" * 300):
+        assert_is_the_pixel(await api.get(f"/t/{unknown}.gif"))
+    assert await snapshot() == before
+    assert (await api.get("/t/.gif")).status_code == 404  # not a pixel path at all
+
+
+async def test_an_open_after_the_chase_ended_is_recorded_without_error(
+    api: httpx.AsyncClient,
+    settings: Settings,
+    dev_env: WorkflowEnvironment,
+    sessions: Sessions,
+    mailbox: Mailbox,
+) -> None:
+    auth = backend_auth(settings)
+    await api.post("/v1/orders", json=order_body("T-3"), headers=auth)
+    await mailbox.wait_for(1)
+    await api.post("/v1/orders/T-3/events", json={"event_id": "p", "type": "paid"}, headers=auth)
+    await wait_for_status(api, settings, "T-3", "paid")
+    await dev_env.client.get_workflow_handle("order-T-3").result()
+    await mailbox.wait_for(2)
+
+    thanks = [e for e in await outbox(sessions, "T-3") if e.kind == "thank_you"]
+    assert_is_the_pixel(await api.get(f"/t/{thanks[0].id}.gif"))
+    [email] = [e for e in await outbox(sessions, "T-3") if e.kind == "thank_you"]
+    assert email.opened_at is not None

@@ -1,0 +1,317 @@
+"""The customer email cadence (SPEC §1 D) walked with its real durations under time skipping:
+objection emails, opens through the real pixel, the personal offer and its expiry."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+
+import httpx
+import pytest
+from sqlalchemy import select
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from db.models import Discount, OrderEvent
+from db.session import Sessions
+from mail.links import PayToken
+from settings import Settings
+from tests.conftest import backend_auth
+from tests.factories import history, make_order, outbox, start_order_chase
+from tests.mailbox import Mailbox
+from worker import pay_links
+from workflows.order_chase import OrderChase, OrderChaseResult, PaymentReceived
+
+CUSTOMER_EMAILS = {
+    "order_received",
+    "objection_1",
+    "objection_2",
+    "objection_3",
+    "landing",
+    "personal_offer",
+    "thank_you",
+}
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """One product of this module sends a shorter cadence with a landing page (seed 001 §3)."""
+    return settings.model_copy(
+        update={
+            "product_emails": {"course-landing": ["objection_1", "landing"]},
+            "product_landing_urls": {"course-landing": "https://shop.example/python-bonus"},
+        }
+    )
+
+
+def offset(moment: datetime, started: datetime) -> timedelta:
+    """Time since the chase started, to the minute: real time adds milliseconds per step."""
+    return timedelta(minutes=round((moment - started).total_seconds() / 60))
+
+
+async def cadence(
+    sessions: Sessions, order_id: str, started: datetime
+) -> list[tuple[str, str, timedelta]]:
+    """The customer's emails in the outbox: kind, status, and when (workflow time) asked for."""
+    return [
+        (email.kind, email.status, offset(email.created_at, started))
+        for email in await outbox(sessions, order_id)
+        if email.kind in CUSTOMER_EMAILS
+    ]
+
+
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def pay_link_token(message: EmailMessage, order_id: str) -> str:
+    """The token of the payment link in an email's text part (PAY_LINK_TEMPLATE's default)."""
+    found = re.search(rf"http://chaser\.test/pay/{order_id}\?token=(\S+)", text_of(message))
+    assert found, text_of(message)
+    return found.group(1)
+
+
+def pay_token(settings: Settings, message: EmailMessage, order_id: str) -> PayToken:
+    """What the email's payment link carries, verified with the real secret."""
+    return pay_links(settings).verify(pay_link_token(message, order_id))
+
+
+async def test_unpaid_order_gets_three_objections_in_order_then_the_offer_then_its_expiry(
+    ts_env: WorkflowEnvironment,
+    ts_api: httpx.AsyncClient,
+    sessions: Sessions,
+    settings: Settings,
+    mailbox: Mailbox,
+) -> None:
+    auth = backend_auth(settings)
+    order = await make_order(sessions)
+    handle = await start_order_chase(ts_env.client, settings, order)
+    started = (await handle.describe()).start_time
+
+    await ts_env.sleep(9 * DAY)  # the offer is out and still valid
+    offer = (await ts_api.get(f"/v1/orders/{order.id}", headers=auth)).json()["offer"]
+    assert (offer["percent"], offer["status"]) == (5, "active")
+    assert offset(datetime.fromisoformat(offer["valid_until"]), started) == 10 * DAY
+    offer_email = mailbox.messages[-1]
+    assert offer_email["Subject"] == 'A personal 5% discount on "Python for analysts"'
+    offer_token = pay_token(settings, offer_email, order.id)
+    assert (offer_token.order_id, offer_token.discount_percent) == (order.id, 5)
+    raw_token = pay_link_token(offer_email, order.id)
+    verified = await ts_api.post("/v1/pay-links/verify", json={"token": raw_token}, headers=auth)
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["discount_active"] is True
+
+    assert await handle.result() == OrderChaseResult("cancelled", "negative", "expired")
+    assert await cadence(sessions, order.id, started) == [
+        ("order_received", "sent", timedelta(0)),
+        ("objection_1", "sent", 2 * DAY),
+        ("objection_2", "sent", 4 * DAY),
+        ("objection_3", "sent", 6 * DAY),
+        ("personal_offer", "sent", 8 * DAY),
+    ]
+    assert [str(m["Subject"]) for m in mailbox.to("anna@example.com")] == [
+        "Your order for Python for analysts",
+        'What "Python for analysts" will change for you',
+        'Yes, you will get through "Python for analysts"',
+        'You already know enough to start "Python for analysts" (and a bonus)',
+        'A personal 5% discount on "Python for analysts"',
+    ]
+    async with sessions() as session:
+        discount = await session.scalar(select(Discount).where(Discount.order_id == order.id))
+    assert discount is not None
+    assert (discount.percent, discount.status) == (5, "expired")
+    assert offset(discount.created_at, started) == 8 * DAY
+    assert offset(discount.valid_until, started) == 10 * DAY
+    lines = {line.kind: line for line in await history(sessions, order.id)}
+    assert offset(lines["discount_granted"].at, started) == 8 * DAY
+    assert offset(lines["discount_expired"].at, started) == 10 * DAY
+    # The link carried the discount and when it ends; the objections' links carry none.
+    assert offer_token.valid_until == discount.valid_until.replace(microsecond=0)
+    for message in mailbox.to("anna@example.com")[1:4]:
+        assert pay_token(settings, message, order.id).discount_percent == 0
+    shown = (await ts_api.get(f"/v1/orders/{order.id}", headers=auth)).json()
+    assert shown["status"] == "cancelled" and shown["offer"]["status"] == "expired"
+    verified = await ts_api.post("/v1/pay-links/verify", json={"token": raw_token}, headers=auth)
+    assert verified.json()["discount_active"] is False
+
+
+async def test_an_opened_email_shortens_the_wait_for_the_next(
+    ts_env: WorkflowEnvironment,
+    ts_api: httpx.AsyncClient,
+    sessions: Sessions,
+    settings: Settings,
+    mailbox: Mailbox,
+) -> None:
+    order = await make_order(sessions)
+    handle = await start_order_chase(ts_env.client, settings, order)
+    started = (await handle.describe()).start_time
+
+    await ts_env.sleep(2 * DAY + 3 * HOUR)
+    [objection_1] = [e for e in await outbox(sessions, order.id) if e.kind == "objection_1"]
+    pixel = await ts_api.get(f"/t/{objection_1.id}.gif")  # the customer's mail client, no token
+    assert pixel.status_code == 200 and pixel.headers["content-type"] == "image/gif"
+
+    await ts_env.sleep(6 * DAY)
+    # Opened at 2d 3h: the open wait ends there and the purchase wait (1 day) starts.
+    # Unopened, objection 2 would have waited until day 4 (see the test above).
+    assert await cadence(sessions, order.id, started) == [
+        ("order_received", "sent", timedelta(0)),
+        ("objection_1", "sent", 2 * DAY),
+        ("objection_2", "sent", 3 * DAY + 3 * HOUR),
+        ("objection_3", "sent", 5 * DAY + 3 * HOUR),
+        ("personal_offer", "sent", 7 * DAY + 3 * HOUR),
+    ]
+    [opened] = [e for e in await outbox(sessions, order.id) if e.kind == "objection_1"]
+    assert opened.opened_at is not None
+    assert offset(opened.opened_at, started) == 2 * DAY + 3 * HOUR
+
+
+async def test_paid_between_objection_1_and_2_sends_no_more_objections_but_the_thank_you(
+    ts_env: WorkflowEnvironment,
+    ts_api: httpx.AsyncClient,
+    sessions: Sessions,
+    settings: Settings,
+    mailbox: Mailbox,
+) -> None:
+    order = await make_order(sessions)
+    handle = await start_order_chase(ts_env.client, settings, order)
+    started = (await handle.describe()).start_time
+
+    await ts_env.sleep(3 * DAY + 12 * HOUR)
+    paid = await ts_api.post(
+        f"/v1/orders/{order.id}/events",
+        json={"event_id": "pay-1", "type": "paid"},
+        headers=backend_auth(settings),
+    )
+    assert paid.status_code == 202, paid.text
+    assert await handle.result() == OrderChaseResult("paid", "positive", "paid")
+
+    await ts_env.sleep(30 * DAY)
+    assert await cadence(sessions, order.id, started) == [
+        ("order_received", "sent", timedelta(0)),
+        ("objection_1", "sent", 2 * DAY),
+        ("thank_you", "sent", 3 * DAY + 12 * HOUR),
+    ]
+    assert [str(m["Subject"]) for m in mailbox.to("anna@example.com")] == [
+        "Your order for Python for analysts",
+        'What "Python for analysts" will change for you',
+        "Thank you for your payment: Python for analysts",
+    ]
+    async with sessions() as session:
+        assert await session.scalar(select(Discount).where(Discount.order_id == order.id)) is None
+
+
+async def test_cancelled_order_hears_nothing_after_the_cancellation(
+    ts_env: WorkflowEnvironment,
+    ts_api: httpx.AsyncClient,
+    sessions: Sessions,
+    settings: Settings,
+    mailbox: Mailbox,
+) -> None:
+    order = await make_order(sessions)
+    handle = await start_order_chase(ts_env.client, settings, order)
+    started = (await handle.describe()).start_time
+
+    await ts_env.sleep(4 * DAY + HOUR)
+    cancelled = await ts_api.post(
+        f"/v1/orders/{order.id}/events",
+        json={"event_id": "cancel-1", "type": "cancelled"},
+        headers=backend_auth(settings),
+    )
+    assert cancelled.status_code == 202, cancelled.text
+    assert await handle.result() == OrderChaseResult("cancelled", "negative", "cancelled")
+    received = len(mailbox.messages)
+
+    await ts_env.sleep(40 * DAY)
+    assert len(mailbox.messages) == received == 3
+    assert await cadence(sessions, order.id, started) == [
+        ("order_received", "sent", timedelta(0)),
+        ("objection_1", "sent", 2 * DAY),
+        ("objection_2", "sent", 4 * DAY),
+    ]
+
+
+async def test_a_payment_stored_before_its_signal_suppresses_the_scheduled_email(
+    ts_env: WorkflowEnvironment,
+    ts_worker: Worker,
+    sessions: Sessions,
+    settings: Settings,
+    mailbox: Mailbox,
+) -> None:
+    """The API stores the event, then signals: an email due in between must not go out."""
+    order = await make_order(sessions)
+    handle = await start_order_chase(ts_env.client, settings, order)
+    started = (await handle.describe()).start_time
+
+    await ts_env.sleep(DAY)
+    async with sessions() as session:
+        session.add(
+            OrderEvent(
+                event_id="pay-1", order_id=order.id, type="paid", received_at=datetime.now(UTC)
+            )
+        )
+        await session.commit()
+    await ts_env.sleep(DAY + HOUR)  # objection 1 was due at day 2
+    await handle.signal(OrderChase.record_payment, PaymentReceived("pay-1", full=True))
+
+    assert (await handle.result()).status == "paid"
+    assert await cadence(sessions, order.id, started) == [
+        ("order_received", "sent", timedelta(0)),
+        ("objection_1", "suppressed", 2 * DAY),
+        ("thank_you", "sent", 2 * DAY + HOUR),
+    ]
+    assert [str(m["Subject"]) for m in mailbox.to("anna@example.com")] == [
+        "Your order for Python for analysts",
+        "Thank you for your payment: Python for analysts",
+    ]
+    suppressed = [
+        line for line in await history(sessions, order.id) if line.kind == "email_suppressed"
+    ]
+    assert [line.detail["email_kind"] for line in suppressed] == ["objection_1"]
+
+
+async def test_a_product_configured_with_a_landing_email_sends_its_own_cadence_in_russian(
+    ts_env: WorkflowEnvironment,
+    ts_api: httpx.AsyncClient,
+    sessions: Sessions,
+    settings: Settings,
+    mailbox: Mailbox,
+) -> None:
+    created = await ts_api.post(
+        "/v1/orders",
+        json={
+            "id": "L-1",
+            "product": {"id": "course-landing", "name": "Python для аналитиков"},
+            "amount": "4900.00",
+            "currency": "RUB",
+            "customer": {"name": "Анна", "email": "anna@example.com", "phone": "+79000000000"},
+            "language": "ru",
+        },
+        headers=backend_auth(settings),
+    )
+    assert created.status_code == 201, created.text
+    handle = ts_env.client.get_workflow_handle("order-L-1", result_type=OrderChaseResult)
+    started = (await handle.describe()).start_time
+
+    await ts_env.sleep(9 * DAY)
+    assert await cadence(sessions, "L-1", started) == [
+        ("order_received", "sent", timedelta(0)),
+        ("objection_1", "sent", 2 * DAY),
+        ("landing", "sent", 4 * DAY),
+        ("personal_offer", "sent", 6 * DAY),
+    ]
+    subjects = [str(m["Subject"]) for m in mailbox.to("anna@example.com")]
+    assert subjects == [
+        "Ваш заказ: Python для аналитиков",
+        "Что изменит для вас «Python для аналитиков»",
+        "Всё, что вы получите с «Python для аналитиков»",
+        "Персональная скидка 5% на «Python для аналитиков»",
+    ]
+    landing, offer = mailbox.to("anna@example.com")[2:4]
+    assert "https://shop.example/python-bonus" in text_of(landing)
+    assert "(MSK)" in text_of(offer)  # valid until, in DEFAULT_TIMEZONE (Moscow)
