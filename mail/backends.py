@@ -65,8 +65,14 @@ class SmtpMailer:
                 tls_context=self.tls_context,
                 timeout=self.timeout,
             )
-        except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPSenderRefused) as error:
-            raise PermanentDeliveryError(str(error)) from error
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            # Every recipient was refused; a 4xx among them (greylisting, a full
+            # mailbox) means "come back later", only an all-5xx refusal is final.
+            if all(500 <= refused.code < 600 for refused in error.recipients):
+                raise PermanentDeliveryError(
+                    "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in error.recipients)
+                ) from error
+            raise
         except aiosmtplib.SMTPResponseException as error:
             if 500 <= error.code < 600:
                 raise PermanentDeliveryError(f"{error.code} {error.message}") from error

@@ -52,15 +52,18 @@ class Mailbox:
 
 
 class _Handler:
-    def __init__(self, mailbox: Mailbox, refuse: set[str]) -> None:
+    def __init__(self, mailbox: Mailbox, refuse: set[str], defer: set[str]) -> None:
         self.mailbox = mailbox
         self.refuse = refuse
+        self.defer = defer
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         if address in self.refuse:
             return "550 5.1.1 mailbox unavailable"
+        if address in self.defer:
+            return "451 4.7.1 greylisted, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -77,11 +80,12 @@ class SmtpServer:
         self.port = port
         self.mailbox = Mailbox()
         self.refuse: set[str] = set()  # addresses answered with a permanent 550
+        self.defer: set[str] = set()  # addresses answered with a temporary 451 (greylisting)
         self._controller: Controller | None = None
 
     def start(self) -> None:
         self._controller = Controller(
-            _Handler(self.mailbox, self.refuse), hostname="127.0.0.1", port=self.port
+            _Handler(self.mailbox, self.refuse, self.defer), hostname="127.0.0.1", port=self.port
         )
         self._controller.start()
 
