@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ChildWorkflowError
+from temporalio.exceptions import ActivityError, ChildWorkflowError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.emails import EmailActivities, OrderEmail
@@ -372,15 +373,20 @@ class OrderChase:
     async def _stop(self, branches: list[asyncio.Task[None]]) -> None:
         """Stop every branch, and the dial child through its own handle, so that it closes
         its open call task before the chase ends."""
+        running: list[asyncio.Task[Any]] = list(branches)
         if self.dial is not None and not self.dial.done():
             reason = f"order {self.end.status}" if self.end else "chase continued as new"
-            await self.dial.signal(Dial.stopping, DialStop(reason))
+            try:
+                await self.dial.signal(Dial.stopping, DialStop(reason))
+            except FailureError:
+                pass  # the child ended on its own meanwhile: nothing left to close
             self.dial.cancel()
+            running.append(self.dial)
         for branch in branches:
             branch.cancel()
-        for branch in [*branches, *([self.dial] if self.dial is not None else [])]:
+        for task in running:
             try:
-                await branch
+                await task
             except (asyncio.CancelledError, ChildWorkflowError):
                 pass  # what we asked for; any other exception is a bug and fails the task
 
