@@ -162,7 +162,18 @@ async def replay(
             waiting[id(item.history)] = item
             yield item.history
 
-    async with replayer.workflow_replay_iterator(histories()) as results:
+    pending = histories()
+    first = await anext(pending, None)
+    if first is None:  # nothing to replay: no replay worker to start and stop
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    async def from_first() -> AsyncIterator[WorkflowHistory]:
+        yield first
+        async for history in pending:
+            yield history
+
+    async with replayer.workflow_replay_iterator(from_first()) as results:
         async for result in results:
             item = waiting.pop(id(result.history))
             failure = result.replay_failure

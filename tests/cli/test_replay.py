@@ -54,7 +54,7 @@ async def test_saved_histories_replay_and_a_broken_one_is_named_with_its_mismatc
     assert "1 ok, 0 failed" in ok.out
 
     mixed = await chaser("replay", str(good), str(broken), str(garbage))
-    assert mixed.status == 1
+    assert mixed.status == 1, mixed.out + mixed.err
     assert "1 ok, 2 failed" in mixed.out
     failures = [line for line in mixed.out.splitlines() if line.startswith("FAILED")]
     assert failures[0].startswith(f"FAILED {broken} (OrderChase): [TMPRL1100] Nondeterminism")
@@ -113,7 +113,7 @@ async def test_dry_run_after_an_incompatible_edit_names_each_failing_chase(
 
         for handle in handles:
             await handle.terminate("test over")
-    assert run.status == 1
+    assert run.status == 1, run.out + run.err
     assert "0 ok, 2 failed" in run.out
     for workflow_id in ids:
         assert f"FAILED {workflow_id} (OrderChase): [TMPRL1100] Nondeterminism error" in run.out
@@ -129,7 +129,7 @@ async def test_replay_by_workflow_id_reports_one_that_does_not_exist(
         "--address", address(dev_env),
     )  # fmt: skip
 
-    assert run.status == 1
+    assert run.status == 1, run.out + run.err
     assert "1 ok, 1 failed" in run.out
     assert "FAILED order-never-started (?): could not fetch the history" in run.out
     await handle.terminate("test over")
@@ -139,7 +139,7 @@ async def test_a_query_that_matches_nothing_says_so(dev_env: WorkflowEnvironment
     run = await chaser(
         "replay", "--query", running_in("no-such-queue"), "--address", address(dev_env)
     )
-    assert run.status == 0
+    assert run.status == 0, run.err
     assert "no workflow matched" in run.err
 
 
@@ -171,5 +171,5 @@ async def test_history_export_writes_the_json_of_temporal_workflow_show(
     missing = await chaser(
         "history", "export", "--workflow-id", "order-never-started", "--address", address(dev_env)
     )
-    assert missing.status == 1
+    assert missing.status == 1, missing.err
     assert "order-never-started" in missing.err
