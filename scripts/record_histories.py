@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import re
@@ -28,30 +29,42 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
-from temporalio.client import WorkflowFailureError, WorkflowHandle
+from sqlalchemy import select
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from cli.history import history_to_json
-from db.models import Order
+from db.models import Email, Manager, Order, Task
 from db.session import Sessions, make_engine, make_sessions
 from settings import Settings
 from tests.factories import make_order, start_order_chase
 from tests.mailbox import Mailbox, SmtpServer
 from worker import WORKFLOWS, build_worker, make_deps
-from workflows.order_chase import OrderCancelled, OrderChase, PaymentReceived
+from workflows.dial import Dial
+from workflows.order_chase import (
+    EmailOpened,
+    OrderCancelled,
+    OrderChase,
+    OrderChaseInput,
+    PaymentReceived,
+    PhoneChanged,
+)
+from workflows.tasks import TaskAnswer
 
 ROOT = Path(__file__).resolve().parent.parent
 HISTORIES = ROOT / "tests" / "histories"
 CACHE = Path(os.environ.get("CHASER_CACHE", Path.home() / ".cache" / "chaser"))
 TASK_QUEUE = "record-histories"
+# The one manager who answers every task in the recordings.
+MANAGER = "olga"
 
 
 # --- The registry ---------------------------------------------------------------------
@@ -70,12 +83,144 @@ class Recording:
         """An order row; its chase's workflow id is `order-<order_id>`."""
         return await make_order(self.sessions, id=order_id, **overrides)
 
-    async def start_order_chase(self, order: Order) -> WorkflowHandle[Any, Any]:
-        return await start_order_chase(self.env.client, self.settings, order)
+    async def start_order_chase(
+        self, order: Order, max_history_events: int | None = None
+    ) -> WorkflowHandle[Any, Any]:
+        if max_history_events is None:
+            return await start_order_chase(self.env.client, self.settings, order)
+        return await self.env.client.start_workflow(
+            OrderChase.run,
+            OrderChaseInput(
+                order_id=order.id,
+                has_phone=order.phone is not None,
+                timings=self.settings.order_timings(),
+                max_history_events=max_history_events,
+            ),
+            id=f"order-{order.id}",
+            task_queue=self.settings.temporal_task_queue,
+        )
 
     async def sleep(self, duration: timedelta) -> None:
         """Skip server time: timers due meanwhile fire, as they would in production."""
         await self.env.sleep(duration)
+
+    async def now(self) -> datetime:
+        """The server's clock, which the workflows read as `workflow.now()`."""
+        return await self.env.get_current_time()
+
+    async def task(self, order_id: str, kind: str) -> Task:
+        """The order's open task of this kind, once its workflow has opened it."""
+        for _ in range(1000):
+            async with self.sessions() as session:
+                task = await session.scalar(
+                    select(Task)
+                    .where(Task.order_id == order_id, Task.kind == kind, Task.status == "open")
+                    .order_by(Task.id)
+                )
+            if task is not None:
+                await self.settled(self.env.client.get_workflow_handle(task.workflow_id))
+                return task
+            await asyncio.sleep(0.01)  # real time: the server's clock barely moves
+        raise RuntimeError(f"no open {kind} task for order {order_id}")
+
+    async def status(self, order_id: str, expected: str) -> None:
+        """Wait for the chase's activity to store this status, and to be reported done."""
+        for _ in range(1000):
+            async with self.sessions() as session:
+                order = await session.get(Order, order_id)
+            if order is not None and order.status == expected:
+                await self.settled(self.chase(order_id))
+                return
+            await asyncio.sleep(0.01)
+        raise RuntimeError(f"order {order_id} never became {expected}")
+
+    async def settled(self, handle: WorkflowHandle[Any, Any]) -> None:
+        """Wait until the workflow has no activity in flight.
+
+        An activity that completes after its workflow ended keeps the time-skipping server
+        from ever skipping time again, so nothing may end a workflow mid-activity.
+        """
+        for _ in range(1000):
+            if not (await handle.describe()).raw_description.pending_activities:
+                return
+            await asyncio.sleep(0.01)
+        raise RuntimeError(f"{handle.id} keeps an activity running")
+
+    async def answer(
+        self, order_id: str, kind: str, answer: str, at: datetime | None = None
+    ) -> Task:
+        """Answer the open task as `POST /v1/tasks/{id}/answer` does: store, then signal the
+        workflow that waits for it (the dial child for a call)."""
+        task = await self.task(order_id, kind)
+        now = await self.now()
+        async with self.sessions() as session, session.begin():
+            row = await session.get(Task, task.id)
+            assert row is not None
+            row.status, row.answer, row.answer_at = "answered", answer, at
+            row.answered_at, row.answered_by = now, MANAGER
+        handle = self.env.client.get_workflow_handle(task.workflow_id)
+        answered = TaskAnswer(task.id, answer, MANAGER, at)
+        if kind == "call":
+            await handle.signal(Dial.answer_task, answered)
+        else:
+            await handle.signal(OrderChase.answer_task, answered)
+        return task
+
+    async def take(self, order_id: str) -> None:
+        """Past the grace minute, the manager takes the order from the pool."""
+        await self.sleep(timedelta(seconds=self.settings.order_timings().grace))
+        await self.answer(order_id, "take_order", "yes")
+
+    async def new_phone(self, order_id: str, event_id: str, phone: str) -> None:
+        """A `phone_changed` event as the API applies it: the order row, then the signal."""
+        async with self.sessions() as session, session.begin():
+            order = await session.get(Order, order_id)
+            assert order is not None
+            order.phone = phone
+        await self.chase(order_id).signal(OrderChase.change_phone, PhoneChanged(event_id))
+
+    async def open_email(self, order_id: str, kind: str) -> None:
+        """The customer loads the tracking pixel of the order's email of this kind."""
+        async with self.sessions() as session, session.begin():
+            email = await session.scalar(
+                select(Email).where(Email.order_id == order_id, Email.kind == kind)
+            )
+            assert email is not None, f"no {kind} email for order {order_id}"
+            email.opened_at = await self.now()
+        await self.chase(order_id).signal(OrderChase.email_opened, EmailOpened(email.id))
+
+    async def pay(self, order_id: str, event_id: str = "pay-1") -> None:
+        """Paid in full; returns once the chase has ended."""
+        chase = self.chase(order_id)
+        await chase.signal(OrderChase.record_payment, PaymentReceived(event_id, full=True))
+        await self.ended(chase)
+
+    async def cancel(self, order_id: str, event_id: str = "cancel-1") -> None:
+        """Cancelled by the backend; returns once the chase has ended."""
+        chase = self.chase(order_id)
+        await chase.signal(OrderChase.cancel, OrderCancelled(event_id))
+        await self.ended(chase)
+
+    async def ended(self, handle: WorkflowHandle[Any, Any]) -> None:
+        """Wait in real time for a workflow that needs no timer to end.
+
+        Not `result()`: it lets the time-skipping server skip ahead whenever nothing holds
+        it, and a cancellation on its way to a dial child does not, so the parent would
+        jump to its execution timeout instead of ending.
+        """
+        for _ in range(1000):
+            if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+                return
+            await asyncio.sleep(0.01)
+        raise RuntimeError(f"{handle.id} did not end")
+
+    def chase(self, order_id: str, run_id: str | None = None) -> WorkflowHandle[Any, Any]:
+        """The order's chase (its latest run unless `run_id` says which)."""
+        return self.env.client.get_workflow_handle(f"order-{order_id}", run_id=run_id)
+
+    def dial(self, order_id: str, number: int = 1) -> WorkflowHandle[Any, Any]:
+        """The order's `number`-th dial child."""
+        return self.env.client.get_workflow_handle(f"order-{order_id}-dial-{number}")
 
 
 Drive = Callable[[Recording], Awaitable[WorkflowHandle[Any, Any]]]
@@ -110,12 +255,6 @@ def recorded(
 # Paths the processes have but the corpus does not record yet: one line each, shown in
 # INDEX.md. Whoever registers a path removes its line here.
 PENDING = [
-    "OrderChase: manager process — take the order (yes / duplicate), phone asked and waited "
-    "for (arrives / never: no_phone), dial outcomes (reached → will pay yes → payment date; "
-    "no → cancel yes / no → call back), wrong number, unreachable",
-    "OrderChase: customer email cadence — objection sequence (opened / not opened), personal offer",
-    "Dial (child workflow, workflows/dial.py): reached, no answer then reached, wrong number, "
-    "duplicate, unreachable after 3 × 3 attempts",
     "LeadChase (workflows/lead_chase.py): six emails then the end, status changed away, "
     "lead replied",
 ]
@@ -175,6 +314,339 @@ async def order_expired(rec: Recording) -> WorkflowHandle[Any, Any]:
     return await rec.start_order_chase(await rec.order("expired", phone=None))
 
 
+# --- Order chase: the manager process (SPEC §1 C) -------------------------------------
+
+
+@recorded(
+    "order-duplicate-at-take",
+    "OrderChase",
+    "manager process: the take-order task is answered duplicate: status false (neutral)",
+)
+async def order_duplicate_at_take(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("dup-take"))
+    await rec.sleep(timedelta(minutes=1))
+    await rec.answer("dup-take", "take_order", "duplicate")
+    return handle
+
+
+@recorded(
+    "order-duplicate-at-call",
+    "OrderChase",
+    "manager process: taken, the first call is answered duplicate: dial-1 ends, status false",
+)
+async def order_duplicate_at_call(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("dup-call"))
+    await rec.take("dup-call")
+    await rec.answer("dup-call", "call", "duplicate")
+    return handle
+
+
+@recorded(
+    "order-phone-arrives-then-dial",
+    "OrderChase",
+    "manager process: no phone (not_confirmed), ask_phone email sent, the phone arrives on "
+    "day 3, dial-1 opens a call; paid",
+)
+async def order_phone_arrives_then_dial(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("phone-later", phone=None))
+    await rec.take("phone-later")
+    await rec.answer("phone-later", "ask_phone", "send")
+    await rec.sleep(timedelta(days=3))
+    await rec.new_phone("phone-later", "phone-1", "+79005554433")
+    await rec.task("phone-later", "call")
+    await rec.pay("phone-later")
+    return handle
+
+
+@recorded(
+    "order-no-phone-cancelled",
+    "OrderChase",
+    "manager process: no phone, ask_phone skipped; pending after 5 days, cancelled "
+    "(reason no_phone) 3 days later",
+)
+async def order_no_phone_cancelled(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("no-phone", phone=None))
+    await rec.take("no-phone")
+    await rec.answer("no-phone", "ask_phone", "skip")
+    return handle  # awaiting the result skips the phone and pending waits
+
+
+@recorded(
+    "order-unreachable-then-new-phone-paid",
+    "OrderChase",
+    "manager process: nine unanswered calls (dial-1 unreachable), contact-us email, pending; "
+    "a new phone starts dial-2; paid",
+)
+async def order_unreachable_then_new_phone_paid(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("unreachable"))
+    await rec.take("unreachable")
+    await _nine_unanswered_calls(rec, "unreachable")
+    await rec.new_phone("unreachable", "phone-1", "+79007778899")
+    await rec.task("unreachable", "call")
+    await rec.pay("unreachable")
+    return handle
+
+
+@recorded(
+    "order-will-pay-reminder-paid",
+    "OrderChase",
+    "manager process: reached, will pay (payment_pending) on a date 4 days on; the payment "
+    "reminder email and dial-2 that day; paid",
+)
+async def order_will_pay_reminder_paid(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("will-pay"))
+    await rec.take("will-pay")
+    await rec.answer("will-pay", "call", "reached")
+    await rec.answer("will-pay", "will_pay", "yes")
+    await rec.answer("will-pay", "payment_date", "at", at=await rec.now() + timedelta(days=4))
+    await rec.sleep(timedelta(days=4))
+    await rec.task("will-pay", "call")
+    await rec.pay("will-pay")
+    return handle
+
+
+@recorded(
+    "order-wont-pay-cancelled",
+    "OrderChase",
+    "manager process: reached, will not pay, the manager confirms the cancel: status "
+    "cancelled (reason declined)",
+)
+async def order_wont_pay_cancelled(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("wont-pay"))
+    await rec.take("wont-pay")
+    await rec.answer("wont-pay", "call", "reached")
+    await rec.answer("wont-pay", "will_pay", "no")
+    await rec.answer("wont-pay", "confirm_cancel", "yes")
+    return handle
+
+
+@recorded(
+    "order-wont-pay-call-back-paid",
+    "OrderChase",
+    "manager process: reached, will not pay, kept (pending), call back in 2 days: dial-2 "
+    "then; paid",
+)
+async def order_wont_pay_call_back_paid(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("call-back"))
+    await rec.take("call-back")
+    await _call_back(rec, "call-back", timedelta(days=2))
+    await rec.task("call-back", "call")
+    await rec.pay("call-back")
+    return handle
+
+
+@recorded(
+    "order-wrong-number-new-phone-paid",
+    "OrderChase",
+    "manager process: no answer, then wrong number: ask-correct-phone email, not_confirmed; "
+    "the right phone a day later starts dial-2; paid",
+)
+async def order_wrong_number_new_phone_paid(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("wrong-number"))
+    await rec.take("wrong-number")
+    await rec.answer("wrong-number", "call", "no_answer")
+    await rec.sleep(timedelta(seconds=rec.settings.order_timings().retry_gap))
+    await rec.answer("wrong-number", "call", "wrong_number")
+    await rec.sleep(timedelta(days=1))
+    await rec.new_phone("wrong-number", "phone-1", "+79001112233")
+    await rec.task("wrong-number", "call")
+    await rec.pay("wrong-number")
+    return handle
+
+
+@recorded(
+    "order-paid-mid-dial",
+    "OrderChase",
+    "manager process: paid while the first call task is open: dial-1 is cancelled and "
+    "closes it, thank-you email",
+)
+async def order_paid_mid_dial(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("paid-mid-dial"))
+    await rec.take("paid-mid-dial")
+    await rec.task("paid-mid-dial", "call")
+    await rec.pay("paid-mid-dial")
+    return handle
+
+
+@recorded(
+    "order-cancelled-mid-dial",
+    "OrderChase",
+    "manager process: cancelled by the backend while call 2 is open: dial-1 is cancelled "
+    "and closes it",
+)
+async def order_cancelled_mid_dial(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("cancelled-mid-dial"))
+    await rec.take("cancelled-mid-dial")
+    await rec.answer("cancelled-mid-dial", "call", "no_answer")
+    await rec.sleep(timedelta(seconds=rec.settings.order_timings().retry_gap))
+    await rec.task("cancelled-mid-dial", "call")
+    await rec.cancel("cancelled-mid-dial")
+    return handle
+
+
+# A chase that continues as new: the limit is lowered so that a few call-backs reach it.
+LONG_CHASE_EVENTS = 150
+
+
+@recorded(
+    "order-continued-as-new",
+    "OrderChase",
+    f"first run of a long chase (max_history_events={LONG_CHASE_EVENTS}): call-backs every "
+    "3 days until the email cadence is done and the history is long: continued as new",
+)
+async def order_continued_as_new(rec: Recording) -> WorkflowHandle[Any, Any]:
+    first, _ = await _long_chase(rec, "long-first")
+    return first
+
+
+@recorded(
+    "order-continued-as-new-resumed",
+    "OrderChase",
+    "the run a long chase continued as new into: it resumes at a dial (assignee, counters "
+    "and payment deadline carried); paid",
+)
+async def order_continued_as_new_resumed(rec: Recording) -> WorkflowHandle[Any, Any]:
+    _, last = await _long_chase(rec, "long-last")
+    return last
+
+
+async def _long_chase(
+    rec: Recording, order_id: str
+) -> tuple[WorkflowHandle[Any, Any], WorkflowHandle[Any, Any]]:
+    """Call back until the chase continues as new, then pay; returns both runs' handles."""
+    first = await rec.start_order_chase(
+        await rec.order(order_id), max_history_events=LONG_CHASE_EVENTS
+    )
+    await rec.take(order_id)
+    for _ in range(10):
+        await _call_back(rec, order_id, timedelta(days=3))
+        await rec.task(order_id, "call")  # the next dial: in this run or the next
+        latest = (await rec.chase(order_id).describe()).run_id
+        if latest != first.first_execution_run_id:
+            await rec.pay(order_id)
+            return rec.chase(order_id, first.first_execution_run_id), rec.chase(order_id, latest)
+    raise RuntimeError(f"order-{order_id} never continued as new")
+
+
+async def _call_back(rec: Recording, order_id: str, after: timedelta) -> None:
+    """Reached, will not pay, kept: call back `after` from now, and wait until then."""
+    await rec.answer(order_id, "call", "reached")
+    await rec.answer(order_id, "will_pay", "no")
+    await rec.answer(order_id, "confirm_cancel", "no")
+    await rec.answer(order_id, "callback_time", "at", at=await rec.now() + after)
+    await rec.sleep(after)
+
+
+async def _nine_unanswered_calls(rec: Recording, order_id: str) -> None:
+    """Three calls a day for three days, none answered: the dial child gives up."""
+    t = rec.settings.order_timings()
+    for attempt in range(1, t.dial_days * t.calls_per_day + 1):
+        await rec.answer(order_id, "call", "no_answer")
+        if attempt % t.calls_per_day:
+            await rec.sleep(timedelta(seconds=t.retry_gap))
+        elif attempt < t.dial_days * t.calls_per_day:
+            await rec.sleep(timedelta(seconds=t.day_gap))
+
+
+# --- Order chase: the customer email cadence (SPEC §1 D) ------------------------------
+
+
+@recorded(
+    "order-cadence-offer-expired-then-paid",
+    "OrderChase",
+    "email cadence, no manager takes the order: objections 1-3 (days 2, 4, 6), the 5 % "
+    "offer on day 8 and its expiry on day 10; paid on day 11",
+)
+async def order_cadence_offer_expired_then_paid(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("cadence-offer"))
+    await rec.sleep(timedelta(days=11))
+    await rec.pay("cadence-offer")
+    return handle
+
+
+@recorded(
+    "order-cadence-email-opened",
+    "OrderChase",
+    "email cadence: objection 1 opened 3 hours after it went out, so objection 2 follows one "
+    "purchase wait later (day 3, not day 4); paid on day 4",
+)
+async def order_cadence_email_opened(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("cadence-opened"))
+    await rec.sleep(timedelta(days=2, hours=3))
+    await rec.open_email("cadence-opened", "objection_1")
+    await rec.sleep(timedelta(days=1, hours=3))
+    await rec.pay("cadence-opened")
+    return handle
+
+
+@recorded(
+    "order-cadence-paid-between-objections",
+    "OrderChase",
+    "email cadence: paid on day 5, between objection 2 (day 4) and objection 3: no more "
+    "objections, the thank-you",
+)
+async def order_cadence_paid_between_objections(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("cadence-paid"))
+    await rec.sleep(timedelta(days=5))
+    await rec.pay("cadence-paid")
+    return handle
+
+
+# --- Dial: the child workflow order-<id>-dial-<n> (workflows/dial.py) -----------------
+
+
+@recorded(
+    "dial-reached",
+    "Dial",
+    "no answer, then reached on call 2 of day 1 (the parent is cancelled after)",
+)
+async def dial_reached(rec: Recording) -> WorkflowHandle[Any, Any]:
+    await rec.start_order_chase(await rec.order("dial-reached"))
+    await rec.take("dial-reached")
+    await rec.answer("dial-reached", "call", "no_answer")
+    await rec.sleep(timedelta(seconds=rec.settings.order_timings().retry_gap))
+    await rec.answer("dial-reached", "call", "reached")
+    await rec.task("dial-reached", "will_pay")
+    return await _then_cancel(rec, "dial-reached", "in_progress")
+
+
+@recorded(
+    "dial-unreachable",
+    "Dial",
+    "nine unanswered calls, 3 a day 30 minutes apart for 3 days: unreachable",
+)
+async def dial_unreachable(rec: Recording) -> WorkflowHandle[Any, Any]:
+    await rec.start_order_chase(await rec.order("dial-unreachable"))
+    await rec.take("dial-unreachable")
+    await _nine_unanswered_calls(rec, "dial-unreachable")
+    return await _then_cancel(rec, "dial-unreachable", "pending")
+
+
+@recorded(
+    "dial-cancelled",
+    "Dial",
+    "the order is paid while call 2 is open: told why, cancelled, closes the task",
+)
+async def dial_cancelled(rec: Recording) -> WorkflowHandle[Any, Any]:
+    await rec.start_order_chase(await rec.order("dial-cancelled"))
+    await rec.take("dial-cancelled")
+    await rec.answer("dial-cancelled", "call", "no_answer")
+    await rec.sleep(timedelta(seconds=rec.settings.order_timings().retry_gap))
+    await rec.task("dial-cancelled", "call")
+    await rec.pay("dial-cancelled")
+    return rec.dial("dial-cancelled")
+
+
+async def _then_cancel(rec: Recording, order_id: str, status: str) -> WorkflowHandle[Any, Any]:
+    """Once the dial child has ended and its order reached `status`, cancel the order:
+    nothing is left running."""
+    child = rec.dial(order_id)
+    await rec.ended(child)
+    await rec.status(order_id, status)
+    await rec.cancel(order_id)
+    return child
+
+
 # --- The recorder ---------------------------------------------------------------------
 
 
@@ -223,6 +695,7 @@ async def record(paths: Sequence[RecordedPath], out: Path) -> list[Saved]:
         )
         try:
             sessions = make_sessions(engine)
+            await _add_manager(sessions)
             deps = make_deps(settings, sessions)
             async with build_worker(env.client, deps, TASK_QUEUE):
                 for path in paths:
@@ -303,6 +776,20 @@ def write_index(out: Path, saved: Sequence[Saved]) -> None:
     else:
         lines += ["None at the moment."]
     (out / "INDEX.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+async def _add_manager(sessions: Sessions) -> None:
+    """The manager who answers the recordings' tasks (tasks and orders reference them)."""
+    async with sessions() as session, session.begin():
+        session.add(
+            Manager(
+                id=MANAGER,
+                name="Olga",
+                email="olga@shop.example",
+                token_hash=hashlib.sha256(b"record-histories").hexdigest(),
+                created_at=datetime.now(UTC),
+            )
+        )
 
 
 def _migrate(database_url: str) -> None:
