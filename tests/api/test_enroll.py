@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -17,7 +19,14 @@ from tests.mailbox import Mailbox
 
 
 async def runs(env: WorkflowEnvironment, order_id: str) -> list[WorkflowExecutionStatus | None]:
-    return [w.status async for w in env.client.list_workflows(f"WorkflowId = 'order-{order_id}'")]
+    """Every run of the order's chase, as the server's visibility lists them (it may lag)."""
+    query = f"WorkflowId = 'order-{order_id}'"
+    for _ in range(40):
+        found = [w.status async for w in env.client.list_workflows(query)]
+        if found:
+            break
+        await asyncio.sleep(0.05)
+    return found
 
 
 async def test_enrolling_twice_starts_one_chase_per_order(
@@ -29,14 +38,21 @@ async def test_enrolling_twice_starts_one_chase_per_order(
 ) -> None:
     auth = backend_auth(settings)
     now = datetime.now(UTC)
+    # Ids unique per test: the dev server outlives every test's database.
+    names = ("old", "recent", "other", "api", "paid", "gone")
+    ids = {name: f"E-{name}-{uuid.uuid4().hex[:8]}" for name in names}
     # Orders the shop had before chaser: imported straight into the table, no chase.
-    old = await make_order(sessions, id="E-old", created_at=now - timedelta(days=10))
-    recent = await make_order(sessions, id="E-recent", created_at=now - timedelta(hours=1))
-    other = await make_order(sessions, id="E-other", product_id="course-sql")
-    await make_order(sessions, id="E-paid", status="paid", created_at=now - timedelta(days=10))
-    await make_order(sessions, id="E-gone", status="cancelled", created_at=now - timedelta(days=9))
+    old = await make_order(sessions, id=ids["old"], created_at=now - timedelta(days=10))
+    recent = await make_order(sessions, id=ids["recent"], created_at=now - timedelta(hours=1))
+    other = await make_order(sessions, id=ids["other"], product_id="course-sql")
+    await make_order(sessions, id=ids["paid"], status="paid", created_at=now - timedelta(days=10))
+    await make_order(
+        sessions, id=ids["gone"], status="cancelled", created_at=now - timedelta(days=9)
+    )
     # And one that came through the API, so it has its chase already.
-    assert (await api.post("/v1/orders", json=order_body("E-api"), headers=auth)).status_code == 201
+    assert (
+        await api.post("/v1/orders", json=order_body(ids["api"]), headers=auth)
+    ).status_code == 201
 
     first = await api.post(
         "/v1/orders/enroll",
@@ -54,16 +70,16 @@ async def test_enrolling_twice_starts_one_chase_per_order(
     again = await api.post("/v1/orders/enroll", json={}, headers=auth)
     assert again.json() == {"started": 0, "order_ids": []}
 
-    for order_id in ("E-old", "E-recent", "E-other", "E-api"):
+    for order_id in (ids["old"], ids["recent"], ids["other"], ids["api"]):
         assert await runs(dev_env, order_id) == [WorkflowExecutionStatus.RUNNING], order_id
         assert (await load_order(sessions, order_id)).chase_started
-    for order_id in ("E-paid", "E-gone"):
+    for order_id in (ids["paid"], ids["gone"]):
         assert await runs(dev_env, order_id) == []
-    enrolled = [line.kind for line in await history(sessions, "E-old")]
+    enrolled = [line.kind for line in await history(sessions, ids["old"])]
     assert enrolled[0] == "enrolled" and "email_sent" in enrolled
     # Each chased order got its "order received" email, once.
     await mailbox.wait_for(4)
-    for order_id in ("E-old", "E-recent", "E-other", "E-api"):
+    for order_id in (ids["old"], ids["recent"], ids["other"], ids["api"]):
         kinds = [email.kind for email in await outbox(sessions, order_id)]
         assert kinds == ["order_received"], order_id
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import uuid
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -19,6 +21,11 @@ from tests.api.test_orders import order_body, wait_for_status
 from tests.conftest import backend_auth
 from tests.factories import history, outbox
 from tests.mailbox import Mailbox
+
+
+def unique(prefix: str) -> str:
+    """Order ids are unique per test: the dev server outlives every test's database."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def assert_is_the_pixel(response: httpx.Response) -> None:
@@ -46,7 +53,10 @@ async def test_first_open_is_recorded_once_and_reaches_the_chase(
     sessions: Sessions,
     mailbox: Mailbox,
 ) -> None:
-    created = await api.post("/v1/orders", json=order_body("T-1"), headers=backend_auth(settings))
+    order_id = unique("T")
+    created = await api.post(
+        "/v1/orders", json=order_body(order_id), headers=backend_auth(settings)
+    )
     assert created.status_code == 201, created.text
     [message] = await mailbox.wait_for(1)
     html = message.get_body(("html",))
@@ -57,33 +67,38 @@ async def test_first_open_is_recorded_once_and_reaches_the_chase(
 
     first = await api.get(path)  # no Authorization: mail clients load images anonymously
     assert_is_the_pixel(first)
-    [email] = await outbox(sessions, "T-1")
+    [email] = await outbox(sessions, order_id)
     assert email.id == message_id and email.opened_at is not None
     opened_at = email.opened_at
 
     again = await api.get(path)
     assert_is_the_pixel(again)
-    [email] = await outbox(sessions, "T-1")
+    [email] = await outbox(sessions, order_id)
     assert email.opened_at == opened_at  # the first open stands
-    opens = [line for line in await history(sessions, "T-1") if line.kind == "email_opened"]
+    opens = [line for line in await history(sessions, order_id) if line.kind == "email_opened"]
     assert [(line.actor, line.detail["message_id"]) for line in opens] == [("customer", message_id)]
-    handle = dev_env.client.get_workflow_handle("order-T-1")
+    handle = dev_env.client.get_workflow_handle(f"order-{order_id}")
     assert await opened_signals(handle) == ["email_opened"]
 
 
 async def test_an_unknown_id_gets_the_gif_and_changes_nothing(
     api: httpx.AsyncClient, settings: Settings, sessions: Sessions, mailbox: Mailbox
 ) -> None:
-    await api.post("/v1/orders", json=order_body("T-2"), headers=backend_auth(settings))
+    await api.post("/v1/orders", json=order_body(unique("T")), headers=backend_auth(settings))
     await mailbox.wait_for(1)
 
-    async def snapshot() -> tuple[int, list[object]]:
+    async def snapshot() -> tuple[int, list[tuple[str, datetime | None]]]:
+        """What an open changes: the emails' opened_at and the opens in the history (the chase
+        itself keeps writing other lines meanwhile)."""
         async with sessions() as session:
-            lines = await session.scalar(select(func.count()).select_from(HistoryEntry))
-            opened = list(await session.scalars(select(Email.opened_at)))
-        return int(lines or 0), opened
+            opens = await session.scalar(
+                select(func.count()).where(HistoryEntry.kind == "email_opened")
+            )
+            emails = await session.execute(select(Email.id, Email.opened_at).order_by(Email.id))
+        return int(opens or 0), [(id, opened_at) for id, opened_at in emails]
 
     before = await snapshot()
+    assert before[1] and before[1][0][1] is None  # the order_received email, not opened
     for unknown in ("0" * 32, "no-such-email", "x" * 300):
         assert_is_the_pixel(await api.get(f"/t/{unknown}.gif"))
     assert await snapshot() == before
@@ -98,14 +113,16 @@ async def test_an_open_after_the_chase_ended_is_recorded_without_error(
     mailbox: Mailbox,
 ) -> None:
     auth = backend_auth(settings)
-    await api.post("/v1/orders", json=order_body("T-3"), headers=auth)
+    order_id = unique("T")
+    await api.post("/v1/orders", json=order_body(order_id), headers=auth)
     await mailbox.wait_for(1)
-    await api.post("/v1/orders/T-3/events", json={"event_id": "p", "type": "paid"}, headers=auth)
-    await wait_for_status(api, settings, "T-3", "paid")
-    await dev_env.client.get_workflow_handle("order-T-3").result()
+    paid = {"event_id": f"pay-{order_id}", "type": "paid"}
+    await api.post(f"/v1/orders/{order_id}/events", json=paid, headers=auth)
+    await wait_for_status(api, settings, order_id, "paid")
+    await dev_env.client.get_workflow_handle(f"order-{order_id}").result()
     await mailbox.wait_for(2)
 
-    thanks = [e for e in await outbox(sessions, "T-3") if e.kind == "thank_you"]
+    thanks = [e for e in await outbox(sessions, order_id) if e.kind == "thank_you"]
     assert_is_the_pixel(await api.get(f"/t/{thanks[0].id}.gif"))
-    [email] = [e for e in await outbox(sessions, "T-3") if e.kind == "thank_you"]
+    [email] = [e for e in await outbox(sessions, order_id) if e.kind == "thank_you"]
     assert email.opened_at is not None

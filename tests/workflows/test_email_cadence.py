@@ -4,6 +4,7 @@ objection emails, opens through the real pixel, the personal offer and its expir
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
@@ -282,10 +283,12 @@ async def test_a_product_configured_with_a_landing_email_sends_its_own_cadence_i
     settings: Settings,
     mailbox: Mailbox,
 ) -> None:
+    # Order ids are unique per test: the time-skipping server outlives every test's database.
+    order_id = f"L-{uuid.uuid4().hex[:8]}"
     created = await ts_api.post(
         "/v1/orders",
         json={
-            "id": "L-1",
+            "id": order_id,
             "product": {"id": "course-landing", "name": "Python для аналитиков"},
             "amount": "4900.00",
             "currency": "RUB",
@@ -295,11 +298,11 @@ async def test_a_product_configured_with_a_landing_email_sends_its_own_cadence_i
         headers=backend_auth(settings),
     )
     assert created.status_code == 201, created.text
-    handle = ts_env.client.get_workflow_handle("order-L-1", result_type=OrderChaseResult)
+    handle = ts_env.client.get_workflow_handle(f"order-{order_id}", result_type=OrderChaseResult)
     started = (await handle.describe()).start_time
 
     await ts_env.sleep(9 * DAY)
-    assert await cadence(sessions, "L-1", started) == [
+    assert await cadence(sessions, order_id, started) == [
         ("order_received", "sent", timedelta(0)),
         ("objection_1", "sent", 2 * DAY),
         ("landing", "sent", 4 * DAY),
