@@ -11,7 +11,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from db.history import already_done, record
-from db.models import Order, Task
+from db.models import Discount, Order, Task
 from db.session import Sessions
 
 CLOSED_STATUSES = frozenset({"paid", "cancelled", "false"})
@@ -110,6 +110,12 @@ class OrderActivities:
                     task_kind=task.kind,
                     reason=task.close_reason,
                 )
+            # A personal offer still running is used by the payment, or dies with the order.
+            offers = await session.scalars(
+                select(Discount).where(Discount.order_id == order.id, Discount.status == "active")
+            )
+            for offer in offers:
+                offer.status = "used" if end.status == "paid" else "expired"
             record(
                 session,
                 key=end.key,

@@ -6,3 +6,7 @@ from pydantic import Field
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
 Phone = Annotated[str, Field(min_length=5, max_length=32, pattern=r"^\+?[0-9 ()-]{5,32}$")]
+# Names and titles end up in email subjects and headers: one line each.
+OneLine = Annotated[
+    str, Field(min_length=1, max_length=255, pattern=r"^[^\r\n\x00]*\S[^\r\n\x00]*$")
+]

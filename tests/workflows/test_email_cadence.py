@@ -318,3 +318,29 @@ async def test_a_product_configured_with_a_landing_email_sends_its_own_cadence_i
     landing, offer = mailbox.to("anna@example.com")[2:4]
     assert "https://shop.example/python-bonus" in text_of(landing)
     assert "(MSK)" in text_of(offer)  # valid until, in DEFAULT_TIMEZONE (Moscow)
+
+
+async def test_paying_while_the_offer_stands_uses_the_discount(
+    ts_env: WorkflowEnvironment,
+    ts_api: httpx.AsyncClient,
+    sessions: Sessions,
+    settings: Settings,
+    mailbox: Mailbox,
+) -> None:
+    order = await make_order(sessions, id=f"offer-{uuid.uuid4().hex[:8]}")
+    handle = await start_order_chase(ts_env.client, settings, order)
+    await ts_env.sleep(8 * DAY + HOUR)  # the offer went out at 8 days and is valid for 2
+    auth = backend_auth(settings)
+    shown = (await ts_api.get(f"/v1/orders/{order.id}", headers=auth)).json()["offer"]
+    assert (shown["percent"], shown["status"]) == (5, "active")
+
+    paid = await ts_api.post(
+        f"/v1/orders/{order.id}/events",
+        json={"event_id": "pay-offer", "type": "paid"},
+        headers=auth,
+    )
+    assert paid.status_code == 202, paid.text
+    assert await handle.result() == OrderChaseResult("paid", "positive", "paid")
+    assert (await ts_api.get(f"/v1/orders/{order.id}", headers=auth)).json()["offer"]["status"] == (
+        "used"
+    )
