@@ -16,6 +16,7 @@ from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import Conflict, NotFound
 from api.schemas.orders import (
     Customer,
+    DialOut,
     EnrollIn,
     EnrollOut,
     EventAccepted,
@@ -29,6 +30,7 @@ from api.schemas.orders import (
 )
 from db.history import record
 from db.models import Discount, HistoryEntry, Order, OrderEvent
+from workflows.dial import Dial
 from workflows.order_chase import OrderCancelled, OrderChase, PaymentReceived, PhoneChanged
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
@@ -191,15 +193,10 @@ async def get_order(
     out = _order_out(order)
     out.offer = await _offer(session, order_id)
     if order.chase_started and order.status not in CLOSED_STATUSES:
-        handle = temporal.get_workflow_handle(order_workflow_id(order_id))
         try:
-            state = await handle.query(OrderChase.state)
+            out.process = await _process(temporal, order_id)
         except RPCError:
-            state = None  # no worker to answer right now: the stored status still stands
-        if state is not None:
-            out.process = ProcessOut(
-                stage=state.stage, partially_paid=state.partially_paid, ends_at=state.ends_at
-            )
+            pass  # no worker to answer right now: the stored status still stands
     return out
 
 
@@ -213,6 +210,38 @@ async def get_order_history(order_id: str, session: SessionDep, _: BackendDep) -
         .order_by(HistoryEntry.at, HistoryEntry.id)
     )
     return [HistoryLine(at=h.at, kind=h.kind, actor=h.actor, detail=h.detail) for h in lines]
+
+
+async def _process(temporal: TemporalDep, order_id: str) -> ProcessOut:
+    """The chase's query, and its running dial child's counters (or the last dial's)."""
+    state = await temporal.get_workflow_handle(order_workflow_id(order_id)).query(OrderChase.state)
+    process = ProcessOut(
+        stage=state.stage,
+        partially_paid=state.partially_paid,
+        ends_at=state.ends_at,
+        assignee_id=state.assignee_id,
+        open_task_id=state.open_task_id,
+        dials=state.dials,
+    )
+    if state.dial_workflow_id is not None:
+        counters = await temporal.get_workflow_handle(state.dial_workflow_id).query(Dial.counters)
+        process.open_task_id = counters.open_task_id
+        process.dial = DialOut(
+            workflow_id=state.dial_workflow_id,
+            day=counters.day,
+            call=counters.call,
+            attempts=counters.attempts,
+        )
+    elif state.last_dial is not None:
+        last = state.last_dial
+        process.dial = DialOut(
+            workflow_id=f"{order_workflow_id(order_id)}-dial-{state.dials}",
+            day=last.day,
+            call=last.call,
+            attempts=last.attempts,
+            outcome=last.outcome,
+        )
+    return process
 
 
 async def _get_order(session: SessionDep, order_id: str) -> Order:

@@ -8,16 +8,16 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from api.schemas.common import Id, Phone
+from api.schemas.common import Id, OneLine, Phone
 
 
 class Product(BaseModel):
     id: Id
-    name: str = Field(min_length=1, max_length=255)
+    name: OneLine
 
 
 class Customer(BaseModel):
-    name: str = Field(min_length=1, max_length=255)
+    name: OneLine
     email: EmailStr
     phone: Phone | None = None
 
@@ -57,12 +57,26 @@ class EventAccepted(BaseModel):
     duplicate: bool
 
 
+class DialOut(BaseModel):
+    """The dial child's counters: the day in use, unanswered calls that day, all attempts."""
+
+    workflow_id: str
+    day: int
+    call: int
+    attempts: int
+    outcome: str | None = None  # set once the dial has ended
+
+
 class ProcessOut(BaseModel):
     """The running workflow's view, from its query; absent once the chase has ended."""
 
     stage: str
     partially_paid: bool
     ends_at: datetime
+    assignee_id: str | None = None
+    open_task_id: int | None = None
+    dials: int = 0
+    dial: DialOut | None = None
 
 
 class OfferOut(BaseModel):
