@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 from activities.discounts import DiscountActivities
 from activities.emails import EmailActivities, MailSetup
 from activities.orders import OrderActivities
+from activities.sms import FileSmsSender, SmsActivities, SmsSender
 from db.session import Sessions, make_engine, make_sessions
 from mail.backends import FileMailer, Mailer, SmtpMailer
 from mail.links import PayLinks
@@ -30,6 +31,7 @@ class WorkerDeps:
     mailer: Mailer
     templates: jinja2.Environment
     mail: MailSetup
+    sms: SmsSender
 
 
 def make_mailer(settings: Settings) -> Mailer:
@@ -50,6 +52,8 @@ def make_deps(settings: Settings, sessions: Sessions) -> WorkerDeps:
             timezone=settings.default_timezone,
             landing_urls=settings.product_landing_urls,
         ),
+        # Text messages go to files only: a real SMS gateway is out of scope (activities/sms.py).
+        sms=FileSmsSender(settings.data_dir / "sms"),
     )
 
 
@@ -69,6 +73,7 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
     orders = OrderActivities(deps.sessions)
     emails = EmailActivities(deps.sessions, deps.mailer, deps.templates, deps.mail)
     discounts = DiscountActivities(deps.sessions)
+    sms = SmsActivities(deps.sessions, deps.sms, deps.mail.links)
     return Worker(
         client,
         task_queue=task_queue,
@@ -79,6 +84,7 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
             emails.send_order_email,
             discounts.grant,
             discounts.expire,
+            sms.send_payment_sms,
         ],
     )
 

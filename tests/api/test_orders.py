@@ -75,7 +75,8 @@ async def test_create_starts_one_chase_and_pay_ends_it(
     assert (await mailbox.wait_for(2))[1][
         "Subject"
     ] == "Thank you for your payment: Python for analysts"
-    kinds = [line.kind for line in await history(sessions, "A-1001")]
+    # The payment-link SMS goes out right after the first email, unless the payment is in first.
+    kinds = [line.kind for line in await history(sessions, "A-1001") if line.kind != "sms_sent"]
     assert kinds[0] == "order_created"
     assert sorted(kinds[1:3]) == ["email_sent", "event"]  # the mail server may beat the commit
     assert kinds[-2:] == ["status_changed", "email_sent"]

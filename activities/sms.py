@@ -1,0 +1,106 @@
+"""Text messages to customers: the payment link by SMS, sent at most once per key.
+
+The only backend writes each message to a file (`DATA_DIR/sms/`, as emails go to
+`DATA_DIR/mail/` for `make run`). A real SMS gateway is out of scope: it would be one more
+class with the same `send`, taking the message key as its idempotency key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from temporalio import activity
+
+from activities.emails import order_closed
+from activities.orders import load_order
+from db.history import already_done, record
+from db.session import Sessions
+from mail.links import PayLinks
+
+# One short message per language; the link is the email's payment link.
+PAYMENT_TEXTS = {
+    "en": "Your order for {product}: {amount} {currency}. Pay here: {link}",
+    "ru": "Ваш заказ «{product}»: {amount} {currency}. Оплатить: {link}",
+}
+
+
+@dataclass
+class PaymentSms:
+    key: str
+    order_id: str
+    at: datetime
+
+
+@dataclass
+class SmsSent:
+    status: str  # sent / skipped
+    reason: str | None = None  # why it was skipped: no phone, or the order is closed
+
+
+@dataclass(frozen=True)
+class SmsMessage:
+    key: str  # the activity's idempotency key: a resend replaces, never duplicates
+    to: str
+    text: str
+
+
+class SmsSender(Protocol):
+    async def send(self, message: SmsMessage) -> None: ...
+
+
+class FileSmsSender:
+    """Writes each message to `<folder>/<key>.txt`; a resend overwrites the same file."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    async def send(self, message: SmsMessage) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^\w.-]", "_", message.key)
+        tmp = self.folder / f".{name}.tmp"
+        tmp.write_text(f"To: {message.to}\n\n{message.text}\n", encoding="utf-8")
+        os.replace(tmp, self.folder / f"{name}.txt")  # atomic: a reader never sees half a file
+
+
+class SmsActivities:
+    def __init__(self, sessions: Sessions, sender: SmsSender, links: PayLinks) -> None:
+        self.sessions = sessions
+        self.sender = sender
+        self.links = links
+
+    @activity.defn
+    async def send_payment_sms(self, request: PaymentSms) -> SmsSent:
+        """Text the customer the payment link, once per key; skipped without a phone or
+        once the order is closed."""
+        async with self.sessions() as session, session.begin():
+            if await already_done(session, request.key):
+                return SmsSent("sent")
+            order = await load_order(session, request.order_id)
+            if order.phone is None:
+                return SmsSent("skipped", "no phone")
+            # Re-checked right before sending, as emails are: a payment or cancellation
+            # the API recorded wins over a send already scheduled or retried.
+            if await order_closed(session, order):
+                return SmsSent("skipped", "order closed")
+            text = PAYMENT_TEXTS.get(order.language, PAYMENT_TEXTS["en"]).format(
+                product=order.product_name,
+                amount=order.amount,
+                currency=order.currency,
+                link=self.links.link(order.id),
+            )
+            await self.sender.send(SmsMessage(request.key, order.phone, text))
+            record(
+                session,
+                key=request.key,
+                order_id=order.id,
+                at=request.at,
+                actor="system",
+                kind="sms_sent",
+                phone=order.phone,
+            )
+            return SmsSent("sent")
