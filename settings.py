@@ -10,6 +10,7 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from workflows.lead_chase import LeadTimings
 from workflows.order_chase import OrderTimings
 
 T = TypeVar("T", tuple[str, ...], dict[str, list[str]])
@@ -95,6 +96,16 @@ class Settings(BaseSettings):
                 if not re.fullmatch(r"[a-z0-9_]+", kind):
                     raise ValueError(f"email kind {kind!r} is not a template name")
         return value
+
+    def lead_timings(self) -> LeadTimings:
+        """The calendar a lead chase takes in its input when it starts (SPEC §2)."""
+        return LeadTimings(
+            interval_business_days=self.lead_interval_business_days,
+            rounds=self.lead_rounds,
+            timezone=self.default_timezone,
+            holidays=[day.isoformat() for day in self.holidays],
+            time_scale=self.chaser_time_scale,
+        )
 
     def scaled(self, duration: timedelta) -> float:
         """A duration in seconds after CHASER_TIME_SCALE."""

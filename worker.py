@@ -13,6 +13,7 @@ from temporalio.worker import Worker
 
 from activities.discounts import DiscountActivities
 from activities.emails import EmailActivities, MailSetup
+from activities.leads import LeadActivities, LeadMailSetup
 from activities.orders import OrderActivities
 from activities.sms import FileSmsSender, SmsActivities, SmsSender
 from db.session import Sessions, make_engine, make_sessions
@@ -20,6 +21,7 @@ from mail.backends import FileMailer, Mailer, SmtpMailer
 from mail.links import PayLinks
 from mail.render import make_templates
 from settings import Settings
+from workflows.lead_chase import LeadChase
 from workflows.order_chase import OrderChase
 
 
@@ -32,6 +34,8 @@ class WorkerDeps:
     templates: jinja2.Environment
     mail: MailSetup
     sms: SmsSender
+    # MANAGER_NOTIFY_EMAIL: lead chase notices reach the manager by email too.
+    manager_notify_email: bool = True
 
 
 def make_mailer(settings: Settings) -> Mailer:
@@ -54,6 +58,7 @@ def make_deps(settings: Settings, sessions: Sessions) -> WorkerDeps:
         ),
         # Text messages go to files only: a real SMS gateway is out of scope (activities/sms.py).
         sms=FileSmsSender(settings.data_dir / "sms"),
+        manager_notify_email=settings.manager_notify_email,
     )
 
 
@@ -65,7 +70,7 @@ def pay_links(settings: Settings) -> PayLinks:
     )
 
 
-WORKFLOWS: Sequence[type] = (OrderChase,)
+WORKFLOWS: Sequence[type] = (OrderChase, LeadChase)
 
 
 def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
@@ -74,6 +79,12 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
     emails = EmailActivities(deps.sessions, deps.mailer, deps.templates, deps.mail)
     discounts = DiscountActivities(deps.sessions)
     sms = SmsActivities(deps.sessions, deps.sms, deps.mail.links)
+    leads = LeadActivities(
+        deps.sessions,
+        deps.mailer,
+        deps.templates,
+        LeadMailSetup(sender=deps.mail.sender, notify_by_email=deps.manager_notify_email),
+    )
     return Worker(
         client,
         task_queue=task_queue,
@@ -85,6 +96,9 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
             discounts.grant,
             discounts.expire,
             sms.send_payment_sms,
+            leads.send_lead_email,
+            leads.notify_manager,
+            leads.save_chase_state,
         ],
     )
 

@@ -1,0 +1,340 @@
+"""Lead chase side effects: follow-ups from the manager, notices to the manager, chase state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate
+from uuid import uuid4
+
+import jinja2
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from db.history import already_done, record
+from db.models import Email, Lead, Manager, Notification
+from db.session import Sessions
+from mail.backends import Mailer, PermanentDeliveryError
+from mail.render import RenderedEmail, render_email
+
+CHASING = "chasing"
+
+
+@dataclass
+class LeadEmail:
+    key: str
+    lead_id: str
+    chase_number: int
+    kind: str  # lead_followup_1 / lead_followup_2, templates under templates/emails/<language>/
+    round: int
+    at: datetime
+
+
+@dataclass
+class LeadEmailSent:
+    status: str  # sent / suppressed
+    message_id: str | None = None
+    reason: str | None = None  # why it was suppressed: the chase is over for this lead
+
+
+@dataclass
+class ManagerNotice:
+    key: str
+    lead_id: str
+    chase_number: int
+    message_id: str  # the follow-up that went out
+    round: int
+    number: int  # the n-th follow-up of this chase
+    total: int
+    at: datetime
+
+
+@dataclass
+class ChaseProgress:
+    key: str  # keys the timeline line written when the chase stops
+    lead_id: str
+    chase_number: int
+    round: int
+    emails_sent: int
+    next_email_due: datetime | None
+    stopped_reason: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class LeadMailSetup:
+    sender: str  # MAIL_FROM: notices to managers come from the system, not from a person
+    notify_by_email: bool  # MANAGER_NOTIFY_EMAIL
+
+
+class LeadActivities:
+    def __init__(
+        self,
+        sessions: Sessions,
+        mailer: Mailer,
+        templates: jinja2.Environment,
+        setup: LeadMailSetup,
+    ) -> None:
+        self.sessions = sessions
+        self.mailer = mailer
+        self.templates = templates
+        self.setup = setup
+
+    @activity.defn
+    async def send_lead_email(self, request: LeadEmail) -> LeadEmailSent:
+        """Send one follow-up from the responsible manager, unless the lead's chase is over."""
+        async with self.sessions() as session:
+            email = await session.scalar(select(Email).where(Email.key == request.key))
+            if email is not None and email.status == "sent":
+                return LeadEmailSent("sent", email.id)
+            lead = await load_lead(session, request.lead_id)
+            # Stop is absolute: re-checked under the outbox key right before sending, so a
+            # reply or a status change the API recorded wins over a scheduled or retried send.
+            reason = stop_reason(lead, request.chase_number)
+            if reason is not None:
+                if email is not None:
+                    email.status = "suppressed"
+                if not await already_done(session, f"{request.key}:suppressed"):
+                    record(
+                        session,
+                        key=f"{request.key}:suppressed",
+                        lead_id=lead.id,
+                        at=request.at,
+                        actor="system",
+                        kind="email_suppressed",
+                        email_kind=request.kind,
+                        reason=reason,
+                    )
+                await session.commit()
+                return LeadEmailSent("suppressed", email.id if email else None, reason)
+            manager = await load_manager(session, lead.responsible_manager_id)
+            sender = Address(manager.name, addr_spec=manager.email)
+            context = {
+                "lead_name": lead.name,
+                "title": lead.title,
+                "manager_name": manager.name,
+                "signature": manager.signature or manager.name,
+                "round": request.round,
+            }
+            rendered = render_email(self.templates, request.kind, lead.language, context)
+            email = await self._send_once(
+                session,
+                email,
+                Outgoing(
+                    key=request.key,
+                    lead_id=lead.id,
+                    kind=request.kind,
+                    sender=sender,
+                    reply_to=sender,
+                    recipient=Address(lead.name, addr_spec=lead.email),
+                    at=request.at,
+                ),
+                rendered,
+            )
+            if email.status == "failed":
+                raise ApplicationError(
+                    f"follow-up {email.id} to {email.to_addr} refused: {email.error}",
+                    type="PermanentDeliveryError",
+                    non_retryable=True,
+                )
+            return LeadEmailSent("sent", email.id)
+
+    @activity.defn
+    async def notify_manager(self, notice: ManagerNotice) -> None:
+        """Tell the responsible manager a follow-up went out: a notification, maybe an email."""
+        async with self.sessions() as session:
+            lead = await load_lead(session, notice.lead_id)
+            manager = await load_manager(session, lead.responsible_manager_id)
+            context = {
+                "manager_name": manager.name,
+                "lead_name": lead.name,
+                "lead_email": lead.email,
+                "title": lead.title,
+                "number": notice.number,
+                "total": notice.total,
+                "round": notice.round,
+            }
+            rendered = render_email(self.templates, "lead_sent_notice", lead.language, context)
+            note = await session.scalar(
+                select(Notification.id).where(Notification.key == notice.key)
+            )
+            if note is None:
+                session.add(
+                    Notification(
+                        key=notice.key,
+                        manager_id=manager.id,
+                        lead_id=lead.id,
+                        text=rendered.subject,
+                        created_at=notice.at,
+                    )
+                )
+                await _commit_once(session, notice.key)
+            if not self.setup.notify_by_email:
+                return
+            key = f"{notice.key}:email"
+            email = await session.scalar(select(Email).where(Email.key == key))
+            # A manager's address that refuses mail loses the email only: the
+            # notification above stands, and the chase goes on.
+            await self._send_once(
+                session,
+                email,
+                Outgoing(
+                    key=key,
+                    lead_id=lead.id,
+                    kind="lead_sent_notice",
+                    sender=self.setup.sender,
+                    reply_to=None,
+                    recipient=Address(manager.name, addr_spec=manager.email),
+                    at=notice.at,
+                ),
+                rendered,
+            )
+
+    @activity.defn
+    async def save_chase_state(self, progress: ChaseProgress) -> None:
+        """Round, emails sent, next due and stop reason onto the lead: readable after the end."""
+        async with self.sessions() as session, session.begin():
+            lead = await load_lead(session, progress.lead_id)
+            if lead.chase_number != progress.chase_number:
+                return  # a newer chase owns the row now
+            lead.chase_round = progress.round
+            lead.emails_sent = progress.emails_sent
+            lead.next_email_due = progress.next_email_due
+            lead.updated_at = progress.at
+            if progress.stopped_reason is None:
+                return
+            # The API may have written the reason first (a reply): the first reason stands.
+            lead.stopped_reason = lead.stopped_reason or progress.stopped_reason
+            if not await already_done(session, progress.key):
+                record(
+                    session,
+                    key=progress.key,
+                    lead_id=lead.id,
+                    at=progress.at,
+                    actor="system",
+                    kind="chase_stopped",
+                    chase_number=progress.chase_number,
+                    reason=lead.stopped_reason,
+                    emails_sent=progress.emails_sent,
+                )
+
+    async def _send_once(
+        self,
+        session: AsyncSession,
+        email: Email | None,
+        outgoing: Outgoing,
+        rendered: RenderedEmail,
+    ) -> Email:
+        """Through the outbox: a row keyed first, then one send; a retry finds the row."""
+        if email is not None and email.status in ("sent", "failed"):
+            return email
+        if email is None:
+            email = Email(
+                id=uuid4().hex,
+                key=outgoing.key,
+                lead_id=outgoing.lead_id,
+                kind=outgoing.kind,
+                to_addr=outgoing.recipient.addr_spec,
+                from_addr=str(outgoing.sender),
+                subject=rendered.subject,
+                status="pending",
+                created_at=outgoing.at,
+            )
+            session.add(email)
+            await _commit_once(session, outgoing.key)
+        try:
+            await self.mailer.send(_message(email, outgoing, rendered))
+        except PermanentDeliveryError as error:
+            email.status, email.error = "failed", str(error)
+            record(
+                session,
+                lead_id=outgoing.lead_id,
+                at=outgoing.at,
+                actor="system",
+                kind="email_failed",
+                email_kind=outgoing.kind,
+                message_id=email.id,
+                error=str(error),
+            )
+            await session.commit()
+            return email
+        email.status, email.sent_at = "sent", outgoing.at
+        record(
+            session,
+            lead_id=outgoing.lead_id,
+            at=outgoing.at,
+            actor="system",
+            kind="email_sent",
+            email_kind=outgoing.kind,
+            message_id=email.id,
+            to=email.to_addr,
+            subject=email.subject,
+        )
+        await session.commit()
+        return email
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """Who an email goes from and to, and the key that makes it go once."""
+
+    key: str
+    lead_id: str
+    kind: str
+    sender: Address | str
+    reply_to: Address | None
+    recipient: Address
+    at: datetime
+
+
+def stop_reason(lead: Lead, chase_number: int) -> str | None:
+    """Why the chase `chase_number` must send nothing more; None while it is still on."""
+    if lead.chase_number != chase_number:
+        return "superseded"
+    if lead.stopped_reason is not None:
+        return lead.stopped_reason
+    if lead.status != CHASING:
+        return "status_changed"
+    return None
+
+
+def _message(email: Email, outgoing: Outgoing, rendered: RenderedEmail) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = email.subject
+    message["From"] = outgoing.sender
+    if outgoing.reply_to is not None:
+        message["Reply-To"] = outgoing.reply_to
+    message["To"] = outgoing.recipient
+    message["Date"] = formatdate(email.created_at.timestamp(), usegmt=True)
+    message["Message-ID"] = f"<{email.id}@chaser>"
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    return message
+
+
+async def _commit_once(session: AsyncSession, key: str) -> None:
+    try:
+        await session.commit()
+    except IntegrityError as error:
+        # Another attempt with the same key got there first; Temporal retries us.
+        raise RuntimeError(f"key {key!r} is being written") from error
+
+
+async def load_lead(session: AsyncSession, lead_id: str) -> Lead:
+    """The lead an activity works on; a missing one is a permanent failure, not a retry."""
+    lead = await session.get(Lead, lead_id)
+    if lead is None:
+        raise ApplicationError(f"lead {lead_id!r} does not exist", non_retryable=True)
+    return lead
+
+
+async def load_manager(session: AsyncSession, manager_id: str) -> Manager:
+    manager = await session.get(Manager, manager_id)
+    if manager is None:
+        raise ApplicationError(f"manager {manager_id!r} does not exist", non_retryable=True)
+    return manager

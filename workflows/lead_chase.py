@@ -1,0 +1,231 @@
+"""The lead chase (SPEC §2): `lead-<id>` follows up a quiet lead on business days."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.leads import ChaseProgress, LeadActivities, LeadEmail, ManagerNotice
+
+    # Pure and deterministic, but it holds ZoneInfo objects, which the sandbox would
+    # otherwise wrap in proxies that datetime refuses as a tzinfo.
+    from workflows.business_days import BusinessCalendar, CalendarError
+
+# Every side effect is a short database write or one email.
+ACTIVITY_TIMEOUT = timedelta(seconds=60)
+# A mail server that is down for hours must not lose the follow-up: back off, keep trying.
+EMAIL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=10)
+)
+# Each round: email #1 ("has a decision been made?"), then email #2 ("we would really like...").
+FOLLOW_UPS = ("lead_followup_1", "lead_followup_2")
+
+
+@dataclass
+class LeadTimings:
+    """SPEC §2 as configured when the chase starts; a running chase keeps these."""
+
+    interval_business_days: int
+    rounds: int
+    timezone: str
+    holidays: list[str] = field(default_factory=list)  # ISO dates
+    # CHASER_TIME_SCALE: due moments are found on the real calendar, then every wait shrinks.
+    time_scale: float = 1.0
+
+
+@dataclass
+class LeadChaseInput:
+    lead_id: str
+    # The lead's n-th chase. One workflow id serves every chase of a lead, so the
+    # idempotency keys carry the number: a new chase never finds an old one's emails.
+    chase_number: int
+    timings: LeadTimings
+
+
+@dataclass
+class LeadChaseResult:
+    reason: str  # no_response / replied / status_changed / email_failed / superseded
+    rounds: int
+    emails_sent: int
+
+
+@dataclass
+class StopChase:
+    event_id: str
+    reason: str  # replied / status_changed
+
+
+@dataclass
+class LeadChaseState:
+    """What `GET /v1/leads/{id}` shows of a running chase."""
+
+    chase_number: int
+    round: int
+    emails_sent: int
+    next_email_due: datetime | None
+    stopped_reason: str | None
+
+
+@workflow.defn
+class LeadChase:
+    """Chase one lead: rounds of two follow-ups, each after a wait of business days."""
+
+    @workflow.init
+    def __init__(self, input: LeadChaseInput) -> None:
+        self.lead_id = input.lead_id
+        self.chase_number = input.chase_number
+        self.timings = input.timings
+        self.started = workflow.now()
+        self.round = 0
+        self.emails_sent = 0
+        self.next_email_due: datetime | None = None
+        self.stopped_reason: str | None = None
+
+    @workflow.run
+    async def run(self, input: LeadChaseInput) -> LeadChaseResult:
+        calendar = self._calendar()
+        due = self.started
+        steps = [(r, n) for r in range(1, self.timings.rounds + 1) for n in (1, 2)]
+        for round_, number in steps:
+            self.round = round_
+            due = self._next_due(calendar, due)
+            await self._wait_until(due)
+            if self.stopped_reason is None:
+                await self._follow_up(number)
+            if self.stopped_reason is not None:
+                break
+        else:
+            self.stopped_reason = "no_response"
+        self.next_email_due = None
+        await self._save()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return LeadChaseResult(self.stopped_reason, self.round, self.emails_sent)
+
+    @workflow.signal
+    def stop(self, stop: StopChase) -> None:
+        """The lead replied or left Chasing: no follow-up goes out after this."""
+        self._stop(stop.reason)
+
+    @workflow.query
+    def state(self) -> LeadChaseState:
+        return LeadChaseState(
+            chase_number=self.chase_number,
+            round=self.round,
+            emails_sent=self.emails_sent,
+            next_email_due=self.next_email_due,
+            stopped_reason=self.stopped_reason,
+        )
+
+    def _stop(self, reason: str) -> None:
+        if self.stopped_reason is None:  # the first reason stands
+            self.stopped_reason = reason
+
+    def _calendar(self) -> BusinessCalendar:
+        try:
+            return BusinessCalendar.of(self.timings.timezone, self.timings.holidays)
+        except CalendarError as error:
+            # A bad zone or holiday will not heal on retry: fail the chase, visibly.
+            raise ApplicationError(str(error), type="CalendarError", non_retryable=True) from error
+
+    def _next_due(self, calendar: BusinessCalendar, previous: datetime) -> datetime:
+        """The next follow-up's moment on the chase clock, counted from the previous due one.
+
+        Counting from the previous due moment (not from when the email went out) keeps
+        the time of day exact. Only if the worker was away for longer than a whole
+        interval is the count restarted from now, so a backlog is not sent in a burst.
+        """
+        days = self.timings.interval_business_days
+        due = calendar.add_business_days(previous, days).astimezone(UTC)
+        now = self._chase_now()
+        if due <= now:
+            due = calendar.add_business_days(now, days).astimezone(UTC)
+        return due
+
+    async def _wait_until(self, due: datetime) -> None:
+        """Sleep until `due` (chase clock) or until a stop, whichever comes first."""
+        self.next_email_due = self._in_workflow_time(due)
+        await self._save()
+        timeout = (self.next_email_due - workflow.now()).total_seconds()
+        if timeout > 0:
+            try:
+                await workflow.wait_condition(
+                    lambda: self.stopped_reason is not None, timeout=timeout
+                )
+            except TimeoutError:
+                pass
+        self.next_email_due = None  # due now: no longer ahead
+
+    async def _follow_up(self, number: int) -> None:
+        """Email #`number` of the round, then the notice to the manager that it went out."""
+        step = f"{self.round}:{number}"
+        try:
+            sent = await workflow.execute_activity_method(
+                LeadActivities.send_lead_email,
+                LeadEmail(
+                    key=self._key(f"email:{step}"),
+                    lead_id=self.lead_id,
+                    chase_number=self.chase_number,
+                    kind=FOLLOW_UPS[number - 1],
+                    round=self.round,
+                    at=workflow.now(),
+                ),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=EMAIL_RETRY,
+            )
+        except ActivityError as error:
+            # Only permanent failures get here (a refused address): more would fail alike.
+            workflow.logger.warning("follow-up to lead %s not sent: %s", self.lead_id, error)
+            self._stop("email_failed")
+            return
+        if sent.status != "sent" or sent.message_id is None:
+            self._stop(sent.reason or "stopped")
+            return
+        self.emails_sent += 1
+        await workflow.execute_activity_method(
+            LeadActivities.notify_manager,
+            ManagerNotice(
+                key=self._key(f"notice:{step}"),
+                lead_id=self.lead_id,
+                chase_number=self.chase_number,
+                message_id=sent.message_id,
+                round=self.round,
+                number=self.emails_sent,
+                total=self.timings.rounds * len(FOLLOW_UPS),
+                at=workflow.now(),
+            ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=EMAIL_RETRY,
+        )
+
+    async def _save(self) -> None:
+        await workflow.execute_activity_method(
+            LeadActivities.save_chase_state,
+            ChaseProgress(
+                key=self._key("stopped"),
+                lead_id=self.lead_id,
+                chase_number=self.chase_number,
+                round=self.round,
+                emails_sent=self.emails_sent,
+                next_email_due=self.next_email_due,
+                stopped_reason=self.stopped_reason,
+                at=workflow.now(),
+            ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+        )
+
+    def _chase_now(self) -> datetime:
+        """Now on the chase clock: real calendar time, run `time_scale` times as fast."""
+        return self.started + (workflow.now() - self.started) / self.timings.time_scale
+
+    def _in_workflow_time(self, moment: datetime) -> datetime:
+        """When a chase-clock moment comes in workflow time (the same with a scale of 1)."""
+        return self.started + (moment - self.started) * self.timings.time_scale
+
+    def _key(self, step: str) -> str:
+        """Idempotency key of a side effect: the workflow id, the chase number and the step."""
+        return f"{workflow.info().workflow_id}:{self.chase_number}:{step}"
