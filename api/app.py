@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api.errors import install_error_handlers
-from api.routes import health, managers, orders, pay_links, tracking
+from api.routes import health, leads, managers, notifications, orders, pay_links, tracking
 from db.session import make_engine, make_sessions
 from settings import Settings
 
@@ -35,6 +35,8 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(managers.router)
     app.include_router(orders.router)
+    app.include_router(leads.router)
+    app.include_router(notifications.router)
     app.include_router(pay_links.router)
     app.include_router(tracking.router)
     return app
