@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,11 +17,13 @@ from activities.emails import EmailActivities, MailSetup
 from activities.leads import LeadActivities, LeadMailSetup
 from activities.orders import OrderActivities
 from activities.sms import FileSmsSender, SmsActivities, SmsSender
+from activities.tasks import TaskActivities
 from db.session import Sessions, make_engine, make_sessions
 from mail.backends import FileMailer, Mailer, SmtpMailer
 from mail.links import PayLinks
 from mail.render import make_templates
 from settings import Settings
+from workflows.dial import Dial
 from workflows.lead_chase import LeadChase
 from workflows.order_chase import OrderChase
 
@@ -70,7 +73,7 @@ def pay_links(settings: Settings) -> PayLinks:
     )
 
 
-WORKFLOWS: Sequence[type] = (OrderChase, LeadChase)
+WORKFLOWS: Sequence[type] = (OrderChase, Dial, LeadChase)
 
 
 def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
@@ -79,6 +82,7 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
     emails = EmailActivities(deps.sessions, deps.mailer, deps.templates, deps.mail)
     discounts = DiscountActivities(deps.sessions)
     sms = SmsActivities(deps.sessions, deps.sms, deps.mail.links)
+    tasks = TaskActivities(deps.sessions, deps.templates)
     leads = LeadActivities(
         deps.sessions,
         deps.mailer,
@@ -92,6 +96,9 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
         activities=[
             orders.set_status,
             orders.finish_order,
+            orders.assign,
+            tasks.open_task,
+            tasks.close_task,
             emails.send_order_email,
             discounts.grant,
             discounts.expire,
@@ -110,16 +117,16 @@ async def main() -> None:
     worker = build_worker(
         client, make_deps(settings, make_sessions(engine)), settings.temporal_task_queue
     )
+    # Stop polling on SIGTERM or Ctrl-C and let running activities finish (graceful shutdown).
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     logging.getLogger(__name__).info("worker polling %s", settings.temporal_task_queue)
-    try:
-        await worker.run()
-    finally:
-        await engine.dispose()
+    async with worker:
+        await stop.wait()
+    await engine.dispose()
 
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        pass
+    asyncio.run(main())

@@ -8,19 +8,33 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
+from api.deps import Clock, system_clock
 from api.errors import install_error_handlers
-from api.routes import health, leads, managers, notifications, orders, pay_links, tracking
+from api.routes import (
+    calls,
+    health,
+    leads,
+    managers,
+    notifications,
+    orders,
+    pay_links,
+    tasks,
+    tracking,
+)
 from db.session import make_engine, make_sessions
 from settings import Settings
 
 
-def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
-    """Build the app; a test hands in its own settings and an already connected client."""
+def create_app(
+    settings: Settings, temporal: Client | None = None, clock: Clock = system_clock
+) -> FastAPI:
+    """Build the app; a test hands in its own settings, a connected client and a clock."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         app.state.settings = settings
+        app.state.clock = clock
         app.state.sessions = make_sessions(engine)
         app.state.temporal = temporal or await Client.connect(
             settings.temporal_address, namespace=settings.temporal_namespace
@@ -39,4 +53,6 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.include_router(notifications.router)
     app.include_router(pay_links.router)
     app.include_router(tracking.router)
+    app.include_router(tasks.router)
+    app.include_router(calls.router)
     return app

@@ -26,7 +26,11 @@ class Walk:
         """Register a manager; returns the headers that authenticate as them."""
         response = await self.api.post(
             "/v1/managers",
-            json={"id": manager_id, "name": manager_id.title(), "email": f"{manager_id}@shop.example"},
+            json={
+                "id": manager_id,
+                "name": manager_id.title(),
+                "email": f"{manager_id}@shop.example",
+            },
             headers=self.backend,
         )
         assert response.status_code == 201, response.text
