@@ -6,6 +6,7 @@ import re
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -77,6 +78,35 @@ class Settings(BaseSettings):
         """HOLIDAYS is a comma-separated list of ISO dates: `2026-01-01,2026-01-02`."""
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator(
+        "grace",
+        "payment_window",
+        "phone_wait",
+        "pending_wait",
+        "retry_gap",
+        "day_gap",
+        "first_reminder",
+        "open_wait",
+        "purchase_wait",
+        "offer_valid",
+        mode="before",
+    )
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        """A plain number in the environment is seconds (`GRACE=120`); ISO 8601 works too."""
+        if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+            return float(value)
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"DEFAULT_TIMEZONE {value!r} is not a known time zone") from error
         return value
 
     @field_validator("chaser_time_scale")

@@ -7,12 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from api.schemas.common import Id
+from api.schemas.common import Id, OneLine
 
-# Titles and names end up in email subjects and headers: one line each.
-OneLine = Annotated[
-    str, Field(min_length=1, max_length=255, pattern=r"^[^\r\n\x00]*\S[^\r\n\x00]*$")
-]
 # CRM statuses are the backend's own words (`chasing`, `won`, `IN_PROCESS`); compared lowercase.
 LeadStatus = Annotated[
     str,
