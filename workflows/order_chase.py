@@ -277,6 +277,10 @@ class OrderChase:
                 PaymentSms(self._key("sms:payment_link"), self.order_id, workflow.now()),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
             )
+            # Paid or cancelled in the very task that hears the SMS is out: the activity's
+            # result wins over the branch's cancellation, so stop here ourselves.
+            if self.closed():
+                return
         await workflow.sleep(timedelta(seconds=t.grace))  # the customer may pay alone
 
         take = await self._ask("take_order", pool=True)

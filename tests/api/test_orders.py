@@ -71,6 +71,7 @@ async def test_create_starts_one_chase_and_pay_ends_it(
 
     order = await wait_for_status(api, settings, "A-1001", "paid")
     assert order["outcome"] == "positive"
+    await handle.result()  # "paid" is stored before the thank-you goes out, then it completes
     assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
     assert (await mailbox.wait_for(2))[1][
         "Subject"
