@@ -42,13 +42,14 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from cli.history import history_to_json
-from db.models import Email, Manager, Order, Task
+from db.models import Email, Lead, Manager, Order, Task
 from db.session import Sessions, make_engine, make_sessions
 from settings import Settings
 from tests.factories import make_order, start_order_chase
 from tests.mailbox import Mailbox, SmtpServer
 from worker import WORKFLOWS, build_worker, make_deps
 from workflows.dial import Dial
+from workflows.lead_chase import LeadChase, LeadChaseInput, LeadChaseState, StopChase
 from workflows.order_chase import (
     EmailOpened,
     OrderCancelled,
@@ -222,6 +223,64 @@ class Recording:
         """The order's `number`-th dial child."""
         return self.env.client.get_workflow_handle(f"order-{order_id}-dial-{number}")
 
+    async def start_lead_chase(self, lead_id: str) -> WorkflowHandle[Any, Any]:
+        """A lead whose status has just become Chasing, and its first chase `lead-<id>`."""
+        now = datetime.now(UTC)
+        async with self.sessions() as session, session.begin():
+            session.add(
+                Lead(
+                    id=lead_id,
+                    title="Website redesign",
+                    name="Ivan Petrov",
+                    email="ivan@client.example",
+                    responsible_manager_id=MANAGER,
+                    status="chasing",
+                    language="en",
+                    chase_number=1,
+                    chase_round=0,
+                    emails_sent=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        return await self.env.client.start_workflow(
+            LeadChase.run,
+            LeadChaseInput(lead_id, chase_number=1, timings=self.settings.lead_timings()),
+            id=f"lead-{lead_id}",
+            task_queue=self.settings.temporal_task_queue,
+        )
+
+    async def follow_ups(self, handle: WorkflowHandle[Any, Any], count: int) -> None:
+        """Skip from due moment to due moment until `count` follow-ups have gone out and the
+        chase waits for the next."""
+        while (state := await self._lead_waiting(handle)).emails_sent < count:
+            assert state.next_email_due is not None
+            await self.sleep(state.next_email_due - await self.now() + timedelta(minutes=1))
+
+    async def stop_lead(
+        self, lead_id: str, event_id: str, reason: str, status: str | None = None
+    ) -> None:
+        """A reply or another status, as the API applies it: recorded, then signalled."""
+        async with self.sessions() as session, session.begin():
+            lead = await session.get(Lead, lead_id)
+            assert lead is not None
+            lead.status = status or lead.status
+            lead.stopped_reason, lead.next_email_due = reason, None
+        handle = self.env.client.get_workflow_handle(f"lead-{lead_id}")
+        await handle.signal(LeadChase.stop, StopChase(event_id, reason))
+        await self.ended(handle)
+
+    async def _lead_waiting(self, handle: WorkflowHandle[Any, Any]) -> LeadChaseState:
+        """The chase's state once it waits for its next due moment, nothing in flight."""
+        for _ in range(1000):
+            state: LeadChaseState = await handle.query(LeadChase.state)
+            due = state.next_email_due
+            if due is not None and due > await self.now():
+                await self.settled(handle)
+                return state
+            await asyncio.sleep(0.01)
+        raise RuntimeError(f"{handle.id} never waited for its next follow-up")
+
 
 Drive = Callable[[Recording], Awaitable[WorkflowHandle[Any, Any]]]
 
@@ -254,10 +313,7 @@ def recorded(
 
 # Paths the processes have but the corpus does not record yet: one line each, shown in
 # INDEX.md. Whoever registers a path removes its line here.
-PENDING = [
-    "LeadChase (workflows/lead_chase.py): six emails then the end, status changed away, "
-    "lead replied",
-]
+PENDING: list[str] = []
 
 # Histories recorded by older code and kept on purpose: tests/histories/frozen/
 # <path>.before-<patch id>.json, copied by `--freeze PATCH_ID` just before a change made with
@@ -645,6 +701,44 @@ async def _then_cancel(rec: Recording, order_id: str, status: str) -> WorkflowHa
     await rec.status(order_id, status)
     await rec.cancel(order_id)
     return child
+
+
+# --- Lead chase (SPEC §2, workflows/lead_chase.py) -------------------------------------
+
+
+@recorded(
+    "lead-no-response",
+    "LeadChase",
+    "six follow-ups, two a round every 3 business days, each with the manager's notice; no "
+    "answer: ends as no_response",
+)
+async def lead_no_response(rec: Recording) -> WorkflowHandle[Any, Any]:
+    return await rec.start_lead_chase("no-response")  # the result skips every wait
+
+
+@recorded(
+    "lead-replied",
+    "LeadChase",
+    "the lead replies after the second follow-up: stopped at once (replied), nothing more sent",
+)
+async def lead_replied(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_lead_chase("replied")
+    await rec.follow_ups(handle, 2)
+    await rec.stop_lead("replied", "crm-2", "replied")
+    return handle
+
+
+@recorded(
+    "lead-status-changed",
+    "LeadChase",
+    "the lead's status changes from Chasing to won after the first follow-up: stopped "
+    "(status_changed)",
+)
+async def lead_status_changed(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_lead_chase("status-changed")
+    await rec.follow_ups(handle, 1)
+    await rec.stop_lead("status-changed", "crm-2", "status_changed", status="won")
+    return handle
 
 
 # --- The recorder ---------------------------------------------------------------------
