@@ -2,9 +2,12 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-CACHE ?= $(HOME)/.cache/chaser
+# Where the Temporal CLI and the Java test server are kept, outside the repository.
+# Exported: the tests and scripts look there too.
+CHASER_CACHE ?= $(HOME)/.cache/chaser
+export CHASER_CACHE
 
-.PHONY: setup run test lint migrate clean record-histories freeze-histories
+.PHONY: setup temporal run test lint migrate clean record-histories freeze-histories
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,17 +18,17 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-$(CACHE)/.temporal-ready: scripts/setup-temporal.sh tools/test-server/pom.xml
-	CHASER_CACHE=$(CACHE) scripts/setup-temporal.sh
-	touch $@
+# Checks the cached servers each time (a second when they are there), builds what is missing.
+temporal:
+	scripts/setup-temporal.sh
 
-setup: $(VENV)/.installed $(CACHE)/.temporal-ready
+setup: $(VENV)/.installed temporal
 
 migrate: setup
 	$(BIN)/alembic upgrade head
 
 run: setup
-	CHASER_CACHE=$(CACHE) scripts/run.sh
+	scripts/run.sh
 
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
