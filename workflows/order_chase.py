@@ -8,6 +8,7 @@ email cadence. Whatever ends the chase stops every branch at once.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -277,11 +278,7 @@ class OrderChase:
                 PaymentSms(self._key("sms:payment_link"), self.order_id, workflow.now()),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
             )
-            # Paid or cancelled in the very task that hears the SMS is out: the activity's
-            # result wins over the branch's cancellation, so stop here ourselves.
-            if self.closed():
-                return
-        await workflow.sleep(timedelta(seconds=t.grace))  # the customer may pay alone
+        await self._wait(lambda: False, t.grace)  # the customer may pay alone
 
         take = await self._ask("take_order", pool=True)
         if take.answer == "duplicate":
@@ -362,14 +359,22 @@ class OrderChase:
 
     async def _phone_within(self, seconds: float | None, since: int) -> bool:
         """Whether a phone newer than change number `since` arrives in time (None: ever)."""
+        return await self._wait(lambda: self.phone_changes > since, seconds)
+
+    async def _wait(self, condition: Callable[[], bool], seconds: float | None = None) -> bool:
+        """Wait for `condition`, False when `seconds` run out. Every wait of the manager
+        process goes through here: when the chase closes meanwhile, the branch stops even if
+        an activity's result raced its cancellation into the same workflow task."""
         try:
             await workflow.wait_condition(
-                lambda: self.phone_changes > since,
+                lambda: condition() or self.closed(),
                 timeout=None if seconds is None else timedelta(seconds=seconds),
             )
         except TimeoutError:
-            return False
-        return True
+            pass
+        if self.closed():
+            raise asyncio.CancelledError("the chase has closed")
+        return condition()
 
     async def _dial(self) -> DialResult:
         """Run the dial child `order-<id>-dial-<n>` with fresh counters."""
@@ -438,14 +443,14 @@ class OrderChase:
             start_to_close_timeout=TASK_TIMEOUT,
         )
         self.open_task_id = task_id
-        await workflow.wait_condition(lambda: task_id in self.answers)
+        await self._wait(lambda: task_id in self.answers)
         self.open_task_id = None
         return self.answers[task_id]
 
     async def _sleep_until(self, answer: TaskAnswer, stage: str) -> None:
         assert answer.at is not None, "the API only passes date answers with a time"
         self.stage = stage
-        await workflow.sleep(timedelta(seconds=self._until(answer.at)))
+        await self._wait(lambda: False, self._until(answer.at))
 
     # --- shared steps ---------------------------------------------------------------
 
