@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime, time, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -14,7 +13,6 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from sqlalchemy import select
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
@@ -25,7 +23,7 @@ from api.app import create_app
 from db.models import Email, Lead, Notification
 from db.session import Sessions
 from settings import Settings
-from tests.conftest import backend_auth, free_port
+from tests.conftest import backend_auth, serve_api
 from tests.mailbox import Mailbox
 from worker import build_worker, make_deps
 from workflows.lead_chase import LeadChase, LeadChaseResult
@@ -47,37 +45,11 @@ SUBJECT_1 = "Has a decision been made on «Website redesign»?"
 SUBJECT_2 = "We would really like to work with you: «Website redesign»"
 
 
-@asynccontextmanager
-async def serve(settings: Settings, env: WorkflowEnvironment) -> AsyncIterator[httpx.AsyncClient]:
-    """The API over real HTTP on loopback, talking to the time-skipping server."""
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, temporal=env.client),
-            host="127.0.0.1",
-            port=free_port(),
-            log_level="warning",
-            lifespan="on",
-        )
-    )
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        if serving.done():
-            serving.result()
-        await asyncio.sleep(0.01)
-    base_url = f"http://127.0.0.1:{server.config.port}"
-    try:
-        async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        await serving
-
-
 @pytest_asyncio.fixture
 async def api(
     settings: Settings, ts_env: WorkflowEnvironment, ts_worker: Worker
 ) -> AsyncIterator[httpx.AsyncClient]:
-    async with serve(settings, ts_env) as client:
+    async with serve_api(create_app(settings, temporal=ts_env.client)) as client:
         yield client
 
 
@@ -179,7 +151,7 @@ async def test_six_follow_ups_land_on_business_days_across_weekends_and_a_holida
     thursday = start.date()
     holiday = thursday + timedelta(days=6)  # the Wednesday after the first follow-up
     with_holiday = settings.model_copy(update={"holidays": (holiday,)})
-    async with serve(with_holiday, ts_env) as api:
+    async with serve_api(create_app(with_holiday, temporal=ts_env.client)) as api:
         backend = Backend(api, with_holiday, ts_env)
         olga = await backend.manager()
         await backend.chase("L-1", "e-1")
@@ -451,7 +423,7 @@ async def test_without_manager_emails_the_notifications_are_still_kept(
 ) -> None:
     quiet = settings.model_copy(update={"manager_notify_email": False})
     worker = build_worker(ts_env.client, make_deps(quiet, sessions), quiet.temporal_task_queue)
-    async with worker, serve(quiet, ts_env) as api:
+    async with worker, serve_api(create_app(quiet, temporal=ts_env.client)) as api:
         backend = Backend(api, quiet, ts_env)
         olga = await backend.manager()
         await backend.chase("L-10", "e-1")
