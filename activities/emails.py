@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.orders import CLOSED_STATUSES, load_order
+from activities.outbox import commit_once, deliver
 from db.history import record
 from db.models import Discount, Email, Order, OrderEvent
 from db.session import Sessions
@@ -108,37 +108,15 @@ class EmailActivities:
                 await session.commit()
                 return EmailSent(email.id, email.status)
             try:
-                await self.mailer.send(self._message(email, rendered))
-            except PermanentDeliveryError as error:
-                email.status, email.error = "failed", str(error)
-                record(
-                    session,
-                    order_id=order.id,
-                    at=request.at,
-                    actor="system",
-                    kind="email_failed",
-                    email_kind=request.kind,
-                    message_id=email.id,
-                    error=str(error),
+                await deliver(
+                    session, self.mailer, email, self._message(email, rendered), request.at
                 )
-                await session.commit()
+            except PermanentDeliveryError as error:
                 raise ApplicationError(
                     f"email {email.id} to {email.to_addr} refused: {error}",
                     type="PermanentDeliveryError",
                     non_retryable=True,
                 ) from error
-            email.status, email.sent_at = "sent", request.at
-            record(
-                session,
-                order_id=order.id,
-                at=request.at,
-                actor="system",
-                kind="email_sent",
-                email_kind=request.kind,
-                message_id=email.id,
-                subject=email.subject,
-            )
-            await session.commit()
             return EmailSent(email.id, email.status)
 
     async def _add_to_outbox(
@@ -161,11 +139,7 @@ class EmailActivities:
             created_at=request.at,
         )
         session.add(email)
-        try:
-            await session.commit()
-        except IntegrityError as error:
-            # Another attempt with the same key got there first; Temporal retries us.
-            raise RuntimeError(f"outbox key {request.key!r} is being written") from error
+        await commit_once(session, request.key)
         return email
 
     def _context(self, order: Order, discount: _Discount, message_id: str) -> dict[str, Any]:

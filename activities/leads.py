@@ -11,11 +11,11 @@ from uuid import uuid4
 
 import jinja2
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.outbox import commit_once, deliver
 from db.history import already_done, record
 from db.models import Email, Lead, Manager, Notification
 from db.session import Sessions
@@ -173,7 +173,7 @@ class LeadActivities:
                         created_at=notice.at,
                     )
                 )
-                await _commit_once(session, notice.key)
+                await commit_once(session, notice.key)
             if not self.setup.notify_by_email:
                 return
             key = f"{notice.key}:email"
@@ -246,36 +246,13 @@ class LeadActivities:
                 created_at=outgoing.at,
             )
             session.add(email)
-            await _commit_once(session, outgoing.key)
+            await commit_once(session, outgoing.key)
         try:
-            await self.mailer.send(_message(email, outgoing, rendered))
-        except PermanentDeliveryError as error:
-            email.status, email.error = "failed", str(error)
-            record(
-                session,
-                lead_id=outgoing.lead_id,
-                at=outgoing.at,
-                actor="system",
-                kind="email_failed",
-                email_kind=outgoing.kind,
-                message_id=email.id,
-                error=str(error),
+            await deliver(
+                session, self.mailer, email, _message(email, outgoing, rendered), outgoing.at
             )
-            await session.commit()
-            return email
-        email.status, email.sent_at = "sent", outgoing.at
-        record(
-            session,
-            lead_id=outgoing.lead_id,
-            at=outgoing.at,
-            actor="system",
-            kind="email_sent",
-            email_kind=outgoing.kind,
-            message_id=email.id,
-            to=email.to_addr,
-            subject=email.subject,
-        )
-        await session.commit()
+        except PermanentDeliveryError:
+            pass  # recorded on the row and the lead's timeline: this email only is lost
         return email
 
 
@@ -315,14 +292,6 @@ def _message(email: Email, outgoing: Outgoing, rendered: RenderedEmail) -> Email
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
     return message
-
-
-async def _commit_once(session: AsyncSession, key: str) -> None:
-    try:
-        await session.commit()
-    except IntegrityError as error:
-        # Another attempt with the same key got there first; Temporal retries us.
-        raise RuntimeError(f"key {key!r} is being written") from error
 
 
 async def load_lead(session: AsyncSession, lead_id: str) -> Lead:

@@ -1,0 +1,59 @@
+"""The email outbox shared by every activity that sends: a row per idempotency key, one send."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.message import EmailMessage
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.history import record
+from db.models import Email
+from mail.backends import Mailer, PermanentDeliveryError
+
+
+async def commit_once(session: AsyncSession, key: str) -> None:
+    """Commit a row keyed for idempotency; a clash means another attempt is writing it."""
+    try:
+        await session.commit()
+    except IntegrityError as error:
+        # Another attempt with the same key got there first; Temporal retries us.
+        raise RuntimeError(f"key {key!r} is being written") from error
+
+
+async def deliver(
+    session: AsyncSession, mailer: Mailer, email: Email, message: EmailMessage, at: datetime
+) -> None:
+    """Send a pending outbox row and record the outcome on it and on its timeline.
+    A permanent refusal is recorded as `failed`, then raised for the caller to judge."""
+    owner = {"order_id": email.order_id, "lead_id": email.lead_id}
+    try:
+        await mailer.send(message)
+    except PermanentDeliveryError as error:
+        email.status, email.error = "failed", str(error)
+        record(
+            session,
+            **owner,
+            at=at,
+            actor="system",
+            kind="email_failed",
+            email_kind=email.kind,
+            message_id=email.id,
+            error=str(error),
+        )
+        await session.commit()
+        raise
+    email.status, email.sent_at = "sent", at
+    record(
+        session,
+        **owner,
+        at=at,
+        actor="system",
+        kind="email_sent",
+        email_kind=email.kind,
+        message_id=email.id,
+        to=email.to_addr,
+        subject=email.subject,
+    )
+    await session.commit()
