@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -14,7 +14,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.leads import CHASING
-from api.deps import BackendDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import Conflict, Invalid, NotFound
 from api.schemas.leads import LeadEventAccepted, LeadEventIn, LeadIn, LeadOut
 from db.history import record
@@ -41,6 +41,7 @@ async def post_lead_event(
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
+    clock: ClockDep,
     _: BackendDep,
 ) -> LeadEventAccepted:
     """Status changed or the lead replied: Chasing starts a chase, anything else stops it."""
@@ -51,7 +52,7 @@ async def post_lead_event(
         manager_id = body.lead.responsible_manager_id
         if await session.get(Manager, manager_id) is None:
             raise Invalid(f"responsible manager {manager_id!r} does not exist")
-    now = datetime.now(UTC)
+    now = await clock()
     # Locked on PostgreSQL: two events of one lead at once must not both start a chase.
     lead = await session.get(Lead, lead_id, with_for_update=True)
     if lead is None:

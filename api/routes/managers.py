@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
 
 from fastapi import APIRouter
 from pydantic import BaseModel, EmailStr, Field
 from sqlalchemy.exc import IntegrityError
 
-from api.deps import BackendDep, SessionDep, hash_token
+from api.deps import BackendDep, ClockDep, SessionDep, hash_token
 from api.errors import Conflict
 from api.schemas.common import Id
 from db.models import Manager
@@ -33,7 +32,9 @@ class ManagerCreated(BaseModel):
 
 
 @router.post("", status_code=201)
-async def create_manager(body: ManagerIn, session: SessionDep, _: BackendDep) -> ManagerCreated:
+async def create_manager(
+    body: ManagerIn, session: SessionDep, clock: ClockDep, _: BackendDep
+) -> ManagerCreated:
     """Register a manager; the response carries the bearer token for the tasks API."""
     token = secrets.token_urlsafe(32)
     session.add(
@@ -43,7 +44,7 @@ async def create_manager(body: ManagerIn, session: SessionDep, _: BackendDep) ->
             email=body.email,
             signature=body.signature,
             token_hash=hash_token(token),
-            created_at=datetime.now(UTC),
+            created_at=await clock(),
         )
     )
     try:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from api.deps import ManagerDep, SessionDep
+from api.deps import ClockDep, ManagerDep, SessionDep
 from api.errors import NotFound
 from api.schemas.leads import NotificationOut
 from db.models import Notification
@@ -35,14 +34,14 @@ async def list_notifications(
 
 @router.post("/{notification_id}/read")
 async def mark_read(
-    notification_id: int, manager: ManagerDep, session: SessionDep
+    notification_id: int, manager: ManagerDep, session: SessionDep, clock: ClockDep
 ) -> NotificationOut:
     """Mark one of your notifications read; another manager's is not found for you."""
     note = await session.get(Notification, notification_id)
     if note is None or note.manager_id != manager.id:
         raise NotFound("notification", notification_id)
     if note.read_at is None:
-        note.read_at = datetime.now(UTC)
+        note.read_at = await clock()
         await session.commit()
     return _out(note)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from fastapi import APIRouter, Response
@@ -43,12 +42,13 @@ async def create_order(
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
+    clock: ClockDep,
     _: BackendDep,
 ) -> OrderOut:
     """An order was created: store it and start its chase; the same order again starts nothing."""
     order = await session.get(Order, body.id)
     if order is None:
-        now = datetime.now(UTC)
+        now = await clock()
         order = Order(
             id=body.id,
             product_id=body.product.id,
@@ -129,7 +129,12 @@ async def _offer(session: SessionDep, order_id: str) -> OfferOut | None:
 
 @router.post("/{order_id}/events", status_code=202)
 async def post_order_event(
-    order_id: str, body: OrderEventIn, session: SessionDep, temporal: TemporalDep, _: BackendDep
+    order_id: str,
+    body: OrderEventIn,
+    session: SessionDep,
+    temporal: TemporalDep,
+    clock: ClockDep,
+    _: BackendDep,
 ) -> EventAccepted:
     """Paid, partly paid, cancelled or a new phone; the same event_id twice changes nothing."""
     order = await _get_order(session, order_id)
@@ -141,7 +146,7 @@ async def post_order_event(
     if order.status in CLOSED_STATUSES:
         raise Conflict(f"order {order_id!r} is already {order.status}")
 
-    now = datetime.now(UTC)
+    now = await clock()
     session.add(
         OrderEvent(
             event_id=body.event_id,
