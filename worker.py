@@ -22,6 +22,7 @@ from db.session import Sessions, make_engine, make_sessions
 from mail.backends import FileMailer, Mailer, SmtpMailer
 from mail.links import PayLinks
 from mail.render import make_templates
+from process_exit import exit_now
 from settings import Settings
 from workflows.dial import Dial
 from workflows.lead_chase import LeadChase
@@ -130,3 +131,4 @@ async def main() -> None:
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     asyncio.run(main())
+    exit_now(0)

@@ -1,5 +1,5 @@
 """`python -m cli …` is the same as `chaser …`."""
 
-from cli.main import main
+from cli.main import run
 
-raise SystemExit(main())
+run()

@@ -8,12 +8,14 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from cli import replay as replaying
 from cli.history import export_history
+from process_exit import exit_now
 
 # Exit statuses: 0 everything replayed, 1 some history failed, 2 bad usage (argparse's own).
 OK, FAILED, USAGE = 0, 1, 2
@@ -32,6 +34,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return result
+
+
+def run() -> NoReturn:
+    """The `chaser` command."""
+    exit_now(main())
 
 
 def build_parser() -> argparse.ArgumentParser:

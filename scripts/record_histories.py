@@ -44,6 +44,7 @@ from temporalio.worker import Replayer
 from cli.history import history_to_json
 from db.models import Email, Lead, Manager, Order, Task
 from db.session import Sessions, make_engine, make_sessions
+from process_exit import exit_now
 from settings import Settings
 from tests.factories import make_order, start_order_chase
 from tests.mailbox import Mailbox, SmtpServer
@@ -980,4 +981,4 @@ def _events(file: Path) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_now(main())
