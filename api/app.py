@@ -18,6 +18,7 @@ from api.routes import (
     notifications,
     orders,
     pay_links,
+    reports,
     tasks,
     tracking,
 )
@@ -55,4 +56,5 @@ def create_app(
     app.include_router(tracking.router)
     app.include_router(tasks.router)
     app.include_router(calls.router)
+    app.include_router(reports.router)
     return app

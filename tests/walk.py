@@ -37,7 +37,12 @@ class Walk:
         self.managers[manager_id] = {"Authorization": f"Bearer {response.json()['token']}"}
         return self.managers[manager_id]
 
-    async def create_order(self, order_id: str, phone: str | None = "+79001234567") -> None:
+    async def create_order(
+        self,
+        order_id: str,
+        phone: str | None = "+79001234567",
+        product: tuple[str, str] = ("course-python", "Python for analysts"),
+    ) -> None:
         customer: dict[str, Any] = {"name": "Anna Petrova", "email": "anna@example.com"}
         if phone is not None:
             customer["phone"] = phone
@@ -45,7 +50,7 @@ class Walk:
             "/v1/orders",
             json={
                 "id": order_id,
-                "product": {"id": "course-python", "name": "Python for analysts"},
+                "product": {"id": product[0], "name": product[1]},
                 "amount": "4900.00",
                 "currency": "RUB",
                 "customer": customer,

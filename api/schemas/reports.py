@@ -1,0 +1,29 @@
+"""Bodies of the report routes."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class Outcomes(BaseModel):
+    """How chases ended: positive (paid), neutral (duplicate), negative (cancelled, expired,
+    no phone, declined); `open` orders have not ended yet."""
+
+    orders: int
+    open: int
+    positive: int
+    neutral: int
+    negative: int
+    # paid / (paid + lost): duplicates are not real orders and open ones are undecided.
+    conversion: float | None
+    negative_reasons: dict[str, int]
+
+
+class ProductOutcomes(Outcomes):
+    product_id: str
+    product_name: str
+
+
+class OutcomesReport(BaseModel):
+    products: list[ProductOutcomes]
+    total: Outcomes
