@@ -18,9 +18,11 @@ from db.history import record
 from db.models import Manager, Task
 from workflows.dial import Dial
 from workflows.order_chase import OrderChase
-from workflows.tasks import TaskAnswer
+from workflows.tasks import ORDER_TASKS, TaskAnswer
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
+
+TASK_KINDS = frozenset({*ORDER_TASKS, "call"})
 
 
 @router.get("")
@@ -33,6 +35,8 @@ async def list_tasks(
     order_id: str | None = None,
 ) -> list[TaskOut]:
     """The tasks a manager may see: their own (mine), unassigned (pool), or both (all)."""
+    if kind is not None and kind not in TASK_KINDS:
+        raise Invalid(f"kind {kind!r} is not one of {sorted(TASK_KINDS)}")
     query = select(Task).order_by(Task.created_at, Task.id)
     if scope == "mine":
         query = query.where(Task.assignee_id == manager.id)

@@ -283,6 +283,10 @@ async def test_answers_the_api_refuses_change_nothing(walk: Walk) -> None:
     assert missing.status_code == 404
     as_backend = await walk.api.get("/v1/tasks", headers=walk.backend)
     assert as_backend.status_code == 403
+    no_such_kind = await walk.api.get(
+        "/v1/tasks", params={"kind": "take-order"}, headers=walk.managers["olga"]
+    )
+    assert no_such_kind.status_code == 422 and "take_order" in no_such_kind.json()["detail"]
     await walk.answered("olga", take_task, "yes")
     again = await walk.answer("ivan", take_task, "yes")
     assert again.status_code == 409 and "answered" in again.json()["detail"]
