@@ -16,9 +16,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.leads import CHASING
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import Conflict, Invalid, NotFound
+from api.schemas.common import HistoryLine
 from api.schemas.leads import LeadEventAccepted, LeadEventIn, LeadIn, LeadOut
+from api.timeline import timeline
 from db.history import record
-from db.models import Lead, LeadEvent, Manager
+from db.models import HistoryEntry, Lead, LeadEvent, Manager
 from settings import Settings
 from workflows.lead_chase import LeadChase, LeadChaseInput, StopChase
 
@@ -141,6 +143,16 @@ async def get_lead(
             out.round, out.emails_sent = state.round, state.emails_sent
             out.next_email_due = state.next_email_due
     return out
+
+
+@router.get("/{lead_id}/history")
+async def get_lead_history(
+    lead_id: LeadId, session: SessionDep, _: BackendDep
+) -> list[HistoryLine]:
+    """The lead's timeline: events, chases started and stopped, emails and notifications."""
+    if await session.get(Lead, lead_id) is None:
+        raise NotFound("lead", lead_id)
+    return await timeline(session, HistoryEntry.lead_id == lead_id)
 
 
 def chase_on(lead: Lead) -> bool:

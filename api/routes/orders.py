@@ -13,13 +13,13 @@ from activities.orders import CLOSED_STATUSES
 from api.chases import ensure_order_chase, order_workflow_id, signal_order
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import Conflict, NotFound
+from api.schemas.common import HistoryLine
 from api.schemas.orders import (
     Customer,
     DialOut,
     EnrollIn,
     EnrollOut,
     EventAccepted,
-    HistoryLine,
     OfferOut,
     OrderEventIn,
     OrderIn,
@@ -27,6 +27,7 @@ from api.schemas.orders import (
     ProcessOut,
     Product,
 )
+from api.timeline import timeline
 from db.history import record
 from db.models import Discount, HistoryEntry, Order, OrderEvent
 from workflows.dial import Dial
@@ -209,12 +210,7 @@ async def get_order(
 async def get_order_history(order_id: str, session: SessionDep, _: BackendDep) -> list[HistoryLine]:
     """The order's timeline: events, status changes, emails, tasks and answers, oldest first."""
     await _get_order(session, order_id)
-    lines = await session.scalars(
-        select(HistoryEntry)
-        .where(HistoryEntry.order_id == order_id)
-        .order_by(HistoryEntry.at, HistoryEntry.id)
-    )
-    return [HistoryLine(at=h.at, kind=h.kind, actor=h.actor, detail=h.detail) for h in lines]
+    return await timeline(session, HistoryEntry.order_id == order_id)
 
 
 async def _process(temporal: TemporalDep, order_id: str) -> ProcessOut:

@@ -119,10 +119,3 @@ class EnrollIn(BaseModel):
 class EnrollOut(BaseModel):
     started: int
     order_ids: list[str]
-
-
-class HistoryLine(BaseModel):
-    at: datetime
-    kind: str
-    actor: str
-    detail: dict[str, object]

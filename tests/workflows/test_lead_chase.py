@@ -4,7 +4,6 @@ activities, a real SMTP server and the database the migrations built."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -12,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-import pytest_asyncio
 from sqlalchemy import select
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
@@ -45,12 +43,10 @@ SUBJECT_1 = "Has a decision been made on «Website redesign»?"
 SUBJECT_2 = "We would really like to work with you: «Website redesign»"
 
 
-@pytest_asyncio.fixture
-async def api(
-    settings: Settings, ts_env: WorkflowEnvironment, ts_worker: Worker
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with serve_api(create_app(settings, temporal=ts_env.client)) as client:
-        yield client
+@pytest.fixture
+def api(ts_api: httpx.AsyncClient) -> httpx.AsyncClient:
+    """The API judging "now" by the time-skipping server, so timelines read in order."""
+    return ts_api
 
 
 class Backend:
@@ -151,7 +147,9 @@ async def test_six_follow_ups_land_on_business_days_across_weekends_and_a_holida
     thursday = start.date()
     holiday = thursday + timedelta(days=6)  # the Wednesday after the first follow-up
     with_holiday = settings.model_copy(update={"holidays": (holiday,)})
-    async with serve_api(create_app(with_holiday, temporal=ts_env.client)) as api:
+    async with serve_api(
+        create_app(with_holiday, temporal=ts_env.client, clock=ts_env.get_current_time)
+    ) as api:
         backend = Backend(api, with_holiday, ts_env)
         olga = await backend.manager()
         await backend.chase("L-1", "e-1")
@@ -229,6 +227,20 @@ async def test_replied_after_two_follow_ups_means_no_third(
     assert (lead["chasing"], lead["emails_sent"], lead["stopped_reason"]) == (False, 2, "replied")
     assert lead["status"] == "chasing"  # a reply stops the chase; the CRM status is the backend's
     assert len((await api.get("/v1/notifications", headers=olga)).json()) == 2
+
+    timeline = (await api.get("/v1/leads/L-2/history", headers=backend.auth)).json()
+    assert [(line["kind"], line["detail"].get("email_kind")) for line in timeline] == [
+        ("event", None),
+        ("email_sent", "lead_followup_1"),
+        ("email_sent", "lead_sent_notice"),
+        ("email_sent", "lead_followup_2"),
+        ("email_sent", "lead_sent_notice"),
+        ("event", None),
+        ("chase_stopped", None),
+    ]
+    assert timeline[-1]["detail"] == {"chase_number": 1, "reason": "replied", "emails_sent": 2}
+    unknown = await api.get("/v1/leads/L-404/history", headers=backend.auth)
+    assert unknown.status_code == 404
 
 
 async def test_status_changed_away_mid_wait_stops_at_once_and_nothing_more_goes_out(
@@ -423,7 +435,10 @@ async def test_without_manager_emails_the_notifications_are_still_kept(
 ) -> None:
     quiet = settings.model_copy(update={"manager_notify_email": False})
     worker = build_worker(ts_env.client, make_deps(quiet, sessions), quiet.temporal_task_queue)
-    async with worker, serve_api(create_app(quiet, temporal=ts_env.client)) as api:
+    async with (
+        worker,
+        serve_api(create_app(quiet, temporal=ts_env.client, clock=ts_env.get_current_time)) as api,
+    ):
         backend = Backend(api, quiet, ts_env)
         olga = await backend.manager()
         await backend.chase("L-10", "e-1")
