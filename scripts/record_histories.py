@@ -20,10 +20,8 @@ import argparse
 import asyncio
 import hashlib
 import json
-import os
 import re
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -48,6 +46,7 @@ from process_exit import exit_now
 from settings import Settings
 from tests.factories import make_order, start_order_chase
 from tests.mailbox import Mailbox, SmtpServer
+from tests.servers import cached_binary, free_port
 from worker import WORKFLOWS, build_worker, make_deps
 from workflows.dial import Dial
 from workflows.lead_chase import LeadChase, LeadChaseInput, LeadChaseState, StopChase
@@ -63,7 +62,6 @@ from workflows.tasks import TaskAnswer
 
 ROOT = Path(__file__).resolve().parent.parent
 HISTORIES = ROOT / "tests" / "histories"
-CACHE = Path(os.environ.get("CHASER_CACHE", Path.home() / ".cache" / "chaser"))
 TASK_QUEUE = "record-histories"
 # The one manager who answers every task in the recordings.
 MANAGER = "olga"
@@ -775,7 +773,7 @@ async def record(paths: Sequence[RecordedPath], out: Path) -> list[Saved]:
         database_url = f"sqlite+aiosqlite:///{tmp}/chaser.db"
         await asyncio.to_thread(_migrate, database_url)
         engine = make_engine(database_url)
-        smtp = SmtpServer(port=_free_port())
+        smtp = SmtpServer(port=free_port())
         smtp.start()
         settings = RecordingSettings(
             database_url=database_url,
@@ -786,7 +784,7 @@ async def record(paths: Sequence[RecordedPath], out: Path) -> list[Saved]:
             public_base_url="http://chaser.test",
         )
         env = await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=_cached("TEMPORAL_TEST_SERVER", "temporal-test-server")
+            test_server_existing_path=cached_binary("TEMPORAL_TEST_SERVER", "temporal-test-server")
         )
         try:
             sessions = make_sessions(engine)
@@ -892,18 +890,6 @@ def _migrate(database_url: str) -> None:
     config.attributes["database_url"] = database_url
     config.attributes["configure_logging"] = False
     command.upgrade(config, "head")
-
-
-def _cached(env_var: str, name: str) -> str | None:
-    """The server binary `make setup` installed; None lets the SDK download its own."""
-    path = os.environ.get(env_var) or str(CACHE / "bin" / name)
-    return path if Path(path).is_file() else None
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _shown(path: Path) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -31,22 +30,10 @@ from db.session import Sessions, make_engine, make_sessions
 from mail.backends import SmtpMailer
 from settings import Settings
 from tests.mailbox import Mailbox, SmtpServer
+from tests.servers import cached_binary, free_port
 from worker import WorkerDeps, build_worker, make_deps
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = Path(os.environ.get("CHASER_CACHE", Path.home() / ".cache" / "chaser"))
-
-
-def cached_binary(env_var: str, name: str) -> str | None:
-    """A server binary the Makefile installed; None lets the SDK download its own."""
-    path = os.environ.get(env_var) or str(CACHE / "bin" / name)
-    return path if Path(path).is_file() else None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # --- Temporal -------------------------------------------------------------------------

@@ -13,9 +13,9 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from db.session import Sessions
 from settings import Settings
-from tests.conftest import cached_binary, free_port
 from tests.factories import load_order, make_order, start_order_chase
 from tests.mailbox import Mailbox
+from tests.servers import cached_binary, free_port
 from worker import WorkerDeps, build_worker
 from workflows.order_chase import OrderChase, OrderChaseResult, PaymentReceived
 
