@@ -31,8 +31,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from sqlalchemy import select
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
@@ -40,6 +38,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from cli.history import history_to_json
+from db.migrate import upgrade
 from db.models import Email, Lead, Manager, Order, Task
 from db.session import Sessions, make_engine, make_sessions
 from process_exit import exit_now
@@ -771,7 +770,7 @@ async def record(paths: Sequence[RecordedPath], out: Path) -> list[Saved]:
     saved: list[Saved] = []
     with tempfile.TemporaryDirectory(prefix="chaser-record-") as tmp:
         database_url = f"sqlite+aiosqlite:///{tmp}/chaser.db"
-        await asyncio.to_thread(_migrate, database_url)
+        await asyncio.to_thread(upgrade, database_url)
         engine = make_engine(database_url)
         smtp = SmtpServer(port=free_port())
         smtp.start()
@@ -883,13 +882,6 @@ async def _add_manager(sessions: Sessions) -> None:
                 created_at=datetime.now(UTC),
             )
         )
-
-
-def _migrate(database_url: str) -> None:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.attributes["database_url"] = database_url
-    config.attributes["configure_logging"] = False
-    command.upgrade(config, "head")
 
 
 def _shown(path: Path) -> str:

@@ -6,16 +6,11 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
-from alembic import command
-from alembic.config import Config
-from fastapi import FastAPI
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -25,16 +20,14 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.app import create_app
+from db.migrate import upgrade
 from db.models import Base, Lead, Order, Task
 from db.session import Sessions, make_engine, make_sessions
 from mail.backends import SmtpMailer
 from settings import Settings
 from tests.mailbox import Mailbox, SmtpServer
-from tests.servers import cached_binary, free_port
+from tests.servers import cached_binary, free_port, serve_api
 from worker import WorkerDeps, build_worker, make_deps
-
-ROOT = Path(__file__).resolve().parent.parent
-
 
 # --- Temporal -------------------------------------------------------------------------
 
@@ -80,11 +73,7 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
         async with engine.begin() as connection:
             await connection.execute(text("DROP SCHEMA public CASCADE"))
             await connection.execute(text("CREATE SCHEMA public"))
-    config = Config(str(ROOT / "alembic.ini"))
-    config.attributes["database_url"] = database_url
-    config.attributes["configure_logging"] = False
-    # Alembic's env runs its own event loop: give it a thread of its own.
-    await asyncio.to_thread(command.upgrade, config, "head")
+    await asyncio.to_thread(upgrade, database_url)
     yield engine
     await engine.dispose()
 
@@ -189,23 +178,6 @@ async def ts_api(
     app = create_app(settings, temporal=ts_env.client, clock=ts_env.get_current_time)
     async with serve_api(app) as client:
         yield client
-
-
-@asynccontextmanager
-async def serve_api(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        if serving.done():
-            serving.result()
-        await asyncio.sleep(0.01)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        yield client
-    server.should_exit = True
-    await serving
 
 
 def backend_auth(settings: Settings) -> dict[str, str]:

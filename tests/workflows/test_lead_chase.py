@@ -21,8 +21,9 @@ from api.app import create_app
 from db.models import Email, Lead, Notification
 from db.session import Sessions
 from settings import Settings
-from tests.conftest import backend_auth, serve_api
+from tests.conftest import backend_auth
 from tests.mailbox import Mailbox
+from tests.servers import serve_api
 from worker import build_worker, make_deps
 from workflows.lead_chase import LeadChase, LeadChaseResult
 
