@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CHASER_CACHE ?= $(HOME)/.cache/chaser
 export CHASER_CACHE
 
-.PHONY: setup temporal run test lint migrate clean record-histories freeze-histories
+.PHONY: setup temporal run test lint migrate clean record-histories freeze-histories bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ record-histories: setup
 # Before a change made with workflow.patched(PATCH): keep today's recordings, never re-recorded.
 freeze-histories: setup
 	$(BIN)/python -m scripts.record_histories --freeze $(PATCH) $(HISTORY_PATHS)
+
+# Figures for the whole stack on this machine (BENCH_ARGS="--orders 1000 --concurrency 50").
+bench: setup
+	$(BIN)/python -m scripts.benchmark $(BENCH_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

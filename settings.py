@@ -9,7 +9,12 @@ from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from workflows.lead_chase import LeadTimings
 from workflows.order_chase import OrderTimings
@@ -159,3 +164,19 @@ class Settings(BaseSettings):
             offer_valid=self.scaled(self.offer_valid),
             objection_emails=list(self.product_emails.get(product_id or "", self.objection_emails)),
         )
+
+
+class DefaultSettings(Settings):
+    """The production defaults and what the caller passes, whatever the environment says: for
+    tools whose results must not depend on the shell they run in (recordings, the benchmark)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)

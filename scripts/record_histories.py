@@ -31,7 +31,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from sqlalchemy import select
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
@@ -42,7 +41,7 @@ from db.migrate import upgrade
 from db.models import Email, Lead, Manager, Order, Task
 from db.session import Sessions, make_engine, make_sessions
 from process_exit import exit_now
-from settings import Settings
+from settings import DefaultSettings, Settings
 from tests.factories import make_order, start_order_chase
 from tests.mailbox import Mailbox, SmtpServer
 from tests.servers import cached_binary, free_port
@@ -742,21 +741,6 @@ async def lead_status_changed(rec: Recording) -> WorkflowHandle[Any, Any]:
 # --- The recorder ---------------------------------------------------------------------
 
 
-class RecordingSettings(Settings):
-    """Production defaults, whatever the environment says: recordings do not depend on it."""
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
-
-
 @dataclass(frozen=True)
 class Saved:
     path: RecordedPath
@@ -774,7 +758,7 @@ async def record(paths: Sequence[RecordedPath], out: Path) -> list[Saved]:
         engine = make_engine(database_url)
         smtp = SmtpServer(port=free_port())
         smtp.start()
-        settings = RecordingSettings(
+        settings = DefaultSettings(
             database_url=database_url,
             data_dir=Path(tmp),
             email_backend="smtp",

@@ -1,0 +1,27 @@
+"""The benchmark script still runs end to end on a handful of orders. Its figures are for
+people to read: nothing here judges a speed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_benchmark_walks_every_phase_on_three_orders() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "scripts.benchmark", "--orders", "3", "--concurrency", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert run.returncode == 0, run.stderr
+    lines = {line.split("  ")[0].strip(): line for line in run.stdout.splitlines()}
+    assert "3 in" in lines["POST /v1/orders (chase started)"]
+    assert "3 in" in lines["replay of the running chases"]
+    assert "0 failed" in lines["replay of the running chases"]
+    assert "3 in" in lines["POST …/events paid (signalled)"]
+    assert "p95" in lines["payment → thank-you sent"]
