@@ -59,6 +59,25 @@ class Walk:
         )
         assert response.status_code == 201, response.text
 
+    async def settled(self, order_id: str) -> None:
+        """Wait until the chase has done its first steps (the email, then the SMS if the order
+        has a phone) and has no activity in flight.
+
+        Ending a chase while its first activities run races their completion; Temporal's Java
+        test server can then stop skipping time for the rest of the session (a completion it no
+        longer knows of holds its time lock). Tests that end a chase at once wait for this."""
+        last_step = (
+            "sms_sent" if (await self.order(order_id))["customer"]["phone"] else "email_sent"
+        )
+        handle = self.env.client.get_workflow_handle(f"order-{order_id}")
+        for _ in range(400):
+            if last_step in await self.history_kinds(order_id):
+                described = await handle.describe()
+                if not described.raw_description.pending_activities:
+                    return
+            await asyncio.sleep(0.025)
+        raise AssertionError(f"the chase of order {order_id} did not settle")
+
     async def event(self, order_id: str, event_id: str, type: str, **fields: Any) -> httpx.Response:
         return await self.api.post(
             f"/v1/orders/{order_id}/events",

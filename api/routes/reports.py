@@ -1,4 +1,5 @@
-"""`GET /v1/reports/outcomes`: how chases ended, per product, for conversion (SPEC §3)."""
+"""Reports for the backend (SPEC §3 lists): how chases ended per product, and the open tasks
+by manager and kind."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from sqlalchemy import func, select
 from api.deps import BackendDep, SessionDep
 from api.errors import Invalid
 from api.schemas.common import Id
-from api.schemas.reports import Outcomes, OutcomesReport, ProductOutcomes
-from db.models import Order
+from api.schemas.reports import OpenTasks, Outcomes, OutcomesReport, ProductOutcomes
+from db.models import Order, Task
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
@@ -79,4 +80,21 @@ def _count(ends: Counter[tuple[str | None, str | None]]) -> Outcomes:
         negative=by_outcome["negative"],
         conversion=round(by_outcome["positive"] / decided, 4) if decided else None,
         negative_reasons=dict(sorted(lost.items())),
+    )
+
+
+@router.get("/open-tasks")
+async def open_tasks(session: SessionDep, _: BackendDep) -> list[OpenTasks]:
+    """Open tasks counted by assignee and kind, the pool (no assignee) first, oldest wait shown."""
+    rows = await session.execute(
+        select(Task.assignee_id, Task.kind, func.count(), func.min(Task.created_at))
+        .where(Task.status == "open")
+        .group_by(Task.assignee_id, Task.kind)
+    )
+    lines = [
+        OpenTasks(assignee_id=assignee, kind=kind, open=count, oldest_created_at=oldest)
+        for assignee, kind, count, oldest in rows
+    ]
+    return sorted(
+        lines, key=lambda line: (line.assignee_id is not None, line.assignee_id or "", line.kind)
     )

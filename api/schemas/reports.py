@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel
 
 
@@ -27,3 +29,12 @@ class ProductOutcomes(Outcomes):
 class OutcomesReport(BaseModel):
     products: list[ProductOutcomes]
     total: Outcomes
+
+
+class OpenTasks(BaseModel):
+    """Open tasks of one kind waiting on one manager (or on the pool when assignee_id is None)."""
+
+    assignee_id: str | None
+    kind: str
+    open: int
+    oldest_created_at: datetime

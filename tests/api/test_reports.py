@@ -35,6 +35,8 @@ async def test_paid_duplicate_cancelled_and_expired_chases_are_counted_per_produ
         await walk.create_order(order_id)
     for order_id in ("R-cancelled", "R-expired"):
         await walk.create_order(order_id, product=DESIGN)
+    for order_id in ("R-paid", "R-duplicate", "R-cancelled", "R-expired"):
+        await walk.settled(order_id)
 
     assert (await walk.event("R-paid", "r1", "paid")).status_code == 202
     assert (await walk.event("R-cancelled", "r2", "cancelled")).status_code == 202
@@ -110,3 +112,36 @@ async def test_the_report_filters_by_creation_time_and_refuses_bad_input(
     )
     token = {"Authorization": f"Bearer {manager.json()['token']}"}
     assert (await api.get("/v1/reports/outcomes", headers=token)).status_code == 403
+
+
+async def test_open_tasks_are_counted_by_manager_and_kind_until_the_orders_end(
+    ts_api: httpx.AsyncClient, ts_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    walk = Walk(ts_api, ts_env, settings)
+    await walk.manager("olga")
+    await walk.create_order("T-taken")
+    await walk.create_order("T-waiting")
+    await walk.skip(minutes=1)
+    take = await walk.task("olga", "T-taken", "take_order")
+    await walk.answered("olga", take, "yes")
+    call = await walk.task("olga", "T-taken", "call")
+    waiting = await walk.task("olga", "T-waiting", "take_order")
+
+    response = await ts_api.get("/v1/reports/open-tasks", headers=walk.backend)
+    assert response.status_code == 200, response.text
+    assert response.json() == [
+        {
+            "assignee_id": None,
+            "kind": "take_order",
+            "open": 1,
+            "oldest_created_at": waiting["created_at"],
+        },
+        {"assignee_id": "olga", "kind": "call", "open": 1, "oldest_created_at": call["created_at"]},
+    ]
+    manager = await ts_api.get("/v1/reports/open-tasks", headers=walk.managers["olga"])
+    assert manager.status_code == 403
+
+    for order_id in ("T-taken", "T-waiting"):
+        await walk.event(order_id, f"pay-{order_id}", "paid")
+        await walk.status(order_id, "paid")
+    assert (await ts_api.get("/v1/reports/open-tasks", headers=walk.backend)).json() == []

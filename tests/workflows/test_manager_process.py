@@ -322,6 +322,7 @@ async def test_call_list_has_unpaid_orders_with_a_phone(walk: Walk) -> None:
     await walk.create_order("L-1")
     await walk.create_order("L-2", phone=None)
     await walk.create_order("L-3")
+    await walk.settled("L-3")
     await walk.event("L-3", "pay-l3", "paid")
     await walk.status("L-3", "paid")
     listed = (await walk.api.get("/v1/call-list", headers=walk.managers["olga"])).json()
