@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.session import Sessions
 from settings import Settings
-from tests.factories import outbox
+from tests.factories import history, outbox
 from tests.mailbox import Mailbox
 from tests.walk import Walk, when
 from workflows.order_chase import OrderChase, OrderChaseResult
@@ -234,6 +234,48 @@ async def test_wrong_number_asks_for_the_right_one_and_dials_it_with_fresh_count
         "attempts": 0,
         "outcome": None,
     }
+
+
+async def test_a_partly_paid_order_keeps_that_status_until_the_rest_is_paid(
+    walk: Walk, sessions: Sessions
+) -> None:
+    await walk.create_order("PP-1")  # 4900.00
+    await walk.skip(seconds=30)  # inside the grace minute
+    partial = await walk.event("PP-1", "part-1", "partially_paid", amount="1000.00")
+    assert partial.status_code == 202
+    order = await walk.status("PP-1", "partially_paid")
+    assert order["paid_amount"] == "1000.00" and order["process"]["partially_paid"] is True
+
+    await take(walk, "PP-1")
+    call = await walk.task("olga", "PP-1", "call")  # no "in progress": it is partly paid
+    assert (await walk.order("PP-1"))["status"] == "partially_paid"
+    await walk.answered("olga", call, "reached")
+    await walk.answered("olga", await walk.task("olga", "PP-1", "will_pay"), "yes")
+    date_task = await walk.task("olga", "PP-1", "payment_date")  # no "payment pending" either
+    assert (await walk.order("PP-1"))["status"] == "partially_paid"
+    pay_on = (await walk.now() + timedelta(days=2)).replace(microsecond=0)
+    await walk.answered("olga", date_task, "at", at=pay_on.isoformat())
+    await walk.skip(days=2)
+    second_call = await walk.task("olga", "PP-1", "call")
+    assert "payment_reminder" in await sent_kinds(sessions, "PP-1")
+
+    rest = await walk.event("PP-1", "part-2", "partially_paid", amount="3900.00")
+    assert rest.status_code == 202  # the parts add up to the amount: the order is paid
+    order = await walk.status("PP-1", "paid")
+    assert (order["paid_amount"], order["outcome"], order["end_reason"]) == (
+        "4900.00",
+        "positive",
+        "paid",
+    )
+    closed = await walk.tasks("olga", "PP-1", status="closed")
+    assert [(t["id"], t["close_reason"]) for t in closed] == [(second_call["id"], "order paid")]
+    changes = [
+        (line.detail["old"], line.detail["new"])
+        for line in await history(sessions, "PP-1")
+        if line.kind == "status_changed"
+    ]
+    assert changes == [("new", "partially_paid"), ("partially_paid", "paid")]
+    assert (await sent_kinds(sessions, "PP-1"))[-1] == "thank_you"
 
 
 async def test_paid_while_a_call_task_is_open_closes_it_and_sends_nothing_more(
