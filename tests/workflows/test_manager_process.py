@@ -117,22 +117,26 @@ async def dial(walk: Walk, order_id: str) -> dict[str, Any]:
     return await walk.task("olga", order_id, "call")
 
 
+async def nine_unanswered(walk: Walk, order_id: str, call: dict[str, Any]) -> list[dict[str, Any]]:
+    """Answer "no answer" to every call of the dial, 30 minutes or a day apart; the call tasks."""
+    calls = [call]
+    for attempt in range(1, 10):
+        await walk.answered("olga", call, "no_answer")
+        if attempt == 9:
+            return calls
+        await walk.skip(minutes=30) if attempt % 3 else await walk.skip(days=1)
+        call = await walk.task("olga", order_id, "call")
+        calls.append(call)
+    raise AssertionError("unreachable")
+
+
 async def test_nine_unanswered_calls_with_their_gaps_then_contact_us(
     walk: Walk, sessions: Sessions
 ) -> None:
-    call = await dial(walk, "N-1")
-    calls = [call]
-    for attempt in range(1, 10):
-        assert (
-            call["title"]
-            == f"Call the customer (day {(attempt - 1) // 3 + 1}, call {(attempt - 1) % 3 + 1})"
-        )
-        await walk.answered("olga", call, "no_answer")
-        if attempt == 9:
-            break
-        await walk.skip(minutes=30) if attempt % 3 else await walk.skip(days=1)
-        call = await walk.task("olga", "N-1", "call")
-        calls.append(call)
+    calls = await nine_unanswered(walk, "N-1", await dial(walk, "N-1"))
+    assert [call["title"] for call in calls] == [
+        f"Call the customer (day {day}, call {number})" for day in (1, 2, 3) for number in (1, 2, 3)
+    ]
 
     order = await walk.status("N-1", "pending")
     # Each timer starts when the answer is processed: within a second of the answer.
@@ -208,6 +212,58 @@ async def test_reached_will_not_pay_keep_and_call_back_at_the_given_time(
     assert abs(when(next_call) - moscow_noon.astimezone(UTC)) < timedelta(seconds=1)
     assert when(next_call).astimezone(UTC).hour == 9
     assert next_call["title"] == "Call the customer (day 1, call 1)"
+
+
+async def test_unreachable_then_the_payment_window_closes_the_order_as_expired(
+    walk: Walk, sessions: Sessions
+) -> None:
+    await nine_unanswered(walk, "U-1", await dial(walk, "U-1"))
+    await walk.status("U-1", "pending")
+    assert "contact_us" in await sent_kinds(sessions, "U-1")
+
+    await walk.skip(days=30)  # no new phone, no payment: the window ends the chase
+    order = await walk.status("U-1", "cancelled")
+    assert (order["outcome"], order["end_reason"]) == ("negative", "expired")
+    assert await walk.tasks("olga", "U-1") == []
+    sent = await sent_kinds(sessions, "U-1")
+    assert "thank_you" not in sent
+    await walk.skip(days=10)
+    assert await sent_kinds(sessions, "U-1") == sent
+
+
+async def test_duplicate_at_call_marks_the_order_false(
+    walk: Walk, sessions: Sessions, ts_env: WorkflowEnvironment
+) -> None:
+    call = await dial(walk, "DC-1")
+    await walk.answered("olga", call, "duplicate")
+    order = await walk.status("DC-1", "false")
+    assert (order["outcome"], order["end_reason"], order["assignee_id"]) == (
+        "neutral",
+        "duplicate",
+        "olga",
+    )
+    child = ts_env.client.get_workflow_handle("order-DC-1-dial-1")
+    assert (await child.describe()).status == WorkflowExecutionStatus.COMPLETED
+    assert (await child.result())["outcome"] == "duplicate"
+    assert await walk.tasks("olga", "DC-1") == []
+    sent = await sent_kinds(sessions, "DC-1")
+    await walk.skip(days=40)
+    assert await sent_kinds(sessions, "DC-1") == sent  # a false order hears nothing more
+
+
+async def test_wrong_number_and_no_new_phone_goes_pending_then_cancels(walk: Walk) -> None:
+    call = await dial(walk, "WN-1")
+    await walk.answered("olga", call, "wrong_number")
+    await walk.status("WN-1", "not_confirmed")
+    answered = await walk.now()
+
+    await walk.skip(days=5)
+    await walk.status("WN-1", "pending")
+    await walk.skip(days=3)
+    order = await walk.status("WN-1", "cancelled")
+    assert (order["outcome"], order["end_reason"]) == ("negative", "no_phone")
+    ended = datetime.fromisoformat(order["ended_at"])
+    assert abs(ended - answered - timedelta(days=8)) < timedelta(seconds=5)
 
 
 async def test_wrong_number_asks_for_the_right_one_and_dials_it_with_fresh_counters(
