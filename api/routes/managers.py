@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api.deps import BackendDep, ClockDep, SessionDep, hash_token
 from api.errors import Conflict
-from api.schemas.common import Id
+from api.schemas.common import Id, OneLine
 from db.models import Manager
 
 router = APIRouter(prefix="/v1/managers", tags=["managers"])
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/managers", tags=["managers"])
 
 class ManagerIn(BaseModel):
     id: Id
-    name: str = Field(min_length=1, max_length=255)
+    name: OneLine  # it goes into the From header of the lead follow-ups
     email: EmailStr
     signature: str = Field(default="", max_length=2000)
 

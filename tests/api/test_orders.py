@@ -165,6 +165,12 @@ async def test_tokens_missing_wrong_and_of_the_wrong_kind(
         headers=backend_auth(settings),
     )
     assert again.status_code == 409
+    header_injection = await api.post(
+        "/v1/managers",
+        json={"id": "m2", "name": "Oleg\r\nBcc: all@example.com", "email": "oleg@shop.example"},
+        headers=backend_auth(settings),
+    )
+    assert header_injection.status_code == 422
 
 
 async def test_healthz(api: httpx.AsyncClient) -> None:
