@@ -441,6 +441,19 @@ async def order_unreachable_then_new_phone_paid(rec: Recording) -> WorkflowHandl
 
 
 @recorded(
+    "order-unreachable-expired",
+    "OrderChase",
+    "manager process: nine unanswered calls (dial-1 unreachable), contact-us email, pending; "
+    "no new phone and no payment: the 30-day window ends it, cancelled (reason expired)",
+)
+async def order_unreachable_expired(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("unreachable-expired"))
+    await rec.take("unreachable-expired")
+    await _nine_unanswered_calls(rec, "unreachable-expired")
+    return handle  # awaiting the result skips to the end of the payment window
+
+
+@recorded(
     "order-will-pay-reminder-paid",
     "OrderChase",
     "manager process: reached, will pay (payment_pending) on a date 4 days on; the payment "
@@ -505,6 +518,19 @@ async def order_wrong_number_new_phone_paid(rec: Recording) -> WorkflowHandle[An
     await rec.task("wrong-number", "call")
     await rec.pay("wrong-number")
     return handle
+
+
+@recorded(
+    "order-wrong-number-no-phone-cancelled",
+    "OrderChase",
+    "manager process: wrong number: ask-correct-phone email, not_confirmed; no new phone: "
+    "pending after 5 days, cancelled (reason no_phone) 3 days later",
+)
+async def order_wrong_number_no_phone_cancelled(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("wrong-number-no-phone"))
+    await rec.take("wrong-number-no-phone")
+    await rec.answer("wrong-number-no-phone", "call", "wrong_number")
+    return handle  # awaiting the result skips the phone and pending waits
 
 
 @recorded(
