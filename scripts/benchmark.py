@@ -58,7 +58,7 @@ class Timed:
     def line(self, what: str, unit: str, note: str | None = None) -> str:
         rate = self.count / self.seconds if self.seconds else float("inf")
         return (
-            f"{what:<34} {self.count:>6} in {self.seconds:6.2f} s = {rate:7.1f} {unit}/s   "
+            f"{what:<36} {self.count:>6} in {self.seconds:6.2f} s = {rate:7.1f} {unit}/s   "
             f"{note or spread(self.latencies)}"
         )
 
@@ -189,10 +189,7 @@ async def run_phases(
 
     created = await in_parallel(orders, concurrency, create)
     say(created.line("POST /v1/orders (chase started)", "orders"))
-    all_first = created.seconds + await until(lambda: sent(sessions, "order_received"), orders, 600)
-    first = await email_delays(sessions, "order_received", since="created")
-    say(f"{'order created → first email sent':<34} {'':>6} {'':>35}   {spread(first)}")
-    say(f"{'  all first emails sent after':<34} {all_first:6.2f} s from the first POST")
+    await emails_after(sessions, created, "order_received", since="created")
 
     query = f"WorkflowType='OrderChase' AND ExecutionStatus='Running' AND TaskQueue='{TASK_QUEUE}'"
 
@@ -220,10 +217,15 @@ async def run_phases(
 
     paid = await in_parallel(orders, concurrency, pay)
     say(paid.line("POST …/events paid (signalled)", "events"))
-    all_thanked = paid.seconds + await until(lambda: sent(sessions, "thank_you"), orders, 600)
-    thanks = await email_delays(sessions, "thank_you", since="paid")
-    say(f"{'payment → thank-you sent':<34} {'':>6} {'':>35}   {spread(thanks)}")
-    say(f"{'  all chases ended, thanked after':<34} {all_thanked:6.2f} s from the first payment")
+    await emails_after(sessions, paid, "thank_you", since="paid")
+
+
+async def emails_after(sessions: Sessions, requests: Timed, kind: str, since: str) -> None:
+    """Wait for the email each request leads to; how long after its request, and after them all."""
+    everything = requests.seconds + await until(lambda: sent(sessions, kind), requests.count, 600)
+    delays = spread(await email_delays(sessions, kind, since))
+    say(f"{f'{since} → {kind} email sent':<36} {'':>6} {'':>35}   {delays}")
+    say(f"{'  the last one sent after':<36} {everything:6.2f} s from the first request")
 
 
 def say(line: str) -> None:

@@ -24,4 +24,4 @@ def test_the_benchmark_walks_every_phase_on_three_orders() -> None:
     assert "3 in" in lines["replay of the running chases"]
     assert "0 failed" in lines["replay of the running chases"]
     assert "3 in" in lines["POST …/events paid (signalled)"]
-    assert "p95" in lines["payment → thank-you sent"]
+    assert "p95" in lines["paid → thank_you email sent"]
