@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CHASER_CACHE ?= $(HOME)/.cache/chaser
 export CHASER_CACHE
 
-.PHONY: setup temporal run test lint migrate clean record-histories freeze-histories bench
+.PHONY: setup temporal run test lint migrate clean record-histories freeze-histories bench compose-config
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ freeze-histories: setup
 # Figures for the whole stack on this machine (BENCH_ARGS="--orders 1000 --concurrency 50").
 bench: setup
 	$(BIN)/python -m scripts.benchmark $(BENCH_ARGS)
+
+# docker-compose.yml checked by Docker Compose itself (built with Go if the Docker CLI lacks it).
+compose-config:
+	scripts/check-compose.sh
 
 lint: setup
 	$(BIN)/ruff check .
