@@ -12,6 +12,10 @@ if docker compose version >/dev/null 2>&1; then
   compose=(docker compose)
 else
   bin="$CACHE/bin/docker-compose"
+  if [ ! -x "$bin" ] && ! command -v go >/dev/null 2>&1; then
+    echo "no 'docker compose' and no Go to build it: cannot validate docker-compose.yml" >&2
+    exit 1
+  fi
   if [ ! -x "$bin" ]; then
     echo "building Docker Compose $COMPOSE_VERSION with Go (first time only)..."
     build="$(mktemp -d)"
