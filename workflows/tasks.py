@@ -19,6 +19,8 @@ ORDER_TASKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "confirm_cancel": ("Cancel the order?", ("yes", "no")),
     "callback_time": ("When to call back?", ()),
 }
+# Every kind a task can have: the order chase's questions and the dial child's calls.
+TASK_KINDS = frozenset({*ORDER_TASKS, "call"})
 
 
 @dataclass

@@ -129,9 +129,7 @@ async def get_lead(
     lead_id: LeadId, session: SessionDep, temporal: TemporalDep, _: BackendDep
 ) -> LeadOut:
     """The lead and its chase: round, emails sent, next email due, and why it stopped."""
-    lead = await session.get(Lead, lead_id)
-    if lead is None:
-        raise NotFound("lead", lead_id)
+    lead = await _get_lead(session, lead_id)
     out = _lead_out(lead)
     if out.chasing:
         handle: WorkflowHandle[Any, Any] = temporal.get_workflow_handle(lead_workflow_id(lead_id))
@@ -150,9 +148,15 @@ async def get_lead_history(
     lead_id: LeadId, session: SessionDep, _: BackendDep
 ) -> list[HistoryLine]:
     """The lead's timeline: events, chases started and stopped, emails and notifications."""
-    if await session.get(Lead, lead_id) is None:
-        raise NotFound("lead", lead_id)
+    await _get_lead(session, lead_id)
     return await timeline(session, HistoryEntry.lead_id == lead_id)
+
+
+async def _get_lead(session: AsyncSession, lead_id: str) -> Lead:
+    lead = await session.get(Lead, lead_id)
+    if lead is None:
+        raise NotFound("lead", lead_id)
+    return lead
 
 
 def chase_on(lead: Lead) -> bool:

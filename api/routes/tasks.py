@@ -18,11 +18,9 @@ from db.history import record
 from db.models import Manager, Task
 from workflows.dial import Dial
 from workflows.order_chase import OrderChase
-from workflows.tasks import ORDER_TASKS, TaskAnswer
+from workflows.tasks import TASK_KINDS, TaskAnswer
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
-
-TASK_KINDS = frozenset({*ORDER_TASKS, "call"})
 
 
 @router.get("")
