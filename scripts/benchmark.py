@@ -39,7 +39,7 @@ from db.session import Sessions, make_engine, make_sessions
 from process_exit import exit_now
 from settings import DefaultSettings
 from tests.mailbox import SmtpServer
-from tests.servers import cached_binary, free_port, serve_api
+from tests.servers import free_port, serve_api, temporal_cli
 from worker import build_worker, make_deps
 
 TASK_QUEUE = "benchmark"
@@ -144,7 +144,7 @@ async def benchmark(orders: int, concurrency: int, database_url: str | None) -> 
         smtp = SmtpServer(port=free_port())
         smtp.start()
         env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=cached_binary("TEMPORAL_CLI", "temporal"), ui=False
+            dev_server_existing_path=temporal_cli(), ui=False
         )
         settings = DefaultSettings(
             database_url=url,

