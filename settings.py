@@ -30,6 +30,13 @@ class Settings(BaseSettings):
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     temporal_task_queue: str = "chaser"
+    # A TLS cluster: PEM files of the client certificate and key (mTLS) and of the CA that
+    # signed the server's certificate (when the system's roots do not know it).
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
+    # Temporal Cloud: an API key (TLS is then on), with the `<ns>.<account>` namespace.
+    temporal_api_key: SecretStr | None = None
 
     database_url: str = "sqlite+aiosqlite:///data/chaser.db"
     data_dir: Path = Path("data")

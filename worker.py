@@ -24,6 +24,7 @@ from mail.links import PayLinks
 from mail.render import make_templates
 from process_exit import exit_now
 from settings import Settings
+from temporal_client import connect_with_retry
 from workflows.dial import Dial
 from workflows.lead_chase import LeadChase
 from workflows.order_chase import OrderChase
@@ -111,21 +112,35 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
     )
 
 
-async def main() -> None:
-    settings = Settings()
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    """Wait for Temporal (it may be down at start), then poll until `stop` is set."""
     engine = make_engine(settings.database_url)
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
-    worker = build_worker(
-        client, make_deps(settings, make_sessions(engine)), settings.temporal_task_queue
-    )
+    try:
+        connecting = asyncio.create_task(connect_with_retry(settings))
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not connecting.done():
+            connecting.cancel()
+            return
+        worker = build_worker(
+            connecting.result(),
+            make_deps(settings, make_sessions(engine)),
+            settings.temporal_task_queue,
+        )
+        logging.getLogger(__name__).info("worker polling %s", settings.temporal_task_queue)
+        async with worker:
+            await stop.wait()
+    finally:
+        await engine.dispose()
+
+
+async def main() -> None:
     # Stop polling on SIGTERM or Ctrl-C and let running activities finish (graceful shutdown).
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)
-    logging.getLogger(__name__).info("worker polling %s", settings.temporal_task_queue)
-    async with worker:
-        await stop.wait()
-    await engine.dispose()
+    await serve(Settings(), stop)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from temporalio.client import Client
@@ -24,6 +25,7 @@ from api.routes import (
 )
 from db.session import make_engine, make_sessions
 from settings import Settings
+from temporal_client import connect_with_retry
 
 
 def create_app(
@@ -37,12 +39,16 @@ def create_app(
         app.state.settings = settings
         app.state.clock = clock
         app.state.sessions = make_sessions(engine)
-        app.state.temporal = temporal or await Client.connect(
-            settings.temporal_address, namespace=settings.temporal_namespace
-        )
+        app.state.temporal = temporal
+        # The API serves while Temporal is down: routes that need it answer 503 until then.
+        connecting = None if temporal else asyncio.create_task(_connect(app, settings))
         try:
             yield
         finally:
+            if connecting is not None:
+                connecting.cancel()
+                with suppress(asyncio.CancelledError):
+                    await connecting
             await engine.dispose()
 
     app = FastAPI(title="chaser", version="1", lifespan=lifespan)
@@ -58,3 +64,7 @@ def create_app(
     app.include_router(calls.router)
     app.include_router(reports.router)
     return app
+
+
+async def _connect(app: FastAPI, settings: Settings) -> None:
+    app.state.temporal = await connect_with_retry(settings)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
-from api.errors import Forbidden, Unauthorized
+from api.errors import Forbidden, Unauthorized, Unavailable
 from db.models import Manager
 from settings import Settings
 
@@ -38,8 +38,17 @@ def get_clock(request: Request) -> Clock:
     return clock
 
 
+def get_temporal_if_connected(request: Request) -> Client | None:
+    """The Temporal client, None while the API is still waiting for Temporal to come up."""
+    client: Client | None = request.app.state.temporal
+    return client
+
+
 def get_temporal(request: Request) -> Client:
-    client: Client = request.app.state.temporal
+    """The Temporal client; 503 while the API is still waiting for Temporal to come up."""
+    client = get_temporal_if_connected(request)
+    if client is None:
+        raise Unavailable("Temporal is not connected yet")
     return client
 
 
@@ -50,6 +59,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
+MaybeTemporalDep = Annotated[Client | None, Depends(get_temporal_if_connected)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 

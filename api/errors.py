@@ -40,12 +40,22 @@ class Forbidden(ApiError):
 
 
 class Unavailable(ApiError):
+    """A dependency is down: the client should retry after `retry_after` seconds."""
+
     status_code = 503
+
+    def __init__(self, detail: str, retry_after: int = 5) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 async def _api_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ApiError)
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) else None
+    headers = None
+    if isinstance(error, Unauthorized):
+        headers = {"WWW-Authenticate": "Bearer"}
+    elif isinstance(error, Unavailable):
+        headers = {"Retry-After": str(error.retry_after)}
     return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=headers)
 
 

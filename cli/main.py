@@ -1,4 +1,5 @@
-"""`chaser replay …` and `chaser history export …`: argument parsing and exit statuses."""
+"""`chaser replay …`, `chaser history export …` and `chaser search-attributes register`:
+argument parsing and exit statuses."""
 
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def run() -> NoReturn:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="chaser", description="Replay and export Temporal workflow histories of chaser."
+        prog="chaser",
+        description="Replay and export chaser histories; register its search attributes.",
     )
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="also show the SDK's own log of each failure"
@@ -94,6 +96,17 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", type=Path, metavar="FILE", help="default: stdout")
     _server_options(export)
     export.set_defaults(run=_export)
+
+    attributes = commands.add_parser("search-attributes", help="the chases' search attributes")
+    attribute_commands = attributes.add_subparsers(dest="attributes_command", required=True)
+    register = attribute_commands.add_parser(
+        "register",
+        help="add the ones the namespace lacks (OrderStatus, ChaseStage, ...)",
+        description="Add the chases' search attributes that the namespace lacks; "
+        "run once per namespace before the first chase (make run and compose do).",
+    )
+    _server_options(register)
+    register.set_defaults(run=_register_search_attributes)
     return parser
 
 
@@ -117,12 +130,11 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
 async def _connect(args: argparse.Namespace) -> Client:
     # Settings are read only when a server is needed: replaying files works anywhere.
     from settings import Settings
+    from temporal_client import connect
 
     settings = Settings()
-    return await Client.connect(
-        args.address or settings.temporal_address,
-        namespace=args.namespace or settings.temporal_namespace,
-    )
+    overrides = {"temporal_address": args.address, "temporal_namespace": args.namespace}
+    return await connect(settings.model_copy(update={k: v for k, v in overrides.items() if v}))
 
 
 async def _replay(args: argparse.Namespace) -> int:
@@ -166,4 +178,12 @@ async def _export(args: argparse.Namespace) -> int:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text, encoding="utf-8")
         sys.stderr.write(f"{args.output}: {len(history.events)} events of {args.workflow_id}\n")
+    return OK
+
+
+async def _register_search_attributes(args: argparse.Namespace) -> int:
+    from temporal_client import register_search_attributes
+
+    added = await register_search_attributes(await _connect(args))
+    sys.stdout.write(f"added: {', '.join(added)}\n" if added else "all registered already\n")
     return OK

@@ -6,14 +6,16 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import uvicorn
 from fastapi import FastAPI
+from temporalio.client import Client
 
 CACHE = Path(os.environ.get("CHASER_CACHE", Path.home() / ".cache" / "chaser"))
 
@@ -51,3 +53,28 @@ async def serve_api(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield client
     server.should_exit = True
     await serving
+
+
+@asynccontextmanager
+async def dev_server(
+    binary: str, db_file: Path, port: int, extra: Sequence[str] = ()
+) -> AsyncIterator[Client]:
+    """`temporal server start-dev` as its own process on a SQLite file, stopped on exit."""
+    server = subprocess.Popen(
+        [binary, "server", "start-dev", "--headless", "--port", str(port)]
+        + ["--db-filename", str(db_file), "--log-level", "error", *extra],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(300):
+            try:
+                client = await Client.connect(f"127.0.0.1:{port}")
+                break
+            except RuntimeError:
+                await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the dev server did not come up")
+        yield client
+    finally:
+        server.terminate()
+        assert server.wait(timeout=30) is not None

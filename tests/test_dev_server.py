@@ -3,53 +3,18 @@ server on its SQLite file, as `make run` promises."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus
 
 from db.session import Sessions
 from settings import Settings
 from tests.factories import load_order, make_order, start_order_chase
 from tests.mailbox import Mailbox
-from tests.servers import free_port, temporal_cli
+from tests.servers import dev_server, free_port, temporal_cli
 from worker import WorkerDeps, build_worker
 from workflows.order_chase import OrderChase, OrderChaseResult, PaymentReceived
-
-
-@asynccontextmanager
-async def dev_server(binary: str, db_file: Path, port: int) -> AsyncIterator[Client]:
-    server = subprocess.Popen(
-        [
-            binary,
-            "server",
-            "start-dev",
-            "--headless",
-            "--port",
-            str(port),
-            "--db-filename",
-            str(db_file),
-            "--log-level",
-            "error",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(200):
-            try:
-                client = await Client.connect(f"127.0.0.1:{port}")
-                break
-            except RuntimeError:
-                await asyncio.sleep(0.1)
-        else:
-            raise AssertionError("the dev server did not come up")
-        yield client
-    finally:
-        server.terminate()
-        assert server.wait(timeout=30) is not None
 
 
 async def test_a_chase_survives_a_dev_server_restart(

@@ -1,25 +1,79 @@
-"""`GET /healthz`: the API can reach its database and Temporal."""
+"""`GET /healthz` (liveness: the process answers) and `GET /readyz` (it can do its work: the
+database, Temporal, and a worker polling the task queue)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
 
-from api.deps import SessionDep, TemporalDep
-from api.errors import Unavailable
+from api.deps import MaybeTemporalDep, SessionDep, SettingsDep
 
-router = APIRouter()
+router = APIRouter(tags=["health"])
+
+# Each check answers within this, so that a hung dependency reads as down, fast.
+CHECK_TIMEOUT = 3.0
+# A worker long-polls for about a minute; one not seen for two is gone.
+POLLER_SEEN_WITHIN = timedelta(minutes=2)
 
 
 @router.get("/healthz")
-async def healthz(session: SessionDep, temporal: TemporalDep) -> dict[str, str]:
-    """200 when the database answers and the Temporal frontend is serving."""
+async def healthz(temporal: MaybeTemporalDep) -> dict[str, str]:
+    """Liveness: 200 whenever the process answers; says whether Temporal is connected yet."""
+    return {"status": "ok", "temporal": "connected" if temporal else "connecting"}
+
+
+@router.get("/readyz", responses={503: {"description": "something it needs is down"}})
+async def readyz(
+    session: SessionDep, temporal: MaybeTemporalDep, settings: SettingsDep
+) -> JSONResponse:
+    """Readiness: 200 when every check is "ok", else 503 with what is down."""
+    checks = {
+        "database": await _check(session.execute(text("SELECT 1"))),
+        "temporal": "not connected yet",
+        "worker": "unknown: Temporal is not connected",
+    }
+    if temporal is not None:
+        checks["temporal"] = await _check(temporal.service_client.check_health())
+        if checks["temporal"] == "ok":
+            checks["worker"] = await _check(_worker_polling(temporal, settings.temporal_task_queue))
+    ready = all(state == "ok" for state in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "unavailable", "checks": checks},
+        status_code=200 if ready else 503,
+        headers=None if ready else {"Retry-After": "5"},
+    )
+
+
+async def _check(probe: Awaitable[Any]) -> str:
+    """"ok", or why not: any error of the probe means "down", reported, not raised."""
     try:
-        await session.execute(text("SELECT 1"))
-    except Exception as error:  # any driver error means "not healthy", reported, not raised
-        raise Unavailable(f"database unreachable: {type(error).__name__}") from error
-    try:
-        await temporal.service_client.check_health()
+        result = await asyncio.wait_for(probe, CHECK_TIMEOUT)
+    except TimeoutError:
+        return f"no answer within {CHECK_TIMEOUT:.0f} s"
     except Exception as error:
-        raise Unavailable(f"temporal unreachable: {type(error).__name__}") from error
-    return {"status": "ok"}
+        return f"down: {type(error).__name__}: {error}"
+    return result if isinstance(result, str) else "ok"
+
+
+async def _worker_polling(temporal: Client, task_queue: str) -> str:
+    """From DescribeTaskQueue: a worker polled the workflow task queue lately."""
+    described = await temporal.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=temporal.namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+    )
+    since = datetime.now(UTC) - POLLER_SEEN_WITHIN
+    recent = [p for p in described.pollers if p.last_access_time.ToDatetime(UTC) > since]
+    return "ok" if recent else f"no worker polling task queue {task_queue!r}"

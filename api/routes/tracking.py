@@ -12,7 +12,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.chases import order_workflow_id
-from api.deps import ClockDep, SessionDep, TemporalDep
+from api.deps import ClockDep, MaybeTemporalDep, SessionDep
 from db.history import record
 from db.models import Email
 from workflows.order_chase import EmailOpened, OrderChase
@@ -32,7 +32,7 @@ NO_CACHE = {
 
 @router.get("/t/{message_id}.gif", response_class=Response)
 async def open_pixel(
-    message_id: str, session: SessionDep, temporal: TemporalDep, clock: ClockDep
+    message_id: str, session: SessionDep, temporal: MaybeTemporalDep, clock: ClockDep
 ) -> Response:
     """The first load records the open and tells the order's chase; any id gets the GIF."""
     now = await clock()
@@ -60,7 +60,8 @@ async def open_pixel(
             message_id=message_id,
         )
         await session.commit()
-        if email.order_id is not None:
+        # Without Temporal the open is kept all the same; the chase just waits its full time.
+        if email.order_id is not None and temporal is not None:
             await _tell_chase(temporal, email.order_id, message_id)
     return Response(content=PIXEL, media_type="image/gif", headers=NO_CACHE)
 

@@ -171,8 +171,3 @@ async def test_tokens_missing_wrong_and_of_the_wrong_kind(
         headers=backend_auth(settings),
     )
     assert header_injection.status_code == 422
-
-
-async def test_healthz(api: httpx.AsyncClient) -> None:
-    response = await api.get("/healthz")
-    assert response.status_code == 200 and response.json() == {"status": "ok"}
