@@ -14,7 +14,7 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.client import Client, Interceptor
 from temporalio.runtime import Runtime
-from temporalio.service import TLSConfig
+from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from settings import Settings
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
@@ -86,11 +86,19 @@ async def register_search_attributes(client: Client) -> list[str]:
     """Add the chases' search attributes that the namespace lacks; the names added."""
     operator = client.operator_service
     namespace = client.namespace
-    known = await operator.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
+    try:
+        listed = await operator.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace)
+        )
+        known = set(listed.custom_attributes)
+    except RPCError as error:
+        if error.status != RPCStatusCode.UNIMPLEMENTED:
+            raise
+        known = set()  # Temporal's Java test server cannot list them, only add them
     missing = {
         key.name: IndexedValueType.ValueType(key.indexed_value_type.value)
         for key in SEARCH_ATTRIBUTES
-        if key.name not in known.custom_attributes
+        if key.name not in known
     }
     if missing:
         await operator.add_search_attributes(

@@ -6,7 +6,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -14,6 +19,7 @@ from api.errors import Conflict
 from db.models import Order
 from settings import Settings
 from workflows.order_chase import OrderChase, OrderChaseInput
+from workflows.search_attributes import ORDER_AMOUNT, ORDER_STATUS, PRODUCT_ID
 
 
 def order_workflow_id(order_id: str) -> str:
@@ -39,6 +45,14 @@ async def ensure_order_chase(
             # A running chase is reused; an ended one is never started again.
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            # What the chase itself does not track; it upserts stage, status and assignee.
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(ORDER_STATUS, order.status),
+                    SearchAttributePair(PRODUCT_ID, order.product_id),
+                    SearchAttributePair(ORDER_AMOUNT, float(order.amount)),
+                ]
+            ),
         )
     except WorkflowAlreadyStartedError:
         pass

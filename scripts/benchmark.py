@@ -38,6 +38,7 @@ from db.models import Email, Order, OrderEvent
 from db.session import Sessions, make_engine, make_sessions
 from process_exit import exit_now
 from settings import DefaultSettings
+from temporal_client import register_search_attributes
 from tests.mailbox import SmtpServer
 from tests.servers import free_port, serve_api, temporal_cli
 from worker import build_worker, make_deps
@@ -146,6 +147,7 @@ async def benchmark(orders: int, concurrency: int, database_url: str | None) -> 
         env = await WorkflowEnvironment.start_local(
             dev_server_existing_path=temporal_cli(), ui=False
         )
+        await register_search_attributes(env.client)
         settings = DefaultSettings(
             database_url=url,
             data_dir=Path(tmp),

@@ -42,6 +42,7 @@ from db.models import Email, Lead, Manager, Order, Task
 from db.session import Sessions, make_engine, make_sessions
 from process_exit import exit_now
 from settings import DefaultSettings, Settings
+from temporal_client import register_search_attributes
 from tests.factories import make_order, start_order_chase
 from tests.mailbox import Mailbox, SmtpServer
 from tests.servers import cached_binary, free_port
@@ -472,6 +473,23 @@ async def order_will_pay_reminder_paid(rec: Recording) -> WorkflowHandle[Any, An
 
 
 @recorded(
+    "order-search-attributes",
+    "OrderChase",
+    "search attributes: ChaseStage at every stage, AssigneeId when olga takes it, OrderStatus "
+    "at each status (payment_pending on will pay, then paid); paid on the promised date",
+)
+async def order_search_attributes(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("searchable"))
+    await rec.take("searchable")
+    await rec.answer("searchable", "call", "reached")
+    await rec.answer("searchable", "will_pay", "yes")
+    await rec.answer("searchable", "payment_date", "at", at=await rec.now() + timedelta(days=1))
+    await rec.sleep(timedelta(hours=12))
+    await rec.pay("searchable")
+    return handle
+
+
+@recorded(
     "order-wont-pay-cancelled",
     "OrderChase",
     "manager process: reached, will not pay, the manager confirms the cancel: status "
@@ -764,6 +782,19 @@ async def lead_status_changed(rec: Recording) -> WorkflowHandle[Any, Any]:
     return handle
 
 
+@recorded(
+    "lead-search-attributes",
+    "LeadChase",
+    "search attributes: LeadStatus chasing from the start, replied once the lead answers "
+    "after the first follow-up",
+)
+async def lead_search_attributes(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_lead_chase("searchable")
+    await rec.follow_ups(handle, 1)
+    await rec.stop_lead("searchable", "crm-2", "replied")
+    return handle
+
+
 # --- The recorder ---------------------------------------------------------------------
 
 
@@ -795,6 +826,7 @@ async def record(paths: Sequence[RecordedPath], out: Path) -> list[Saved]:
         env = await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=cached_binary("TEMPORAL_TEST_SERVER", "temporal-test-server")
         )
+        await register_search_attributes(env.client)
         try:
             sessions = make_sessions(engine)
             await _add_manager(sessions)

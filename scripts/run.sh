@@ -36,6 +36,8 @@ until "$TEMPORAL" operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/nu
   sleep 0.5
 done
 
+# The chases' search attributes (OrderStatus, ChaseStage, ...): added once per namespace.
+.venv/bin/chaser search-attributes register
 .venv/bin/alembic upgrade head
 .venv/bin/python worker.py &
 pids+=($!)

@@ -25,6 +25,7 @@ from db.models import Base, Lead, Order, Task
 from db.session import Sessions, make_engine, make_sessions
 from mail.backends import SmtpMailer
 from settings import Settings
+from temporal_client import register_search_attributes
 from tests.mailbox import Mailbox, SmtpServer
 from tests.servers import cached_binary, free_port, serve_api, temporal_cli
 from worker import WorkerDeps, build_worker, make_deps
@@ -50,6 +51,7 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=cached_binary("TEMPORAL_TEST_SERVER", "temporal-test-server")
     )
+    await register_search_attributes(env.client)
     yield env
     await env.shutdown()
 
@@ -61,6 +63,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=temporal_cli(),
         ui=False,
     )
+    await register_search_attributes(env.client)
     yield env
     await env.shutdown()
 

@@ -17,6 +17,8 @@ import uvicorn
 from fastapi import FastAPI
 from temporalio.client import Client
 
+from temporal_client import register_search_attributes
+
 CACHE = Path(os.environ.get("CHASER_CACHE", Path.home() / ".cache" / "chaser"))
 
 
@@ -74,6 +76,7 @@ async def dev_server(
                 await asyncio.sleep(0.1)
         else:
             raise AssertionError("the dev server did not come up")
+        await register_search_attributes(client)
         yield client
     finally:
         server.terminate()

@@ -9,6 +9,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows.search_attributes import LEAD_STATUS
+
 with workflow.unsafe.imports_passed_through():
     from activities.leads import ChaseProgress, LeadActivities, LeadEmail, ManagerNotice
 
@@ -24,6 +26,8 @@ EMAIL_RETRY = RetryPolicy(
 )
 # Each round: email #1 ("has a decision been made?"), then email #2 ("we would really like...").
 FOLLOW_UPS = ("lead_followup_1", "lead_followup_2")
+# Patch id: LeadStatus (chasing, then why it stopped) upserted as a search attribute.
+SEARCH_ATTRIBUTES = "search-attributes"
 
 
 @dataclass
@@ -88,6 +92,10 @@ class LeadChase:
 
     @workflow.run
     async def run(self, input: LeadChaseInput) -> LeadChaseResult:
+        # Versioning: chases started before the attribute existed replay without the upserts.
+        searchable = workflow.patched(SEARCH_ATTRIBUTES)
+        if searchable:
+            workflow.upsert_search_attributes([LEAD_STATUS.value_set("chasing")])
         calendar = self._calendar()
         due = self.started
         steps = [(r, n) for r in range(1, self.timings.rounds + 1) for n in (1, 2)]
@@ -103,6 +111,8 @@ class LeadChase:
             self.stopped_reason = "no_response"
         self.next_email_due = None
         await self._save()
+        if searchable:
+            workflow.upsert_search_attributes([LEAD_STATUS.value_set(self.stopped_reason)])
         await workflow.wait_condition(workflow.all_handlers_finished)
         return LeadChaseResult(self.stopped_reason, self.round, self.emails_sent)
 

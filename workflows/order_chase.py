@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import (
     ActivityError,
     ChildWorkflowError,
@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.dial import Dial, DialInput, DialResult, DialStop
 from workflows.email_cadence import EmailCadence
+from workflows.search_attributes import ASSIGNEE_ID, CHASE_STAGE, ORDER_STATUS
 from workflows.tasks import ORDER_TASKS, TASK_TIMEOUT, TaskAnswer
 
 # Every side effect is a short database write or one email.
@@ -47,6 +48,8 @@ MAX_HISTORY_EVENTS = 2_000
 # Patch ids (README: "Changing a process while chases run").
 # The payment link by SMS at the start of the grace delay.
 SMS_PAYMENT_LINK = "sms-payment-link"
+# Search attributes (workflows/search_attributes.py) upserted as the chase moves.
+SEARCH_ATTRIBUTES = "search-attributes"
 
 
 @dataclass
@@ -158,7 +161,7 @@ class OrderChase:
             if resume
             else workflow.now() + timedelta(seconds=input.timings.payment_window)
         )
-        self.stage = "started"
+        self._stage = "started"
         self.partially_paid = resume.partially_paid if resume else False
         self.has_phone = input.has_phone
         self.phone_changes = resume.phone_changes if resume else 0
@@ -174,9 +177,16 @@ class OrderChase:
         self.end: _End | None = None
         self.resume_next: Resume | None = None
         self.cadence = EmailCadence(self)
+        # Set in run(): whether this chase publishes its search attributes.
+        self.searchable = False
+        self.published: dict[str, object] = {}
 
     @workflow.run
     async def run(self, input: OrderChaseInput) -> OrderChaseResult:
+        # Versioning: a chase started before the attributes existed has no marker here, so
+        # it replays (and goes on) without upserts.
+        self.searchable = workflow.patched(SEARCH_ATTRIBUTES)
+        self._publish(CHASE_STAGE.value_set(self.stage))
         if input.resume is None:
             await self.send_email("order_received")
             branches = [
@@ -261,6 +271,23 @@ class OrderChase:
             last_dial=self.last_dial,
         )
 
+    @property
+    def stage(self) -> str:
+        """Where the chase is; every change is published as ChaseStage."""
+        return self._stage
+
+    @stage.setter
+    def stage(self, stage: str) -> None:
+        self._stage = stage
+        self._publish(CHASE_STAGE.value_set(stage))
+
+    def _publish(self, *updates: SearchAttributeUpdate[Any]) -> None:
+        """Upsert the attributes whose values changed (OrderStatus, ChaseStage, AssigneeId)."""
+        changed = [u for u in updates if self.published.get(u.key.name, None) != u.value]
+        if self.searchable and changed:
+            self.published.update((u.key.name, u.value) for u in changed)
+            workflow.upsert_search_attributes(changed)
+
     def closed(self) -> bool:
         """Paid, cancelled or given up: no branch may act any more."""
         return self.end is not None
@@ -285,6 +312,7 @@ class OrderChase:
             self._end_with("false", "neutral", "duplicate")
             return
         self.assignee_id = take.manager_id
+        self._publish(ASSIGNEE_ID.value_set(take.manager_id))
         await workflow.execute_activity_method(
             OrderActivities.assign,
             Assignment(self._key("assign"), self.order_id, take.manager_id, workflow.now()),
@@ -497,6 +525,7 @@ class OrderChase:
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
         )
+        self._publish(ORDER_STATUS.value_set(end.status))
         if end.status == "paid":
             await self.send_email("thank_you")
 
@@ -512,6 +541,7 @@ class OrderChase:
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
         )
+        self._publish(ORDER_STATUS.value_set(status))
 
     async def send_email(
         self,

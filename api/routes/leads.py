@@ -10,7 +10,12 @@ from fastapi import APIRouter, Path
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.leads import CHASING
@@ -23,6 +28,7 @@ from db.history import record
 from db.models import HistoryEntry, Lead, LeadEvent, Manager
 from settings import Settings
 from workflows.lead_chase import LeadChase, LeadChaseInput, StopChase
+from workflows.search_attributes import ASSIGNEE_ID
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 logger = logging.getLogger(__name__)
@@ -179,6 +185,9 @@ async def start_lead_chase(
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         # A repeated Chasing while a chase is on never gets here: it changes nothing.
         id_conflict_policy=on_conflict,
+        search_attributes=TypedSearchAttributes(
+            [SearchAttributePair(ASSIGNEE_ID, lead.responsible_manager_id)]
+        ),
     )
 
 
