@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Numeric, String, Text, TypeDecorator
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Numeric, String, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -49,6 +49,7 @@ class Manager(Base):
 
 class Order(Base):
     __tablename__ = "orders"
+    __table_args__ = (Index("ix_orders_created", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     product_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -89,6 +90,10 @@ class HistoryEntry(Base):
     """One line of an order's or a lead's timeline: who did what, when."""
 
     __tablename__ = "history"
+    __table_args__ = (
+        Index("ix_history_order_at", "order_id", "at", "id"),
+        Index("ix_history_lead_at", "lead_id", "at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     # Set by activities so that a retried one writes its line once.
@@ -105,6 +110,7 @@ class Task(Base):
     """A question for a manager that a workflow waits on."""
 
     __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_status_created", "status", "created_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(255), unique=True)
@@ -163,6 +169,7 @@ class Discount(Base):
 
 class Lead(Base):
     __tablename__ = "leads"
+    __table_args__ = (Index("ix_leads_status", "status"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     title: Mapped[str] = mapped_column(String(255))
@@ -194,6 +201,7 @@ class Notification(Base):
     """A note to a manager (for instance: a follow-up went to your lead)."""
 
     __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_manager_created", "manager_id", "created_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(255), unique=True)

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from activities.orders import CLOSED_STATUSES
 from api.deps import CallerDep, SessionDep
+from api.pagination import PagerDep
 from api.schemas.tasks import CallListEntry
 from db.models import Order
 
@@ -14,12 +15,12 @@ router = APIRouter(prefix="/v1/call-list", tags=["orders"])
 
 
 @router.get("")
-async def call_list(_: CallerDep, session: SessionDep) -> list[CallListEntry]:
-    """For the backend or any manager: whom to call, oldest order first."""
-    orders = await session.scalars(
-        select(Order)
-        .where(Order.status.not_in(CLOSED_STATUSES), Order.phone.is_not(None))
-        .order_by(Order.created_at, Order.id)
+async def call_list(_: CallerDep, session: SessionDep, pager: PagerDep) -> list[CallListEntry]:
+    """For the backend or any manager: whom to call, oldest order first, a page at a time."""
+    query = select(Order).where(Order.status.not_in(CLOSED_STATUSES), Order.phone.is_not(None))
+    orders = pager.page(
+        (await session.scalars(pager.keyset(query, Order.created_at, Order.id))).all(),
+        lambda o: (o.created_at, o.id),
     )
     return [
         CallListEntry(

@@ -21,6 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.leads import CHASING
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import Conflict, Invalid, NotFound
+from api.pagination import PagerDep
 from api.schemas.common import HistoryLine
 from api.schemas.leads import LeadEventAccepted, LeadEventIn, LeadIn, LeadOut
 from api.timeline import timeline
@@ -151,11 +152,11 @@ async def get_lead(
 
 @router.get("/{lead_id}/history")
 async def get_lead_history(
-    lead_id: LeadId, session: SessionDep, _: BackendDep
+    lead_id: LeadId, session: SessionDep, _: BackendDep, pager: PagerDep
 ) -> list[HistoryLine]:
     """The lead's timeline: events, chases started and stopped, emails and notifications."""
     await _get_lead(session, lead_id)
-    return await timeline(session, HistoryEntry.lead_id == lead_id)
+    return await timeline(session, HistoryEntry.lead_id == lead_id, pager)
 
 
 async def _get_lead(session: AsyncSession, lead_id: str) -> Lead:

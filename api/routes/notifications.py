@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from sqlalchemy import select
 
 from api.deps import ClockDep, ManagerDep, SessionDep
 from api.errors import NotFound
+from api.pagination import PagerDep
 from api.schemas.leads import NotificationOut
 from db.models import Notification
 
@@ -19,16 +18,16 @@ router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 async def list_notifications(
     manager: ManagerDep,
     session: SessionDep,
+    pager: PagerDep,
     unread: bool = False,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[NotificationOut]:
-    """The calling manager's notifications, newest first; `unread=true` for the unread ones."""
+    """The calling manager's notifications, newest first, a page at a time; `unread=true` for
+    the unread ones."""
     query = select(Notification).where(Notification.manager_id == manager.id)
     if unread:
         query = query.where(Notification.read_at.is_(None))
-    rows = await session.scalars(
-        query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
-    )
+    query = pager.keyset(query, Notification.created_at, Notification.id, newest_first=True)
+    rows = pager.page((await session.scalars(query)).all(), lambda n: (n.created_at, n.id))
     return [_out(note) for note in rows]
 
 

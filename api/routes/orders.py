@@ -13,6 +13,7 @@ from activities.orders import CLOSED_STATUSES
 from api.chases import ensure_order_chase, order_workflow_id, signal_order
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import Conflict, NotFound
+from api.pagination import PagerDep
 from api.schemas.common import HistoryLine
 from api.schemas.orders import (
     Customer,
@@ -207,10 +208,12 @@ async def get_order(
 
 
 @router.get("/{order_id}/history")
-async def get_order_history(order_id: str, session: SessionDep, _: BackendDep) -> list[HistoryLine]:
+async def get_order_history(
+    order_id: str, session: SessionDep, _: BackendDep, pager: PagerDep
+) -> list[HistoryLine]:
     """The order's timeline: events, status changes, emails, tasks and answers, oldest first."""
     await _get_order(session, order_id)
-    return await timeline(session, HistoryEntry.order_id == order_id)
+    return await timeline(session, HistoryEntry.order_id == order_id, pager)
 
 
 async def _process(temporal: TemporalDep, order_id: str) -> ProcessOut:

@@ -13,6 +13,7 @@ from temporalio.service import RPCError
 from api.chases import order_workflow_id, signal_workflow
 from api.deps import ClockDep, ManagerDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
+from api.pagination import PagerDep
 from api.schemas.tasks import AnswerIn, TaskOut
 from db.history import record
 from db.models import Manager, Task
@@ -31,11 +32,14 @@ async def list_tasks(
     kind: str | None = None,
     status: Literal["open", "answered", "closed"] | None = "open",
     order_id: str | None = None,
+    *,
+    pager: PagerDep,
 ) -> list[TaskOut]:
-    """The tasks a manager may see: their own (mine), unassigned (pool), or both (all)."""
+    """The tasks a manager may see: their own (mine), unassigned (pool), or both (all);
+    oldest first, one page at a time."""
     if kind is not None and kind not in TASK_KINDS:
         raise Invalid(f"kind {kind!r} is not one of {sorted(TASK_KINDS)}")
-    query = select(Task).order_by(Task.created_at, Task.id)
+    query = pager.keyset(select(Task), Task.created_at, Task.id)
     if scope == "mine":
         query = query.where(Task.assignee_id == manager.id)
     elif scope == "pool":
@@ -48,7 +52,8 @@ async def list_tasks(
         query = query.where(Task.status == status)
     if order_id is not None:
         query = query.where(Task.order_id == order_id)
-    return [task_out(task) for task in await session.scalars(query)]
+    tasks = pager.page((await session.scalars(query)).all(), lambda t: (t.created_at, t.id))
+    return [task_out(task) for task in tasks]
 
 
 @router.get("/{task_id}")
