@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     temporal_tls_ca: Path | None = None
     # Temporal Cloud: an API key (TLS is then on), with the `<ns>.<account>` namespace.
     temporal_api_key: SecretStr | None = None
+    # The worker's Prometheus endpoint (`/metrics` on every address); none when unset.
+    worker_metrics_port: int | None = None
 
     database_url: str = "sqlite+aiosqlite:///data/chaser.db"
     data_dir: Path = Path("data")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import jinja2
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities.discounts import DiscountActivities
@@ -112,11 +113,24 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
     )
 
 
+def make_runtime(settings: Settings) -> Runtime | None:
+    """With WORKER_METRICS_PORT, a runtime that serves the SDK's metrics (and the activities'
+    business counters, activities/metrics.py) to Prometheus on that port."""
+    if settings.worker_metrics_port is None:
+        return None
+    prometheus = PrometheusConfig(
+        bind_address=f"0.0.0.0:{settings.worker_metrics_port}", durations_as_seconds=True
+    )
+    return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
+
+
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Wait for Temporal (it may be down at start), then poll until `stop` is set."""
     engine = make_engine(settings.database_url)
     try:
-        connecting = asyncio.create_task(connect_with_retry(settings))
+        connecting = asyncio.create_task(
+            connect_with_retry(settings, runtime=make_runtime(settings))
+        )
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import metrics
 from activities.orders import CLOSED_STATUSES, load_order
 from activities.outbox import commit_once, deliver
 from db.history import record
@@ -117,6 +118,8 @@ class EmailActivities:
                     type="PermanentDeliveryError",
                     non_retryable=True,
                 ) from error
+            if request.kind == "thank_you" and order.ended_at is not None:
+                metrics.thank_you_sent(order.ended_at)
             return EmailSent(email.id, email.status)
 
     async def _add_to_outbox(

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import metrics
 from db.history import already_done, record
 from db.models import Discount, Order, Task
 from db.session import Sessions
@@ -129,6 +130,7 @@ class OrderActivities:
             )
             order.status, order.outcome, order.end_reason = end.status, end.outcome, end.reason
             order.updated_at = order.ended_at = end.at
+        metrics.chase_ended(order.product_id, end.status, end.outcome, end.reason)
 
 
 async def load_order(session: AsyncSession, order_id: str) -> Order:

@@ -8,6 +8,7 @@ from email.message import EmailMessage
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from activities import metrics
 from db.history import record
 from db.models import Email
 from mail.backends import Mailer, PermanentDeliveryError
@@ -43,6 +44,7 @@ async def deliver(
             error=str(error),
         )
         await session.commit()
+        metrics.email_delivered(email.kind, "failed")
         raise
     email.status, email.sent_at = "sent", at
     record(
@@ -57,3 +59,4 @@ async def deliver(
         subject=email.subject,
     )
     await session.commit()
+    metrics.email_delivered(email.kind, "sent")

@@ -10,6 +10,7 @@ DATA="${DATA_DIR:-data}"
 API_PORT="${API_PORT:-8000}"
 TEMPORAL_PORT="${TEMPORAL_PORT:-7233}"
 UI_PORT="${TEMPORAL_UI_PORT:-8233}"
+export WORKER_METRICS_PORT="${WORKER_METRICS_PORT:-9464}"
 export TEMPORAL_ADDRESS="localhost:$TEMPORAL_PORT"
 export DATA_DIR="$DATA"
 export DATABASE_URL="${DATABASE_URL:-sqlite+aiosqlite:///$DATA/chaser.db}"
@@ -50,6 +51,8 @@ cat <<INFO
   chaser is running.
     Temporal web UI  http://localhost:$UI_PORT
     API docs         http://localhost:$API_PORT/docs
+    API metrics      http://localhost:$API_PORT/metrics
+    worker metrics   http://localhost:$WORKER_METRICS_PORT/metrics
     mail folder      $DATA/mail/
   Ctrl-C stops everything; open chases resume on the next 'make run'.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +36,47 @@ def test_compose_commands_name_real_entry_points() -> None:
     assert services["migrate"]["command"] == ["alembic", "upgrade", "head"]
     init = ROOT / services["postgresql"]["volumes"][1].split(":")[0]
     assert "CREATE DATABASE chaser" in init.read_text()
+
+
+def test_prometheus_scrapes_the_api_and_every_worker_and_grafana_has_the_dashboard() -> None:
+    services = compose()["services"]
+    assert services["worker"]["environment"]["WORKER_METRICS_PORT"] == "9464"
+    prometheus_file = services["prometheus"]["volumes"][0].split(":")[0]
+    scrape = yaml.safe_load((ROOT / prometheus_file).read_text())["scrape_configs"]
+    jobs = {job["job_name"]: job for job in scrape}
+    assert jobs["chaser-api"]["static_configs"][0]["targets"] == ["api:8000"]
+    assert jobs["chaser-worker"]["dns_sd_configs"][0] == {
+        "names": ["worker"],
+        "type": "A",
+        "port": 9464,
+    }
+
+    # ./deploy/...:/etc/grafana/...:ro -> {container path: repository path}
+    mounts = {v.split(":")[1]: ROOT / v.split(":")[0] for v in services["grafana"]["volumes"]}
+    provisioning = mounts["/etc/grafana/provisioning"]
+    source = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())
+    datasource = source["datasources"][0]
+    assert datasource["url"] == "http://prometheus:9090"
+    provider = yaml.safe_load((provisioning / "dashboards" / "chaser.yml").read_text())
+    dashboards = mounts[provider["providers"][0]["options"]["path"]]
+    dashboard = json.loads((dashboards / "chaser.json").read_text())
+    # What Grafana needs to load a provisioned dashboard: a uid, panels with unique ids on
+    # its 24-column grid, each query on the provisioned data source.
+    assert dashboard["uid"] and dashboard["schemaVersion"] >= 36
+    panels = dashboard["panels"]
+    assert len({p["id"] for p in panels}) == len(panels)
+    for panel in panels:
+        grid = panel["gridPos"]
+        assert grid["x"] + grid["w"] <= 24 and grid["h"] > 0, panel["title"]
+        assert panel["datasource"]["uid"] == datasource["uid"], panel["title"]
+        assert panel["targets"] and all(t["expr"] and t["refId"] for t in panel["targets"])
+
+
+def test_health_checks_use_readyz_and_the_worker_metrics_and_attributes_are_registered() -> None:
+    services = compose()["services"]
+    assert "/readyz" in " ".join(services["api"]["healthcheck"]["test"])
+    assert ":9464/metrics" in " ".join(services["worker"]["healthcheck"]["test"])
+    assert services["search-attributes"]["command"] == ["chaser", "search-attributes", "register"]
+    assert services["worker"]["depends_on"]["search-attributes"] == {
+        "condition": "service_completed_successfully"
+    }

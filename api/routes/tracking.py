@@ -13,6 +13,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.chases import order_workflow_id
 from api.deps import ClockDep, MaybeTemporalDep, SessionDep
+from api.metrics import MetricsDep
 from db.history import record
 from db.models import Email
 from workflows.order_chase import EmailOpened, OrderChase
@@ -32,7 +33,11 @@ NO_CACHE = {
 
 @router.get("/t/{message_id}.gif", response_class=Response)
 async def open_pixel(
-    message_id: str, session: SessionDep, temporal: MaybeTemporalDep, clock: ClockDep
+    message_id: str,
+    session: SessionDep,
+    temporal: MaybeTemporalDep,
+    clock: ClockDep,
+    metrics: MetricsDep,
 ) -> Response:
     """The first load records the open and tells the order's chase; any id gets the GIF."""
     now = await clock()
@@ -60,6 +65,7 @@ async def open_pixel(
             message_id=message_id,
         )
         await session.commit()
+        metrics.emails_opened.labels(kind=email.kind).inc()
         # Without Temporal the open is kept all the same; the chase just waits its full time.
         if email.order_id is not None and temporal is not None:
             await _tell_chase(temporal, email.order_id, message_id)

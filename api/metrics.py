@@ -1,0 +1,119 @@
+"""`GET /metrics` for Prometheus: the API's requests (count and latency by route, method and
+status, from prometheus-fastapi-instrumentator), counters of what happens here (emails
+opened), and business gauges read at scrape time from one query over indexed columns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge
+from prometheus_client.exposition import generate_latest
+from prometheus_fastapi_instrumentator import Instrumentator
+from sqlalchemy import String, case, func, literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import ClockDep, SessionDep
+from db.models import Lead, Order, Task
+
+router = APIRouter(tags=["health"])
+
+# Open tasks by how long they have waited: (label, older than).
+AGE_BUCKETS = (
+    ("under_1h", timedelta(0)),
+    ("1h_to_1d", timedelta(hours=1)),
+    ("1d_to_3d", timedelta(days=1)),
+    ("over_3d", timedelta(days=3)),
+)
+
+
+@dataclass(frozen=True)
+class ApiMetrics:
+    """The app's own registry (no process-wide global: each app, each test, has its own)."""
+
+    registry: CollectorRegistry
+    emails_opened: Counter
+
+
+def install_metrics(app: FastAPI) -> ApiMetrics:
+    registry = CollectorRegistry()
+    metrics = ApiMetrics(
+        registry=registry,
+        emails_opened=Counter(
+            "chaser_emails_opened",
+            "First opens of an email's tracking pixel, by email kind",
+            ["kind"],
+            registry=registry,
+        ),
+    )
+    # Exact statuses (not 2xx), the route template (not the raw path), /metrics left out.
+    Instrumentator(
+        should_group_status_codes=False, excluded_handlers=["/metrics"], registry=registry
+    ).instrument(app)
+    app.state.metrics = metrics
+    app.include_router(router)
+    return metrics
+
+
+def get_metrics(request: Request) -> ApiMetrics:
+    metrics: ApiMetrics = request.app.state.metrics
+    return metrics
+
+
+MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(session: SessionDep, clock: ClockDep, metrics: MetricsDep) -> Response:
+    """Prometheus text format; no token (keep the port inside, as for any exporter)."""
+    gauges = CollectorRegistry()
+    orders = Gauge("chaser_orders", "Orders by status", ["status"], registry=gauges)
+    created = Gauge(
+        "chaser_orders_created_last_hour", "Orders created in the last hour", registry=gauges
+    )
+    tasks = Gauge(
+        "chaser_open_tasks", "Open manager tasks by kind and age", ["kind", "age"], registry=gauges
+    )
+    leads = Gauge("chaser_leads", "Leads by status", ["status"], registry=gauges)
+    for metric, label, age, count in await _business_counts(session, await clock()):
+        if metric == "orders":
+            orders.labels(status=label).set(count)
+        elif metric == "created":
+            created.set(count)
+        elif metric == "open_tasks":
+            tasks.labels(kind=label, age=age).set(count)
+        else:
+            leads.labels(status=label).set(count)
+    body = generate_latest(metrics.registry) + generate_latest(gauges)
+    return Response(content=body, media_type=CONTENT_TYPE_LATEST)
+
+
+async def _business_counts(
+    session: AsyncSession, now: datetime
+) -> list[tuple[str, str, str, int]]:
+    """(metric, label, age bucket, count) rows: one round trip, each part on an index
+    (orders.status, orders.created_at, tasks (status, created_at), leads.status)."""
+    none = literal("", String)
+    age = case(
+        *[
+            (Task.created_at <= now - older, label)
+            for label, older in reversed(AGE_BUCKETS[1:])
+        ],
+        else_=AGE_BUCKETS[0][0],
+    )
+    query = union_all(
+        select(literal("orders", String), Order.status, none, func.count()).group_by(
+            Order.status
+        ),
+        select(literal("created", String), none, none, func.count()).where(
+            Order.created_at > now - timedelta(hours=1)
+        ),
+        select(literal("open_tasks", String), Task.kind, age, func.count())
+        .where(Task.status == "open")
+        .group_by(Task.kind, age),
+        select(literal("leads", String), Lead.status, none, func.count()).group_by(Lead.status),
+    )
+    rows = await session.execute(query)
+    return [(str(m), str(label), str(bucket), int(n)) for m, label, bucket, n in rows]
