@@ -86,6 +86,10 @@ class Settings(BaseSettings):
 
     chaser_time_scale: float = 1.0
 
+    # LOG_FORMAT: `json` (one object a line, for collectors) or `console` (for people).
+    log_format: Literal["json", "console"] = "console"
+    log_level: str = "INFO"
+
     @field_validator("holidays", mode="before")
     @classmethod
     def _split_holidays(cls, value: object) -> object:

@@ -20,6 +20,7 @@ from activities.orders import OrderActivities
 from activities.sms import FileSmsSender, SmsActivities, SmsSender
 from activities.tasks import TaskActivities
 from db.session import Sessions, make_engine, make_sessions
+from log_config import configure_logging
 from mail.backends import FileMailer, Mailer, SmtpMailer
 from mail.links import PayLinks
 from mail.render import make_templates
@@ -154,10 +155,11 @@ async def main() -> None:
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)
-    await serve(Settings(), stop)
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    await serve(settings, stop)
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     asyncio.run(main())
     exit_now(0)

@@ -131,6 +131,7 @@ class OrderActivities:
             order.status, order.outcome, order.end_reason = end.status, end.outcome, end.reason
             order.updated_at = order.ended_at = end.at
         metrics.chase_ended(order.product_id, end.status, end.outcome, end.reason)
+        activity.logger.info("order %s ended %s (%s)", order.id, end.status, end.reason)
 
 
 async def load_order(session: AsyncSession, order_id: str) -> Order:

@@ -7,6 +7,7 @@ from email.message import EmailMessage
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio import activity
 
 from activities import metrics
 from db.history import record
@@ -45,6 +46,7 @@ async def deliver(
         )
         await session.commit()
         metrics.email_delivered(email.kind, "failed")
+        activity.logger.warning("email %s %s refused: %s", email.kind, email.id, error)
         raise
     email.status, email.sent_at = "sent", at
     record(
@@ -60,3 +62,4 @@ async def deliver(
     )
     await session.commit()
     metrics.email_delivered(email.kind, "sent")
+    activity.logger.info("email %s %s sent", email.kind, email.id)

@@ -12,6 +12,7 @@ from temporalio.client import Client
 from api.deps import Clock, system_clock
 from api.errors import install_error_handlers
 from api.metrics import install_metrics
+from api.request_log import install_request_log
 from api.routes import (
     calls,
     health,
@@ -55,6 +56,7 @@ def create_app(
     app = FastAPI(title="chaser", version="1", lifespan=lifespan)
     install_error_handlers(app)
     install_metrics(app)
+    install_request_log(app)
     app.include_router(health.router)
     app.include_router(managers.router)
     app.include_router(orders.router)

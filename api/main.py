@@ -3,8 +3,11 @@
 from fastapi import FastAPI
 
 from api.app import create_app
+from log_config import configure_logging
 from settings import Settings
 
 
 def app_from_env() -> FastAPI:
-    return create_app(Settings())
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)

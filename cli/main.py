@@ -111,11 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        stream=sys.stderr,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    from log_config import configure_logging
+    from settings import Settings
+
+    configure_logging(Settings().log_format, logging.INFO if verbose else logging.WARNING)
     if not verbose:
         # The replay worker logs every failing workflow task with a traceback; the summary
         # already names each failure, once, in one line.

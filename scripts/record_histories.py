@@ -824,7 +824,8 @@ async def record(paths: Sequence[RecordedPath], out: Path) -> list[Saved]:
             public_base_url="http://chaser.test",
         )
         env = await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=cached_binary("TEMPORAL_TEST_SERVER", "temporal-test-server")
+            test_server_existing_path=cached_binary("TEMPORAL_TEST_SERVER", "temporal-test-server"),
+            test_server_startup_timeout=timedelta(seconds=60),
         )
         await register_search_attributes(env.client)
         try:

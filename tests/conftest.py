@@ -6,6 +6,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -49,7 +50,9 @@ def pytest_report_header() -> list[str]:
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     """Temporal's Java time-skipping server, shared by the session: tests use it one at a time."""
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=cached_binary("TEMPORAL_TEST_SERVER", "temporal-test-server")
+        test_server_existing_path=cached_binary("TEMPORAL_TEST_SERVER", "temporal-test-server"),
+        # The JVM can take longer than the SDK's 5 s to listen on a loaded machine.
+        test_server_startup_timeout=timedelta(seconds=60),
     )
     await register_search_attributes(env.client)
     yield env
