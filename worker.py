@@ -17,6 +17,7 @@ from activities.discounts import DiscountActivities
 from activities.emails import EmailActivities, MailSetup
 from activities.leads import LeadActivities, LeadMailSetup
 from activities.orders import OrderActivities
+from activities.permanent import PermanentErrors
 from activities.sms import FileSmsSender, SmsActivities, SmsSender
 from activities.tasks import TaskActivities
 from db.session import Sessions, make_engine, make_sessions
@@ -28,6 +29,7 @@ from process_exit import exit_now
 from settings import Settings
 from temporal_client import connect_with_retry
 from workflows.dial import Dial
+from workflows.late_payment import LatePayment
 from workflows.lead_chase import LeadChase
 from workflows.order_chase import OrderChase
 
@@ -77,7 +79,7 @@ def pay_links(settings: Settings) -> PayLinks:
     )
 
 
-WORKFLOWS: Sequence[type] = (OrderChase, Dial, LeadChase)
+WORKFLOWS: Sequence[type] = (OrderChase, Dial, LatePayment, LeadChase)
 
 
 def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
@@ -97,6 +99,7 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
+        interceptors=[PermanentErrors()],
         activities=[
             orders.set_status,
             orders.finish_order,
@@ -157,6 +160,7 @@ async def main() -> None:
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
+    settings.check_secrets()
     await serve(settings, stop)
 
 

@@ -10,8 +10,10 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api.deps import Clock, system_clock
-from api.errors import install_error_handlers
+from api.errors import install_error_handlers, responses
+from api.limits import BodyLimit
 from api.metrics import install_metrics
+from api.redelivery import keep_redelivering
 from api.request_log import install_request_log
 from api.routes import (
     calls,
@@ -37,23 +39,31 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.check_secrets()
         engine = make_engine(settings.database_url)
         app.state.settings = settings
         app.state.clock = clock
         app.state.sessions = make_sessions(engine)
         app.state.temporal = temporal
         # The API serves while Temporal is down: routes that need it answer 503 until then.
-        connecting = None if temporal else asyncio.create_task(_connect(app, settings))
+        background = asyncio.create_task(_connect_then_redeliver(app, settings, clock))
         try:
             yield
         finally:
-            if connecting is not None:
-                connecting.cancel()
-                with suppress(asyncio.CancelledError):
-                    await connecting
+            background.cancel()
+            with suppress(asyncio.CancelledError):
+                await background
             await engine.dispose()
 
-    app = FastAPI(title="chaser", version="1", lifespan=lifespan)
+    # Every route may answer these: no or a wrong token, a body too large or malformed,
+    # Temporal out of reach. Routes add their own (404, 409) where they can happen.
+    app = FastAPI(
+        title="chaser",
+        version="1",
+        lifespan=lifespan,
+        responses=responses(401, 403, 413, 422, 503),
+    )
+    app.add_middleware(BodyLimit)
     install_error_handlers(app)
     install_metrics(app)
     install_request_log(app)
@@ -70,5 +80,10 @@ def create_app(
     return app
 
 
-async def _connect(app: FastAPI, settings: Settings) -> None:
-    app.state.temporal = await connect_with_retry(settings)
+async def _connect_then_redeliver(app: FastAPI, settings: Settings, clock: Clock) -> None:
+    """Connect (retrying while Temporal is down), then deliver owed signals for good."""
+    if app.state.temporal is None:
+        app.state.temporal = await connect_with_retry(settings)
+    await keep_redelivering(
+        app.state.sessions, app.state.temporal, settings.temporal_task_queue, clock
+    )

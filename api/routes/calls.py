@@ -10,6 +10,7 @@ from api.deps import CallerDep, SessionDep
 from api.pagination import PagerDep
 from api.schemas.tasks import CallListEntry
 from db.models import Order
+from domain import OrderStatus
 
 router = APIRouter(prefix="/v1/call-list", tags=["orders"])
 
@@ -25,7 +26,7 @@ async def call_list(_: CallerDep, session: SessionDep, pager: PagerDep) -> list[
     return [
         CallListEntry(
             order_id=o.id,
-            status=o.status,
+            status=OrderStatus(o.status),
             customer_name=o.customer_name,
             phone=o.phone or "",
             product_name=o.product_name,

@@ -5,22 +5,24 @@ from __future__ import annotations
 import secrets
 
 from fastapi import APIRouter
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr
 from sqlalchemy.exc import IntegrityError
 
 from api.deps import BackendDep, ClockDep, SessionDep, hash_token
-from api.errors import Conflict
-from api.schemas.common import Id, OneLine
+from api.errors import Conflict, responses
+from api.schemas.common import Id, OneLine, Text
 from db.models import Manager
 
 router = APIRouter(prefix="/v1/managers", tags=["managers"])
 
 
 class ManagerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     id: Id
     name: OneLine  # it goes into the From header of the lead follow-ups
     email: EmailStr
-    signature: str = Field(default="", max_length=2000)
+    signature: Text = ""
 
 
 class ManagerCreated(BaseModel):
@@ -31,7 +33,7 @@ class ManagerCreated(BaseModel):
     token: str  # shown this once; only its hash is stored
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=responses(409))
 async def create_manager(
     body: ManagerIn, session: SessionDep, clock: ClockDep, _: BackendDep
 ) -> ManagerCreated:
