@@ -65,7 +65,11 @@ def get_metrics(request: Request) -> ApiMetrics:
 MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+)
 async def metrics(session: SessionDep, clock: ClockDep, metrics: MetricsDep) -> Response:
     """Prometheus text format; no token (keep the port inside, as for any exporter)."""
     gauges = CollectorRegistry()

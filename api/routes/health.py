@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import text
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -27,13 +28,25 @@ CHECK_TIMEOUT = 3.0
 POLLER_SEEN_WITHIN = timedelta(minutes=2)
 
 
+class Liveness(BaseModel):
+    status: Literal["ok"]
+    temporal: Literal["connected", "connecting"]
+
+
+class Readiness(BaseModel):
+    """Each check is "ok" or why not. A 503 carries the same body with a `detail` sentence."""
+
+    status: Literal["ready", "unavailable"]
+    checks: dict[str, str]
+
+
 @router.get("/healthz")
-async def healthz(temporal: MaybeTemporalDep) -> dict[str, str]:
+async def healthz(temporal: MaybeTemporalDep) -> Liveness:
     """Liveness: 200 whenever the process answers; says whether Temporal is connected yet."""
-    return {"status": "ok", "temporal": "connected" if temporal else "connecting"}
+    return Liveness(status="ok", temporal="connected" if temporal else "connecting")
 
 
-@router.get("/readyz", responses={503: {"description": "something it needs is down"}})
+@router.get("/readyz", response_model=Readiness)
 async def readyz(
     session: SessionDep, temporal: MaybeTemporalDep, settings: SettingsDep
 ) -> JSONResponse:
@@ -47,12 +60,13 @@ async def readyz(
         checks["temporal"] = await _check(temporal.service_client.check_health())
         if checks["temporal"] == "ok":
             checks["worker"] = await _check(_worker_polling(temporal, settings.temporal_task_queue))
-    ready = all(state == "ok" for state in checks.values())
-    return JSONResponse(
-        {"status": "ready" if ready else "unavailable", "checks": checks},
-        status_code=200 if ready else 503,
-        headers=None if ready else {"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
+    down = [f"{name}: {state}" for name, state in checks.items() if state != "ok"]
+    if not down:
+        return JSONResponse(Readiness(status="ready", checks=checks).model_dump())
+    # The error shape of every 503 (`detail`), with the checks beside it.
+    unavailable = Readiness(status="unavailable", checks=checks).model_dump()
+    body = {"detail": "; ".join(down), **unavailable}
+    return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 async def _check(probe: Awaitable[Any]) -> str:

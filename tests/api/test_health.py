@@ -38,6 +38,9 @@ async def test_not_ready_without_a_worker_on_the_task_queue(
         "temporal": "ok",
         "worker": f"no worker polling task queue {settings.temporal_task_queue!r}",
     }
+    # The error shape every 503 has: one sentence of what is down.
+    queue = settings.temporal_task_queue
+    assert ready.json()["detail"] == f"worker: no worker polling task queue {queue!r}"
 
 
 async def test_api_and_worker_start_while_temporal_is_down_and_connect_when_it_is_up(
