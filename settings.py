@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     temporal_api_key: SecretStr | None = None
     # The worker's Prometheus endpoint (`/metrics` on every address); none when unset.
     worker_metrics_port: int | None = None
+    # OpenTelemetry traces over OTLP/HTTP (e.g. `http://localhost:4318`); none when unset.
+    otel_exporter_otlp_endpoint: str | None = None
 
     database_url: str = "sqlite+aiosqlite:///data/chaser.db"
     data_dir: Path = Path("data")

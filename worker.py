@@ -28,6 +28,7 @@ from mail.render import make_templates
 from process_exit import exit_now
 from settings import Settings
 from temporal_client import connect_with_retry
+from tracing import temporal_interceptors, tracer_provider
 from workflows.dial import Dial
 from workflows.late_payment import LatePayment
 from workflows.lead_chase import LeadChase
@@ -131,9 +132,14 @@ def make_runtime(settings: Settings) -> Runtime | None:
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Wait for Temporal (it may be down at start), then poll until `stop` is set."""
     engine = make_engine(settings.database_url)
+    # The tracing interceptor on the client is the worker's too: workflows and activities
+    # continue the trace of the request that started or signalled them.
+    tracer = tracer_provider(settings, "chaser-worker")
     try:
         connecting = asyncio.create_task(
-            connect_with_retry(settings, runtime=make_runtime(settings))
+            connect_with_retry(
+                settings, runtime=make_runtime(settings), interceptors=temporal_interceptors(tracer)
+            )
         )
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -150,6 +156,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         async with worker:
             await stop.wait()
     finally:
+        if tracer is not None:
+            tracer.shutdown()  # the spans still batched go out
         await engine.dispose()
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
-from temporalio.client import Client
+from opentelemetry.sdk.trace import TracerProvider
+from temporalio.client import Client, Interceptor
 
 from api.deps import Clock, system_clock
 from api.errors import install_error_handlers, responses
@@ -30,12 +31,18 @@ from api.routes import (
 from db.session import make_engine, make_sessions
 from settings import Settings
 from temporal_client import connect_with_retry
+from tracing import temporal_interceptors, trace_requests, tracer_provider
 
 
 def create_app(
-    settings: Settings, temporal: Client | None = None, clock: Clock = system_clock
+    settings: Settings,
+    temporal: Client | None = None,
+    clock: Clock = system_clock,
+    tracer: TracerProvider | None = None,
 ) -> FastAPI:
-    """Build the app; a test hands in its own settings, a connected client and a clock."""
+    """Build the app; a test hands in its own settings, a connected client, a clock and a
+    tracer provider (otherwise OTEL_EXPORTER_OTLP_ENDPOINT decides: tracing.py)."""
+    tracer = tracer or tracer_provider(settings, "chaser-api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -46,13 +53,17 @@ def create_app(
         app.state.sessions = make_sessions(engine)
         app.state.temporal = temporal
         # The API serves while Temporal is down: routes that need it answer 503 until then.
-        background = asyncio.create_task(_connect_then_redeliver(app, settings, clock))
+        background = asyncio.create_task(
+            _connect_then_redeliver(app, settings, clock, temporal_interceptors(tracer))
+        )
         try:
             yield
         finally:
             background.cancel()
             with suppress(asyncio.CancelledError):
                 await background
+            if tracer is not None:
+                tracer.shutdown()  # the spans still batched go out
             await engine.dispose()
 
     # Every route may answer these: no or a wrong token, a body too large or malformed,
@@ -67,6 +78,7 @@ def create_app(
     install_error_handlers(app)
     install_metrics(app)
     install_request_log(app)
+    trace_requests(app, tracer)
     app.include_router(health.router)
     app.include_router(managers.router)
     app.include_router(orders.router)
@@ -80,10 +92,12 @@ def create_app(
     return app
 
 
-async def _connect_then_redeliver(app: FastAPI, settings: Settings, clock: Clock) -> None:
+async def _connect_then_redeliver(
+    app: FastAPI, settings: Settings, clock: Clock, interceptors: Sequence[Interceptor]
+) -> None:
     """Connect (retrying while Temporal is down), then deliver owed signals for good."""
     if app.state.temporal is None:
-        app.state.temporal = await connect_with_retry(settings)
+        app.state.temporal = await connect_with_retry(settings, interceptors=interceptors)
     await keep_redelivering(
         app.state.sessions, app.state.temporal, settings.temporal_task_queue, clock
     )
