@@ -3,6 +3,7 @@ managers act through the HTTP API, the worker runs the real activities."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
@@ -331,6 +332,11 @@ async def test_a_partly_paid_order_keeps_that_status_until_the_rest_is_paid(
         if line.kind == "status_changed"
     ]
     assert changes == [("new", "partially_paid"), ("partially_paid", "paid")]
+    # The chase writes `paid` first, then sends the thank-you: wait for that send.
+    for _ in range(400):
+        if (await sent_kinds(sessions, "PP-1"))[-1] == "thank_you":
+            break
+        await asyncio.sleep(0.025)
     assert (await sent_kinds(sessions, "PP-1"))[-1] == "thank_you"
 
 
