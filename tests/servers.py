@@ -59,9 +59,14 @@ async def serve_api(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 @asynccontextmanager
 async def dev_server(
-    binary: str, db_file: Path, port: int, extra: Sequence[str] = ()
+    binary: str,
+    db_file: Path,
+    port: int,
+    extra: Sequence[str] = (),
+    search_attributes: bool = True,
 ) -> AsyncIterator[Client]:
-    """`temporal server start-dev` as its own process on a SQLite file, stopped on exit."""
+    """`temporal server start-dev` as its own process on a SQLite file, stopped on exit; with
+    the chases' search attributes registered unless told otherwise."""
     server = subprocess.Popen(
         [binary, "server", "start-dev", "--headless", "--port", str(port)]
         + ["--db-filename", str(db_file), "--log-level", "error", *extra],
@@ -76,7 +81,8 @@ async def dev_server(
                 await asyncio.sleep(0.1)
         else:
             raise AssertionError("the dev server did not come up")
-        await register_search_attributes(client)
+        if search_attributes:
+            await register_search_attributes(client)
         yield client
     finally:
         server.terminate()
