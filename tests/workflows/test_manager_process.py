@@ -4,7 +4,6 @@ managers act through the HTTP API, the worker runs the real activities."""
 from __future__ import annotations
 
 import asyncio
-
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
