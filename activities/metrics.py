@@ -1,6 +1,6 @@
 """Business counters recorded where the event happens, inside the activity that makes it:
 they go out with the Temporal SDK's own metrics on the worker's Prometheus endpoint
-(WORKER_METRICS_PORT; Prometheus adds `_total` to counters). Outside a worker with metrics
+(WORKER_METRICS_PORT; the SDK writes counters without `_total`). Outside a worker with metrics
 the SDK's meter records nothing."""
 
 from __future__ import annotations
