@@ -5,28 +5,34 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import jinja2
 from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 
 from activities.discounts import DiscountActivities
 from activities.emails import EmailActivities, MailSetup
+from activities.enrollment import EnrollmentActivities
 from activities.leads import LeadActivities, LeadMailSetup
 from activities.orders import OrderActivities
 from activities.sms import FileSmsSender, SmsActivities, SmsSender
 from activities.tasks import TaskActivities
+from activities.webhooks import WebhookActivities, WebhookSetup
 from db.session import Sessions, make_engine, make_sessions
 from mail.backends import FileMailer, Mailer, SmtpMailer
 from mail.links import PayLinks
 from mail.render import make_templates
+from mail.unsubscribe import UnsubscribeLinks, sending_domain
 from process_exit import exit_now
 from settings import Settings
 from workflows.dial import Dial
+from workflows.enrollment import EnrollmentJob
 from workflows.lead_chase import LeadChase
-from workflows.order_chase import OrderChase
+from workflows.order_chase import OrderChase, OrderTimings
+from workflows.webhook_delivery import WORKFLOW_ID, WebhookDelivery, WebhookDeliveryInput
 
 
 @dataclass(frozen=True)
@@ -38,8 +44,11 @@ class WorkerDeps:
     templates: jinja2.Environment
     mail: MailSetup
     sms: SmsSender
+    # A product's order timings (Settings.order_timings), for the chases enrolment jobs start.
+    order_timings: Callable[[str], OrderTimings]
     # MANAGER_NOTIFY_EMAIL: lead chase notices reach the manager by email too.
     manager_notify_email: bool = True
+    webhooks: WebhookSetup = field(default_factory=WebhookSetup)
 
 
 def make_mailer(settings: Settings) -> Mailer:
@@ -59,10 +68,33 @@ def make_deps(settings: Settings, sessions: Sessions) -> WorkerDeps:
             links=pay_links(settings),
             timezone=settings.default_timezone,
             landing_urls=settings.product_landing_urls,
+            unsubscribe=unsubscribe_links(settings),
         ),
         # Text messages go to files only: a real SMS gateway is out of scope (activities/sms.py).
         sms=FileSmsSender(settings.data_dir / "sms"),
         manager_notify_email=settings.manager_notify_email,
+        webhooks=webhook_setup(settings),
+        order_timings=settings.order_timings,
+    )
+
+
+def webhook_setup(settings: Settings) -> WebhookSetup:
+    secret = settings.webhook_secret
+    return WebhookSetup(
+        url=settings.webhook_url,
+        secret=secret.get_secret_value() if secret is not None else None,
+        first_retry=settings.webhook_first_retry.total_seconds(),
+        max_retry_gap=settings.webhook_max_retry_gap.total_seconds(),
+        retry_for=settings.webhook_retry_for.total_seconds(),
+        timeout=settings.webhook_timeout.total_seconds(),
+    )
+
+
+def unsubscribe_links(settings: Settings) -> UnsubscribeLinks:
+    return UnsubscribeLinks(
+        base_url=settings.public_base_url,
+        mailto=f"unsubscribe@{sending_domain(settings.mail_from)}",
+        secret=settings.unsubscribe_secret.get_secret_value().encode(),
     )
 
 
@@ -74,7 +106,7 @@ def pay_links(settings: Settings) -> PayLinks:
     )
 
 
-WORKFLOWS: Sequence[type] = (OrderChase, Dial, LeadChase)
+WORKFLOWS: Sequence[type] = (OrderChase, Dial, LeadChase, EnrollmentJob, WebhookDelivery)
 
 
 def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
@@ -89,6 +121,10 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
         deps.mailer,
         deps.templates,
         LeadMailSetup(sender=deps.mail.sender, notify_by_email=deps.manager_notify_email),
+    )
+    webhooks = WebhookActivities(deps.sessions, deps.webhooks)
+    enrollment = EnrollmentActivities(
+        deps.sessions, client, deps.order_timings, task_queue
     )
     return Worker(
         client,
@@ -107,7 +143,22 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
             leads.send_lead_email,
             leads.notify_manager,
             leads.save_chase_state,
+            webhooks.deliver_webhooks,
+            enrollment.count_orders,
+            enrollment.enroll_batch,
+            enrollment.finish_enrollment,
         ],
+    )
+
+
+async def start_webhook_delivery(client: Client, settings: Settings) -> None:
+    """The delivery loop, once per namespace: a worker that starts finds it running."""
+    await client.start_workflow(
+        WebhookDelivery.run,
+        WebhookDeliveryInput(poll=settings.webhook_poll.total_seconds()),
+        id=WORKFLOW_ID,
+        task_queue=settings.temporal_task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
 
 
@@ -118,6 +169,7 @@ async def main() -> None:
     worker = build_worker(
         client, make_deps(settings, make_sessions(engine)), settings.temporal_task_queue
     )
+    await start_webhook_delivery(client, settings)
     # Stop polling on SIGTERM or Ctrl-C and let running activities finish (graceful shutdown).
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

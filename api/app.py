@@ -12,6 +12,7 @@ from api.deps import Clock, system_clock
 from api.errors import install_error_handlers
 from api.routes import (
     calls,
+    enrollments,
     health,
     leads,
     managers,
@@ -19,8 +20,11 @@ from api.routes import (
     orders,
     pay_links,
     reports,
+    suppressions,
     tasks,
     tracking,
+    unsubscribe,
+    webhooks,
 )
 from db.session import make_engine, make_sessions
 from settings import Settings
@@ -50,6 +54,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(managers.router)
     app.include_router(orders.router)
+    app.include_router(enrollments.router)
     app.include_router(leads.router)
     app.include_router(notifications.router)
     app.include_router(pay_links.router)
@@ -57,4 +62,7 @@ def create_app(
     app.include_router(tasks.router)
     app.include_router(calls.router)
     app.include_router(reports.router)
+    app.include_router(webhooks.router)
+    app.include_router(suppressions.router)
+    app.include_router(unsubscribe.router)
     return app

@@ -6,18 +6,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.enrollment import order_workflow_id, start_chase
 from api.errors import Conflict
 from db.models import Order
 from settings import Settings
-from workflows.order_chase import OrderChase, OrderChaseInput
 
-
-def order_workflow_id(order_id: str) -> str:
-    return f"order-{order_id}"
+__all__ = ["ensure_order_chase", "order_workflow_id", "signal_order", "signal_workflow"]
 
 
 async def ensure_order_chase(
@@ -26,22 +22,8 @@ async def ensure_order_chase(
     """Start `order-<id>` once: a repeated call, or one after a crash, starts nothing new."""
     if order.chase_started:
         return
-    try:
-        await temporal.start_workflow(
-            OrderChase.run,
-            OrderChaseInput(
-                order_id=order.id,
-                has_phone=order.phone is not None,
-                timings=settings.order_timings(order.product_id),
-            ),
-            id=order_workflow_id(order.id),
-            task_queue=settings.temporal_task_queue,
-            # A running chase is reused; an ended one is never started again.
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        )
-    except WorkflowAlreadyStartedError:
-        pass
+    timings = settings.order_timings(order.product_id)
+    await start_chase(temporal, order, timings, settings.temporal_task_queue)
     order.chase_started = True
     await session.commit()
 

@@ -17,8 +17,6 @@ from api.schemas.common import HistoryLine
 from api.schemas.orders import (
     Customer,
     DialOut,
-    EnrollIn,
-    EnrollOut,
     EventAccepted,
     OfferOut,
     OrderEventIn,
@@ -84,33 +82,6 @@ async def create_order(
     return _order_out(order)
 
 
-# Declared before the `/{order_id}` routes, so "enroll" is never read as an order id.
-@router.post("/enroll")
-async def enroll_orders(
-    body: EnrollIn,
-    session: SessionDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    _: BackendDep,
-) -> EnrollOut:
-    """Start chases for known unpaid orders that have none; enrolling twice starts nothing new."""
-    query = select(Order).where(
-        Order.chase_started.is_(False), Order.status.not_in(CLOSED_STATUSES)
-    )
-    if body.product_id is not None:
-        query = query.where(Order.product_id == body.product_id)
-    if body.created_before is not None:
-        query = query.where(Order.created_at < body.created_before)
-    orders = list(await session.scalars(query.order_by(Order.created_at, Order.id)))
-    now = await clock()
-    for order in orders:
-        # Committed with the order's chase_started flag by ensure_order_chase.
-        record(session, order_id=order.id, at=now, actor="backend", kind="enrolled")
-        await ensure_order_chase(session, temporal, settings, order)
-    return EnrollOut(started=len(orders), order_ids=[order.id for order in orders])
-
-
 async def _offer(session: SessionDep, order_id: str) -> OfferOut | None:
     """The order's latest personal offer, as the discounts table has it."""
     discount = await session.scalar(
@@ -169,14 +140,19 @@ async def post_order_event(
         type=body.type,
         amount=str(body.amount) if body.amount else None,
         phone=body.phone,
+        email=body.email,
     )
     if body.type == "partially_paid" and body.amount is not None:
         order.paid_amount += body.amount
     if body.type == "phone_changed":
         order.phone = body.phone
+    if body.type == "email_changed":
+        order.customer_email = str(body.email)  # the next emails go there
     await session.flush()  # a clash on event_id surfaces here, before the workflow hears of it
 
-    if body.type == "cancelled":
+    if body.type == "email_changed":
+        pass  # each email reads the address when it is written: the chase needs no word
+    elif body.type == "cancelled":
         await signal_order(temporal, order_id, OrderChase.cancel, OrderCancelled(body.event_id))
     elif body.type == "phone_changed":
         await signal_order(temporal, order_id, OrderChase.change_phone, PhoneChanged(body.event_id))

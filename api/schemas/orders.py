@@ -38,9 +38,10 @@ class OrderEventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     event_id: str = Field(min_length=1, max_length=128)
-    type: Literal["paid", "partially_paid", "cancelled", "phone_changed"]
+    type: Literal["paid", "partially_paid", "cancelled", "phone_changed", "email_changed"]
     amount: Decimal | None = Field(default=None, gt=0, max_digits=12, decimal_places=2)
     phone: Phone | None = None
+    email: EmailStr | None = None
     occurred_at: AwareDatetime | None = None
 
     @model_validator(mode="after")
@@ -49,6 +50,8 @@ class OrderEventIn(BaseModel):
             raise ValueError("a partially_paid event needs an amount")
         if self.type == "phone_changed" and self.phone is None:
             raise ValueError("a phone_changed event needs a phone")
+        if self.type == "email_changed" and self.email is None:
+            raise ValueError("an email_changed event needs an email")
         return self
 
 
@@ -105,17 +108,3 @@ class OrderOut(BaseModel):
     ended_at: datetime | None
     process: ProcessOut | None = None
     offer: OfferOut | None = None
-
-
-class EnrollIn(BaseModel):
-    """Which known orders to enrol; no filter enrols every unpaid order without a chase."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    product_id: Id | None = None
-    created_before: AwareDatetime | None = None
-
-
-class EnrollOut(BaseModel):
-    started: int
-    order_ids: list[str]
