@@ -47,8 +47,8 @@ def with_unsubscribe(
 ) -> RenderedEmail:
     """A marketing email with its visible unsubscribe link, at the end of both parts."""
     context = {"unsubscribe_url": unsubscribe_url}
-    text = templates.get_template(f"emails/{language}/_unsubscribe.txt").render(context)
-    html = templates.get_template(f"emails/{language}/_unsubscribe.html").render(context)
+    text = templates.get_template(f"footers/{language}/unsubscribe.txt").render(context)
+    html = templates.get_template(f"footers/{language}/unsubscribe.html").render(context)
     body, found, end = rendered.html.rpartition("</body>")
     with_link = f"{body}{html}</body>{end}" if found else rendered.html + html
     return RenderedEmail(rendered.subject, rendered.text.rstrip("\n") + "\n" + text, with_link)
