@@ -32,7 +32,11 @@ from workflows.dial import Dial
 from workflows.enrollment import EnrollmentJob
 from workflows.lead_chase import LeadChase
 from workflows.order_chase import OrderChase, OrderTimings
-from workflows.webhook_delivery import WORKFLOW_ID, WebhookDelivery, WebhookDeliveryInput
+from workflows.webhook_delivery import (
+    WebhookDelivery,
+    WebhookDeliveryInput,
+    webhook_delivery_id,
+)
 
 
 @dataclass(frozen=True)
@@ -152,11 +156,11 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
 
 
 async def start_webhook_delivery(client: Client, settings: Settings) -> None:
-    """The delivery loop, once per namespace: a worker that starts finds it running."""
+    """The delivery loop, once per task queue: a worker that starts finds it running."""
     await client.start_workflow(
         WebhookDelivery.run,
         WebhookDeliveryInput(poll=settings.webhook_poll.total_seconds()),
-        id=WORKFLOW_ID,
+        id=webhook_delivery_id(settings.temporal_task_queue),
         task_queue=settings.temporal_task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )

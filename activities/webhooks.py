@@ -203,7 +203,7 @@ class WebhookActivities:
                 .limit(ROUND_LIMIT)
             )
             lines: dict[tuple[str, str], list[_Attempt]] = {}
-            for delivery, event, endpoint in rows.tuples():
+            for delivery, event, endpoint in rows:
                 lines.setdefault((endpoint.id, event.subject), []).append(
                     _Attempt(
                         delivery_id=delivery.id,

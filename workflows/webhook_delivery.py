@@ -1,4 +1,4 @@
-"""Webhook delivery, `webhook-delivery`: one long-lived workflow that keeps the delivery
+"""Webhook delivery, `webhook-delivery-<task queue>`: one long-lived workflow that keeps the delivery
 activity running in the worker, never inside an API request.
 
 Each activity run delivers for a few minutes and heartbeats; a worker that dies mid-run is
@@ -17,7 +17,6 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from activities.webhooks import DeliverWebhooks, WebhookActivities
 
-WORKFLOW_ID = "webhook-delivery"
 # A few workflow events per run: a day of delivery is a few hundred events.
 RUN_FOR = timedelta(minutes=5)
 HEARTBEAT = timedelta(seconds=30)
@@ -27,6 +26,11 @@ LOOP_RETRY = RetryPolicy(
 )
 # Continue as new well before the history grows long.
 RUNS_PER_HISTORY = 100
+
+
+def webhook_delivery_id(task_queue: str) -> str:
+    """One delivery loop per deployment (its task queue)."""
+    return f"webhook-delivery-{task_queue}"
 
 
 @dataclass

@@ -62,7 +62,7 @@ async def list_deliveries(
     if endpoint_id is not None:
         query = query.where(WebhookDelivery.endpoint_id == endpoint_id)
     rows = await session.execute(query)
-    return [_delivery_out(delivery, event) for delivery, event in rows.tuples()]
+    return [_delivery_out(delivery, event) for delivery, event in rows]
 
 
 @router.post("/deliveries/{delivery_id}/redeliver", status_code=202)

@@ -19,8 +19,8 @@ from temporalio.worker import Worker
 
 from activities.emails import EmailActivities, OrderEmail
 from db.models import OrderEvent, Suppression, Task
-from db.suppressions import suppress
 from db.session import Sessions
+from db.suppressions import suppress
 from mail.render import TEMPLATES_DIR
 from settings import Settings
 from tests.factories import history, make_order, outbox, start_order_chase
