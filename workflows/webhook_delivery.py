@@ -1,5 +1,5 @@
-"""Webhook delivery, `webhook-delivery-<task queue>`: one long-lived workflow that keeps the delivery
-activity running in the worker, never inside an API request.
+"""Webhook delivery, `webhook-delivery-<task queue>`: one long-lived workflow that keeps the
+delivery activity running in the worker, never inside an API request.
 
 Each activity run delivers for a few minutes and heartbeats; a worker that dies mid-run is
 noticed by the heartbeat timeout and the activity starts again elsewhere. The messages
