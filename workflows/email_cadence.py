@@ -29,7 +29,6 @@ class CadenceHost(Protocol):
     order_id: str
     timings: OrderTimings
     opened: set[str]
-    unsubscribed: bool
 
     def closed(self) -> bool: ...
 
@@ -58,6 +57,7 @@ class EmailCadence:
         self.host = host
         self.step = "waiting"  # what the branch is doing, for queries and the web UI
         self.offer: Offer | None = None
+        self.unsubscribed = False  # the customer wants no more marketing email
         # True once nothing is left to send or expire: the host may then continue as new
         # without this branch, which is never restarted.
         self.finished = False
@@ -138,7 +138,7 @@ class EmailCadence:
     def _stopped(self) -> bool:
         """Paid, cancelled or unsubscribed: no more marketing email. A chase that never hears
         of an unsubscribe only waits longer: each send checks the suppression list."""
-        return self.host.closed() or self.host.unsubscribed
+        return self.host.closed() or self.unsubscribed
 
 
 async def _wait(condition: Callable[[], bool], seconds: float) -> None:

@@ -181,7 +181,6 @@ class OrderChase:
         self.last_dial: DialResult | None = None
         self.end: _End | None = None
         self.resume_next: Resume | None = None
-        self.unsubscribed = False  # the customer wants no more marketing email
         self.bounce_question: asyncio.Task[None] | None = None
         self.cadence = EmailCadence(self)
 
@@ -261,7 +260,7 @@ class OrderChase:
     @workflow.signal
     def unsubscribe(self, unsubscribed: Unsubscribed) -> None:
         """The customer unsubscribed: the cadence stops, the manager process goes on."""
-        self.unsubscribed = True
+        self.cadence.unsubscribed = True
 
     @workflow.query
     def state(self) -> OrderState:
@@ -564,7 +563,9 @@ class OrderChase:
 
     def _ask_about_bounce(self) -> None:
         """Ask the assignee (or the pool) to check the address, beside whatever else runs;
-        one question at a time."""
+        one question at a time, and none once the chase has ended (the thank-you)."""
+        if self.closed():
+            return
         if self.bounce_question is None or self.bounce_question.done():
             self.bounce_question = asyncio.create_task(self._bounce_question())
 
