@@ -37,6 +37,7 @@ def webhook_delivery_id(task_queue: str) -> str:
 class WebhookDeliveryInput:
     poll: float  # seconds between looks for new events (WEBHOOK_POLL)
     run_for: float = RUN_FOR.total_seconds()
+    runs: int = RUNS_PER_HISTORY  # activity runs before continuing as new
 
 
 @workflow.defn
@@ -45,7 +46,7 @@ class WebhookDelivery:
 
     @workflow.run
     async def run(self, input: WebhookDeliveryInput) -> None:
-        for _ in range(RUNS_PER_HISTORY):
+        for _ in range(input.runs):
             await workflow.execute_activity_method(
                 WebhookActivities.deliver_webhooks,
                 DeliverWebhooks(run_for=input.run_for, poll=input.poll),
