@@ -61,7 +61,8 @@ def events_for(
         owner = {"lead_id": lead_id}
     else:
         return []
-    if event is None:
+    # A lead's timeline also holds the notices to its manager: the shop hears of follow-ups.
+    if event is None or detail.get("email_kind") == "lead_sent_notice":
         return []
     events = [(event, {**owner, **detail})]
     # The line that ends a chase carries its outcome (activities.orders.finish_order).
