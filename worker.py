@@ -18,6 +18,7 @@ from activities.emails import EmailActivities, MailSetup
 from activities.enrollment import EnrollmentActivities
 from activities.leads import LeadActivities, LeadMailSetup
 from activities.orders import OrderActivities
+from activities.permanent import PermanentErrors
 from activities.sms import FileSmsSender, SmsActivities, SmsSender
 from activities.tasks import TaskActivities
 from activities.webhooks import WebhookActivities, WebhookSetup
@@ -30,6 +31,7 @@ from process_exit import exit_now
 from settings import Settings
 from workflows.dial import Dial
 from workflows.enrollment import EnrollmentJob
+from workflows.late_payment import LatePayment
 from workflows.lead_chase import LeadChase
 from workflows.order_chase import OrderChase, OrderTimings
 from workflows.webhook_delivery import (
@@ -110,7 +112,14 @@ def pay_links(settings: Settings) -> PayLinks:
     )
 
 
-WORKFLOWS: Sequence[type] = (OrderChase, Dial, LeadChase, EnrollmentJob, WebhookDelivery)
+WORKFLOWS: Sequence[type] = (
+    OrderChase,
+    Dial,
+    LatePayment,
+    LeadChase,
+    EnrollmentJob,
+    WebhookDelivery,
+)
 
 
 def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
@@ -127,13 +136,12 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
         LeadMailSetup(sender=deps.mail.sender, notify_by_email=deps.manager_notify_email),
     )
     webhooks = WebhookActivities(deps.sessions, deps.webhooks)
-    enrollment = EnrollmentActivities(
-        deps.sessions, client, deps.order_timings, task_queue
-    )
+    enrollment = EnrollmentActivities(deps.sessions, client, deps.order_timings, task_queue)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
+        interceptors=[PermanentErrors()],
         activities=[
             orders.set_status,
             orders.finish_order,
@@ -168,6 +176,7 @@ async def start_webhook_delivery(client: Client, settings: Settings) -> None:
 
 async def main() -> None:
     settings = Settings()
+    settings.check_secrets()
     engine = make_engine(settings.database_url)
     client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
     worker = build_worker(

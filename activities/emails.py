@@ -134,7 +134,7 @@ class EmailActivities:
                     session,
                     self.mailer,
                     email,
-                    self._message(email, rendered, marketing),
+                    lambda: self._message(email, rendered, marketing),
                     request.at,
                 )
             except PermanentDeliveryError as error:

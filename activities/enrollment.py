@@ -23,14 +23,11 @@ from activities.orders import CLOSED_STATUSES
 from db.history import record
 from db.models import Enrollment, Order
 from db.session import Sessions
+from domain import order_workflow_id
 from workflows.order_chase import OrderChase, OrderChaseInput, OrderTimings
 
 # Chases started side by side within a batch.
 PARALLEL_STARTS = 10
-
-
-def order_workflow_id(order_id: str) -> str:
-    return f"order-{order_id}"
 
 
 async def start_chase(

@@ -8,6 +8,8 @@ from datetime import timedelta
 
 from temporalio import workflow
 
+from workflows.activity_policy import WRITE_RETRY
+
 with workflow.unsafe.imports_passed_through():
     from activities.enrollment import BatchDone, EnrollBatch, EnrollmentActivities
 
@@ -40,18 +42,21 @@ class EnrollmentJob:
                 EnrollmentActivities.count_orders,
                 EnrollBatch(input.enrollment_id, input.batch_size, workflow.now()),
                 start_to_close_timeout=BATCH_TIMEOUT,
+                retry_policy=WRITE_RETRY,
             )
         for _ in range(BATCHES_PER_RUN):
             done: BatchDone = await workflow.execute_activity_method(
                 EnrollmentActivities.enroll_batch,
                 EnrollBatch(input.enrollment_id, input.batch_size, workflow.now()),
                 start_to_close_timeout=BATCH_TIMEOUT,
+                retry_policy=WRITE_RETRY,
             )
             if done.processed < input.batch_size:
                 await workflow.execute_activity_method(
                     EnrollmentActivities.finish_enrollment,
                     EnrollBatch(input.enrollment_id, input.batch_size, workflow.now()),
                     start_to_close_timeout=BATCH_TIMEOUT,
+                    retry_policy=WRITE_RETRY,
                 )
                 return
             await workflow.sleep(input.pause)

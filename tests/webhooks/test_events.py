@@ -82,4 +82,3 @@ def test_secrets_are_checked() -> None:
     for bad in ("plain", "whsec_!!!", "whsec_" + base64.b64encode(b"short").decode()):
         with pytest.raises(ValueError):
             check_secret(bad)
-
