@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import uuid
-from collections.abc import Awaitable, Callable, Iterable, Iterator
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import select
@@ -30,32 +31,27 @@ from temporalio.worker import Replayer, Worker
 
 from cli.history import history_from_file
 from cli.replay import failure_message, make_replayer
-from db.models import Order, Task
+from db.models import Manager, Order, Task
 from db.session import Sessions
 from settings import Settings
 from tests.factories import make_order, start_order_chase
 from tests.mailbox import SmtpServer
 from tests.patches import workflow_patches
 from worker import WorkerDeps, build_worker
-from workflows.order_chase import OrderChase, OrderChaseResult, PaymentReceived
+from workflows.order_chase import (
+    OrderCancelled,
+    OrderChase,
+    OrderChaseResult,
+    PaymentReceived,
+)
+from workflows.tasks import TaskAnswer
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent.parent
 FROZEN = ROOT / "tests" / "histories" / "frozen"
 LIVE_PATCHES = sorted(
     p for p, stage in workflow_patches("order_chase").items() if stage == "patched"
 )
-
-# What each patch's new path does that the old one never did: an activity it schedules, or
-# (when the activity is an old one too) the kind of the task it opens.
-NEW_PATH_ACTIVITY = {
-    "sms-payment-link": "send_payment_sms",
-}
-NEW_PATH_TASK = {
-    "email-bounce-task": "email_bounced",
-}
-# Patches whose change is met only when the customer's address bounces: the walk's order has
-# an address the real SMTP server refuses.
-MET_ON_BOUNCE = {"email-bounce-task"}
 
 pytestmark = pytest.mark.parametrize(
     "patch",
@@ -64,39 +60,16 @@ pytestmark = pytest.mark.parametrize(
 )
 
 
-async def took_new_path(patch: str, history: WorkflowHistory, sessions: Sessions) -> bool:
-    """Whether the chase did what only `patch`'s new path does."""
-    if patch in NEW_PATH_ACTIVITY:
-        return NEW_PATH_ACTIVITY[patch] in activities(history)
-    if patch in NEW_PATH_TASK:
-        async with sessions() as session:
-            kinds = await session.scalars(
-                select(Task.kind).where(Task.workflow_id == history.workflow_id)
-            )
-            return NEW_PATH_TASK[patch] in set(kinds)
-    pytest.fail(f"name what only {patch!r}'s new path does in NEW_PATH_ACTIVITY or NEW_PATH_TASK")
-
-
-@pytest.fixture
-def walked_order(
-    patch: str, sessions: Sessions, smtp_server: SmtpServer
-) -> Iterator[Callable[[], Awaitable[Order]]]:
-    """The order a versioning walk chases; for a change met on a bounce, one that bounces."""
-    address = f"bounce-{uuid.uuid4().hex[:8]}@example.com"
-
-    async def make() -> Order:
-        if patch in MET_ON_BOUNCE:
-            smtp_server.refuse.add(address)
-            return await make_order(sessions, customer_email=address)
-        return await make_order(sessions)
-
-    yield make
-    smtp_server.refuse.discard(address)
+def scenario(patch: str) -> Scenario:
+    if patch not in SCENARIOS:
+        pytest.fail(f"say in SCENARIOS how a chase reaches {patch!r} and what its new path does")
+    return SCENARIOS[patch]
 
 
 def before_the_change(patch: str) -> ModuleType:
     """The order chase module exactly as it was deployed before `patch`."""
-    name = f"tests.workflows.versions.order_chase_before_{patch.replace('-', '_')}"
+    release = RELEASED_WITH.get(patch, patch)
+    name = f"tests.workflows.versions.order_chase_before_{release.replace('-', '_')}"
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError:
@@ -124,27 +97,6 @@ def activities(history: WorkflowHistory) -> list[str]:
         for event in history.events
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
     ]
-
-
-async def walk_past_the_change(
-    env: WorkflowEnvironment,
-    handle: WorkflowHandle[OrderChase, OrderChaseResult],
-    settings: Settings,
-) -> OrderChaseResult:
-    """Past the grace delay, where the change is made, then paid: the shortest whole chase.
-
-    A chase that fails to replay retries its task for ever: it is ended here so that it does
-    not hold the shared time-skipping server's clock (time stands still while a task waits).
-    """
-    try:
-        # A query replays the history so far on today's worker: a mismatch fails here, at once.
-        await handle.query(OrderChase.state)
-        await env.sleep(timedelta(seconds=settings.order_timings().grace) + timedelta(minutes=1))
-        await handle.signal(OrderChase.record_payment, PaymentReceived("pay-1", full=True))
-        return await handle.result(rpc_timeout=timedelta(seconds=20))
-    except BaseException:
-        await handle.terminate("the versioning test failed")
-        raise
 
 
 async def grace_timer_started(
@@ -213,22 +165,26 @@ async def test_a_chase_started_before_the_change_finishes_on_the_old_path(
     deps: WorkerDeps,
     sessions: Sessions,
     settings: Settings,
-    walked_order: Callable[[], Awaitable[Order]],
+    smtp_server: SmtpServer,
 ) -> None:
-    order = await walked_order()
+    order = await make_order(sessions)
     queue = settings.temporal_task_queue
+    steps = scenario(patch)
     async with old_worker(ts_env, deps, queue, before_the_change(patch)):
         handle = await start_order_chase(ts_env.client, settings, order)
         await grace_timer_started(handle, settings.order_timings().grace)
+        chase = Chase(ts_env, handle, settings, sessions, smtp_server)
+        await ended_on_failure(handle, steps.before(chase))
 
     # The deploy: the old worker is gone, today's code picks the chase up where it waits.
     async with build_worker(ts_env.client, deps, queue):
-        result = await walk_past_the_change(ts_env, handle, settings)
+        result = await ended_on_failure(
+            handle, steps.walk(Chase(ts_env, handle, settings, sessions, smtp_server))
+        )
 
-    assert result == OrderChaseResult("paid", "positive", "paid")
     history = await handle.fetch_history()
     assert patch not in markers(history)
-    assert not await took_new_path(patch, history, sessions)
+    steps.old_path(result, history)
 
 
 async def test_a_chase_started_after_the_change_takes_the_new_path(
@@ -237,14 +193,222 @@ async def test_a_chase_started_after_the_change_takes_the_new_path(
     ts_worker: Worker,
     sessions: Sessions,
     settings: Settings,
-    walked_order: Callable[[], Awaitable[Order]],
+    smtp_server: SmtpServer,
 ) -> None:
-    order = await walked_order()
+    order = await make_order(sessions)
     handle = await start_order_chase(ts_env.client, settings, order)
+    steps = scenario(patch)
+    chase = Chase(ts_env, handle, settings, sessions, smtp_server)
+    await grace_timer_started(handle, settings.order_timings().grace)
+    await ended_on_failure(handle, steps.before(chase))
+    result = await ended_on_failure(handle, steps.walk(chase))
 
-    assert await walk_past_the_change(ts_env, handle, settings) == OrderChaseResult(
-        "paid", "positive", "paid"
-    )
     history = await handle.fetch_history()
     assert patch in markers(history)
-    assert await took_new_path(patch, history, sessions)
+    steps.new_path(result, history)
+
+
+# --- how a chase reaches each patch, and what tells the old path from the new ----------
+
+
+@dataclass
+class Chase:
+    env: WorkflowEnvironment
+    handle: WorkflowHandle[OrderChase, OrderChaseResult]
+    settings: Settings
+    sessions: Sessions
+    smtp: SmtpServer
+
+    async def past_the_grace(self) -> None:
+        grace = timedelta(seconds=self.settings.order_timings().grace)
+        await self.env.sleep(grace + timedelta(minutes=1))
+
+    async def answer(self, kind: str, answer: str) -> None:
+        """Answer the chase's open task of `kind` as a manager would (through the signal)."""
+        async with self.sessions() as session:
+            if await session.get(Manager, "olga") is None:
+                session.add(
+                    Manager(
+                        id="olga",
+                        name="Olga",
+                        email="olga@shop.example",
+                        token_hash="0" * 64,
+                        created_at=datetime.now(UTC),
+                    )
+                )
+                await session.commit()
+        for _ in range(200):
+            async with self.sessions() as session:
+                task_id = await session.scalar(
+                    select(Task.id).where(
+                        Task.workflow_id == self.handle.id, Task.kind == kind, Task.status == "open"
+                    )
+                )
+            if task_id is not None:
+                message = TaskAnswer(task_id, answer, "olga")
+                await self.handle.signal(OrderChase.answer_task, message)
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{self.handle.id} never opened a {kind} task")
+
+    async def until(self, happened: Callable[[WorkflowHistory], bool]) -> None:
+        for _ in range(200):
+            if happened(await self.handle.fetch_history()):
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{self.handle.id} never got there")
+
+    async def settled(self) -> None:
+        """No activity in flight: ending the chase now leaves none to complete after it."""
+        for _ in range(200):
+            if not (await self.handle.describe()).raw_description.pending_activities:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{self.handle.id} keeps an activity running")
+
+    async def pay(self) -> OrderChaseResult:
+        await self.handle.signal(OrderChase.record_payment, PaymentReceived("pay-1", full=True))
+        return await self.handle.result(rpc_timeout=timedelta(seconds=20))
+
+
+async def ended_on_failure(handle: WorkflowHandle[Any, Any], step: Awaitable[T]) -> T:
+    """A chase that fails to replay retries its task for ever: it is ended here so that it does
+    not hold the shared time-skipping server's clock (time stands still while a task waits)."""
+    try:
+        # A query replays the history so far on today's worker: a mismatch fails here, at once.
+        await handle.query(OrderChase.state)
+        return await step
+    except BaseException:
+        await handle.terminate("the versioning test failed")
+        raise
+
+
+@dataclass(frozen=True)
+class Scenario:
+    before: Callable[[Chase], Awaitable[None]]  # on the worker the chase starts on
+    walk: Callable[[Chase], Awaitable[OrderChaseResult]]  # then on today's worker, to the end
+    old_path: Callable[[OrderChaseResult, WorkflowHistory], None]
+    new_path: Callable[[OrderChaseResult, WorkflowHistory], None]
+
+
+async def nothing(chase: Chase) -> None:
+    pass
+
+
+async def pay_after_the_grace(chase: Chase) -> OrderChaseResult:
+    await chase.past_the_grace()
+    return await chase.pay()
+
+
+PAID = OrderChaseResult("paid", "positive", "paid")
+
+
+def sms_old(result: OrderChaseResult, history: WorkflowHistory) -> None:
+    assert result == PAID and "send_payment_sms" not in activities(history)
+
+
+def sms_new(result: OrderChaseResult, history: WorkflowHistory) -> None:
+    assert result == PAID and "send_payment_sms" in activities(history)
+
+
+async def dialling(chase: Chase) -> None:
+    """Taken from the pool, so that the first dial child starts."""
+    await chase.past_the_grace()
+    await chase.answer("take_order", "yes")
+    await chase.until(lambda history: bool(children(history)))
+
+
+async def pay(chase: Chase) -> OrderChaseResult:
+    return await chase.pay()
+
+
+def dial_old(result: OrderChaseResult, history: WorkflowHistory) -> None:
+    assert result == PAID and children(history) == [f"{history.workflow_id}-dial-1"]
+
+
+def dial_new(result: OrderChaseResult, history: WorkflowHistory) -> None:
+    assert result == PAID and children(history) == [f"{history.workflow_id}/dial-1"]
+
+
+async def cancel_then_pay(chase: Chase) -> OrderChaseResult:
+    """The cancel and the payment arrive together: the cancel ends the chase first."""
+    await chase.handle.signal(OrderChase.cancel, OrderCancelled("cancel-1"))
+    return await chase.pay()
+
+
+async def cancelled_then_paid_on_the_old_worker(chase: Chase) -> None:
+    await cancel_then_pay(chase)
+
+
+async def done(chase: Chase) -> OrderChaseResult:
+    return await chase.handle.result()
+
+
+def payment_after_end_old(result: OrderChaseResult, history: WorkflowHistory) -> None:
+    assert result == OrderChaseResult("cancelled", "negative", "cancelled")
+
+
+def payment_after_end_new(result: OrderChaseResult, history: WorkflowHistory) -> None:
+    assert result == OrderChaseResult("paid", "positive", "paid_after_cancel")
+    assert activities(history).count("finish_order") == 2  # cancelled, then paid after all
+
+
+async def bounced(chase: Chase) -> None:
+    """The customer's address refuses mail from now on; the first objection bounces."""
+    address = f"bounce-{chase.handle.id}@example.com"
+    chase.smtp.refuse.add(address)  # unique to this chase: never taken back
+    async with chase.sessions() as session:
+        order = await session.get(Order, chase.handle.id.removeprefix("order-"))
+        assert order is not None
+        order.customer_email = address
+        await session.commit()
+    first_reminder = timedelta(seconds=chase.settings.order_timings().first_reminder)
+    await chase.env.sleep(first_reminder + timedelta(hours=1))
+    # The chase has answered the failure (on the new path: scheduled the task) and nothing
+    # is in flight: a payment now ends it with no activity left to complete after the end.
+    await chase.until(reacted_to_a_failure)
+    await chase.settled()
+
+
+def reacted_to_a_failure(history: WorkflowHistory) -> bool:
+    types = [event.event_type for event in history.events]
+    if EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED not in types:
+        return False
+    after = types[types.index(EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED) :]
+    return EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in after
+
+
+async def settled_then_pay(chase: Chase) -> OrderChaseResult:
+    await chase.settled()
+    return await chase.pay()
+
+
+def bounce_old(result: OrderChaseResult, history: WorkflowHistory) -> None:
+    assert result == PAID and activities(history).count("open_task") == 1  # take_order only
+
+
+def bounce_new(result: OrderChaseResult, history: WorkflowHistory) -> None:
+    assert result == PAID and activities(history).count("open_task") == 2  # and email_bounced
+
+
+def children(history: WorkflowHistory) -> list[str]:
+    return [
+        event.start_child_workflow_execution_initiated_event_attributes.workflow_id
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
+    ]
+
+
+SCENARIOS = {
+    "sms-payment-link": Scenario(nothing, pay_after_the_grace, sms_old, sms_new),
+    # The old path holds for a dial that started before the deploy.
+    "dial-id-separator": Scenario(dialling, pay, dial_old, dial_new),
+    # The old path holds for a payment the old worker heard after the end.
+    "payment-after-end": Scenario(
+        cancelled_then_paid_on_the_old_worker, done, payment_after_end_old, payment_after_end_new
+    ),
+    # The old path holds for an address that bounced before the deploy.
+    "email-bounce-task": Scenario(bounced, settled_then_pay, bounce_old, bounce_new),
+}
+# Patches deployed together share the copy of the code from before them.
+RELEASED_WITH = {"payment-after-end": "dial-id-separator"}
