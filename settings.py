@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 # The secrets' development defaults: fine on a laptop, refused in production.
 DEV_BACKEND_TOKEN = "dev-backend-token"
 DEV_PAY_LINK_SECRET = "dev-pay-link-secret"
+DEV_UNSUBSCRIBE_SECRET = "dev-unsubscribe-secret"
 MIN_SECRET_LENGTH = 32
 
 
@@ -74,7 +75,7 @@ class Settings(BaseSettings):
     webhook_timeout: timedelta = timedelta(seconds=10)  # one attempt
 
     # Signs the unsubscribe links of marketing emails.
-    unsubscribe_secret: SecretStr = SecretStr("dev-unsubscribe-secret")
+    unsubscribe_secret: SecretStr = SecretStr(DEV_UNSUBSCRIBE_SECRET)
 
     # Enrolment jobs start chases in batches, a pause apart, so live chases keep the worker.
     enroll_batch_size: int = 100
@@ -196,6 +197,7 @@ class Settings(BaseSettings):
             for name, secret, default in (
                 ("BACKEND_TOKEN", self.backend_token, DEV_BACKEND_TOKEN),
                 ("PAY_LINK_SECRET", self.pay_link_secret, DEV_PAY_LINK_SECRET),
+                ("UNSUBSCRIBE_SECRET", self.unsubscribe_secret, DEV_UNSUBSCRIBE_SECRET),
             )
             if secret.get_secret_value() == default
             or len(secret.get_secret_value()) < MIN_SECRET_LENGTH

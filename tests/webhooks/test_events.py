@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import time
 from datetime import UTC, datetime
 
 import pytest
 from standardwebhooks import Webhook
 
+from scripts.webhook_receiver import verify
 from webhooks.events import EVENT_TYPES, events_for, subject_of
 from webhooks.signing import check_secret, new_secret, sign
 
@@ -82,3 +84,19 @@ def test_secrets_are_checked() -> None:
     for bad in ("plain", "whsec_!!!", "whsec_" + base64.b64encode(b"short").decode()):
         with pytest.raises(ValueError):
             check_secret(bad)
+
+
+def test_the_readme_s_receiver_accepts_our_signature_and_nothing_else() -> None:
+    secret = new_secret()
+    body = b'{"data":{},"id":"msg_1","type":"email.sent"}'
+    timestamp = str(int(time.time()))
+    headers = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": timestamp,
+        "webhook-signature": sign(secret, "msg_1", int(timestamp), body.decode()),
+    }
+    assert verify(secret, headers, body)["type"] == "email.sent"
+    with pytest.raises(ValueError):
+        verify(new_secret(), headers, body)
+    with pytest.raises(ValueError):
+        verify(secret, headers, body.replace(b"sent", b"fail"))
