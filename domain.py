@@ -53,6 +53,7 @@ class TaskKind(StrEnum):
     PAYMENT_DATE = "payment_date"
     CONFIRM_CANCEL = "confirm_cancel"
     CALLBACK_TIME = "callback_time"
+    EMAIL_BOUNCED = "email_bounced"  # the customer's address refused mail: check it
 
 
 class OrderEventType(StrEnum):

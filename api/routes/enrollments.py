@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
-from api.errors import Conflict, NotFound
+from api.errors import Conflict, NotFound, responses
 from api.schemas.enrollments import (
     EnrollIn,
     EnrollmentOut,
@@ -29,7 +29,7 @@ router = APIRouter(tags=["enrollments"])
 _IMPORTED_ENDS = {"paid": ("positive", "paid"), "cancelled": ("negative", "cancelled")}
 
 
-@router.post("/v1/orders/import")
+@router.post("/v1/orders/import", responses=responses(409))
 async def import_orders(
     body: ImportIn, session: SessionDep, settings: SettingsDep, clock: ClockDep, _: BackendDep
 ) -> ImportOut:
@@ -86,7 +86,7 @@ async def enroll_orders(
     return _enrollment_out(job)
 
 
-@router.get("/v1/enrollments/{enrollment_id}")
+@router.get("/v1/enrollments/{enrollment_id}", responses=responses(404))
 async def get_enrollment(enrollment_id: str, session: SessionDep, _: BackendDep) -> EnrollmentOut:
     """A job's progress: found, started, skipped and why."""
     job = await session.get(Enrollment, enrollment_id)

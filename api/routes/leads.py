@@ -145,9 +145,7 @@ async def get_lead(
 
 
 @router.get("/{lead_id}/history", responses=responses(404))
-async def get_lead_history(
-    lead_id: str, session: SessionDep, _: BackendDep
-) -> list[HistoryLine]:
+async def get_lead_history(lead_id: str, session: SessionDep, _: BackendDep) -> list[HistoryLine]:
     """The lead's timeline: events, chases started and stopped, emails and notifications."""
     await _get_lead(session, lead_id)
     return await timeline(session, HistoryEntry.lead_id == lead_id)

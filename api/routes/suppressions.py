@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy import select
 
 from api.deps import BackendDep, ClockDep, SessionDep
-from api.errors import NotFound
+from api.errors import NotFound, responses
 from api.schemas.suppressions import SuppressionIn, SuppressionOut
 from db.models import Suppression
 from db.suppressions import suppress, suppression_of
@@ -21,7 +21,11 @@ async def list_suppressions(session: SessionDep, _: BackendDep) -> list[Suppress
     return [_out(row) for row in rows]
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    responses={200: {"model": SuppressionOut, "description": "The address was on the list"}},
+)
 async def add_suppression(
     body: SuppressionIn, response: Response, session: SessionDep, clock: ClockDep, _: BackendDep
 ) -> SuppressionOut:
@@ -34,7 +38,7 @@ async def add_suppression(
     return _out(row)
 
 
-@router.delete("/{email}", status_code=204, response_class=Response)
+@router.delete("/{email}", status_code=204, response_class=Response, responses=responses(404))
 async def remove_suppression(email: str, session: SessionDep, _: BackendDep) -> Response:
     """Marketing email may reach the address again (it subscribed anew, or was fixed)."""
     row = await suppression_of(session, email)

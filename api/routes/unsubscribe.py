@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import logging
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 from temporalio.service import RPCError
@@ -30,7 +30,10 @@ router = APIRouter(tags=["unsubscribe"])
 logger = logging.getLogger(__name__)
 
 
-@router.get("/u/{token}", response_class=HTMLResponse)
+PAGE = {200: {"content": {"text/html": {}}, "description": "A page for the customer"}}
+
+
+@router.get("/u/{token}", response_class=Response, responses=PAGE)
 async def confirm_unsubscribe(token: str, settings: SettingsDep) -> HTMLResponse:
     """The page behind the email's link: a button that unsubscribes."""
     email = _address(settings, token)
@@ -42,7 +45,7 @@ async def confirm_unsubscribe(token: str, settings: SettingsDep) -> HTMLResponse
     )
 
 
-@router.post("/u/{token}", response_class=HTMLResponse)
+@router.post("/u/{token}", response_class=Response, responses=PAGE)
 async def unsubscribe(
     token: str, session: SessionDep, temporal: TemporalDep, settings: SettingsDep, clock: ClockDep
 ) -> HTMLResponse:

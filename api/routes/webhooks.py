@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from activities.webhooks import DEFAULT_ENDPOINT
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep
-from api.errors import Conflict, NotFound
+from api.errors import Conflict, NotFound, responses
 from api.schemas.webhooks import DeliveryOut, EndpointIn, EndpointOut, NewEndpointOut
 from db.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from webhooks.signing import new_secret
@@ -65,7 +65,7 @@ async def list_deliveries(
     return [_delivery_out(delivery, event) for delivery, event in rows]
 
 
-@router.post("/deliveries/{delivery_id}/redeliver", status_code=202)
+@router.post("/deliveries/{delivery_id}/redeliver", status_code=202, responses=responses(404))
 async def redeliver(
     delivery_id: int, session: SessionDep, settings: SettingsDep, clock: ClockDep, _: BackendDep
 ) -> DeliveryOut:
@@ -82,7 +82,9 @@ async def redeliver(
     return _delivery_out(delivery, event)
 
 
-@router.delete("/{endpoint_id}", status_code=204, response_class=Response)
+@router.delete(
+    "/{endpoint_id}", status_code=204, response_class=Response, responses=responses(404, 409)
+)
 async def delete_endpoint(endpoint_id: str, session: SessionDep, _: BackendDep) -> Response:
     """Remove an endpoint and its undelivered messages."""
     if endpoint_id == DEFAULT_ENDPOINT:
