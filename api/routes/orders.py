@@ -11,7 +11,7 @@ from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import NotFound, responses
 from api.schemas.common import HistoryLine, can_be_id
 from api.schemas.orders import (
-    Customer,
+    CustomerOut,
     DialOut,
     EventAccepted,
     OfferOut,
@@ -19,7 +19,7 @@ from api.schemas.orders import (
     OrderIn,
     OrderOut,
     ProcessOut,
-    Product,
+    ProductOut,
 )
 from api.services.chases import ensure_order_chase
 from api.services.order_events import apply_event, deliver
@@ -31,6 +31,7 @@ from db.upsert import insert_or_ignore
 from domain import (
     CLOSED_STATUSES,
     EndReason,
+    OfferStatus,
     OrderStatus,
     Outcome,
     legacy_dial_workflow_id,
@@ -98,7 +99,7 @@ async def _offer(session: SessionDep, order_id: str) -> OfferOut | None:
     return OfferOut(
         percent=discount.percent,
         valid_until=discount.valid_until,
-        status=discount.status,
+        status=OfferStatus(discount.status),
         granted_at=discount.created_at,
     )
 
@@ -197,11 +198,13 @@ async def _get_order(session: SessionDep, order_id: str) -> Order:
 def _order_out(order: Order) -> OrderOut:
     return OrderOut(
         id=order.id,
-        product=Product(id=order.product_id, name=order.product_name),
+        product=ProductOut(id=order.product_id, name=order.product_name),
         amount=order.amount,
         paid_amount=order.paid_amount,
         currency=order.currency,
-        customer=Customer(name=order.customer_name, email=order.customer_email, phone=order.phone),
+        customer=CustomerOut(
+            name=order.customer_name, email=order.customer_email, phone=order.phone
+        ),
         language=order.language,
         status=OrderStatus(order.status),
         assignee_id=order.assignee_id,

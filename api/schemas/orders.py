@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from api.schemas.common import EventId, Id, Money, OneLine, Phone
-from domain import EndReason, OrderEventType, OrderStatus, Outcome
+from domain import DialOutcome, EndReason, OfferStatus, OrderEventType, OrderStatus, Outcome
 
 
 class Product(BaseModel):
@@ -68,7 +68,7 @@ class DialOut(BaseModel):
     day: int
     call: int
     attempts: int
-    outcome: str | None = None  # set once the dial has ended
+    outcome: DialOutcome | None = None  # set once the dial has ended
 
 
 class ProcessOut(BaseModel):
@@ -88,17 +88,30 @@ class OfferOut(BaseModel):
 
     percent: int
     valid_until: datetime
-    status: str  # active / expired / used
+    status: OfferStatus
     granted_at: datetime
+
+
+class ProductOut(BaseModel):
+    id: str
+    name: str
+
+
+class CustomerOut(BaseModel):
+    """As stored: answers show what is there, even text from before today's input rules."""
+
+    name: str
+    email: str
+    phone: str | None = None
 
 
 class OrderOut(BaseModel):
     id: str
-    product: Product
+    product: ProductOut
     amount: Decimal
     paid_amount: Decimal
     currency: str
-    customer: Customer
+    customer: CustomerOut
     language: str
     status: OrderStatus
     assignee_id: str | None
