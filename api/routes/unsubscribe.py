@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
@@ -30,7 +31,9 @@ router = APIRouter(tags=["unsubscribe"])
 logger = logging.getLogger(__name__)
 
 
-PAGE = {200: {"content": {"text/html": {}}, "description": "A page for the customer"}}
+PAGE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {}}, "description": "A page for the customer"}
+}
 
 
 @router.get("/u/{token}", response_class=Response, responses=PAGE)
