@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import Conflict, NotFound, responses
+from api.schemas.common import can_be_id
 from api.schemas.enrollments import (
     EnrollIn,
     EnrollmentOut,
@@ -89,7 +90,7 @@ async def enroll_orders(
 @router.get("/v1/enrollments/{enrollment_id}", responses=responses(404))
 async def get_enrollment(enrollment_id: str, session: SessionDep, _: BackendDep) -> EnrollmentOut:
     """A job's progress: found, started, skipped and why."""
-    job = await session.get(Enrollment, enrollment_id)
+    job = await session.get(Enrollment, enrollment_id) if can_be_id(enrollment_id) else None
     if job is None:
         raise NotFound("enrollment", enrollment_id)
     return _enrollment_out(job)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from activities.webhooks import DEFAULT_ENDPOINT
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep
 from api.errors import Conflict, NotFound, responses
+from api.schemas.common import can_be_id, can_be_row_id
 from api.schemas.webhooks import DeliveryOut, EndpointIn, EndpointOut, NewEndpointOut
 from db.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from webhooks.signing import new_secret
@@ -60,6 +61,8 @@ async def list_deliveries(
     if status is not None:
         query = query.where(WebhookDelivery.status == status)
     if endpoint_id is not None:
+        if not can_be_id(endpoint_id):
+            return []  # no endpoint has such an id
         query = query.where(WebhookDelivery.endpoint_id == endpoint_id)
     rows = await session.execute(query)
     return [_delivery_out(delivery, event) for delivery, event in rows]
@@ -70,7 +73,9 @@ async def redeliver(
     delivery_id: int, session: SessionDep, settings: SettingsDep, clock: ClockDep, _: BackendDep
 ) -> DeliveryOut:
     """Send a message again (same webhook-id), with a fresh WEBHOOK_RETRY_FOR of retries."""
-    delivery = await session.get(WebhookDelivery, delivery_id)
+    delivery = (
+        await session.get(WebhookDelivery, delivery_id) if can_be_row_id(delivery_id) else None
+    )
     if delivery is None:
         raise NotFound("delivery", delivery_id)
     event = await session.get(WebhookEvent, delivery.event_seq)
@@ -89,7 +94,7 @@ async def delete_endpoint(endpoint_id: str, session: SessionDep, _: BackendDep) 
     """Remove an endpoint and its undelivered messages."""
     if endpoint_id == DEFAULT_ENDPOINT:
         raise Conflict("the default endpoint comes from WEBHOOK_URL: unset it to remove it")
-    endpoint = await session.get(WebhookEndpoint, endpoint_id)
+    endpoint = await session.get(WebhookEndpoint, endpoint_id) if can_be_id(endpoint_id) else None
     if endpoint is None:
         raise NotFound("webhook endpoint", endpoint_id)
     deliveries = await session.scalars(
