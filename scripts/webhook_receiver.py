@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -60,6 +61,6 @@ class Receiver(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
-    HTTPServer(
-        ("127.0.0.1", int(sys.argv[1] if len(sys.argv) > 1 else 9000)), Receiver
-    ).serve_forever()
+    Receiver.secret = os.environ["WEBHOOK_SECRET"]
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 9000
+    HTTPServer(("127.0.0.1", port), Receiver).serve_forever()

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import os
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
+import httpx
 import pytest
 from standardwebhooks import Webhook
 
 from scripts.webhook_receiver import verify
+from tests.servers import free_port
 from webhooks.events import EVENT_TYPES, events_for, subject_of
 from webhooks.signing import check_secret, new_secret, sign
 
@@ -100,3 +107,38 @@ def test_the_readme_s_receiver_accepts_our_signature_and_nothing_else() -> None:
         verify(new_secret(), headers, body)
     with pytest.raises(ValueError):
         verify(secret, headers, body.replace(b"sent", b"fail"))
+
+
+async def test_the_readme_s_receiver_runs_as_a_script() -> None:
+    secret, port = new_secret(), free_port()
+    env = {**os.environ, "WEBHOOK_SECRET": secret}
+    script = Path(__file__).resolve().parents[2] / "scripts" / "webhook_receiver.py"
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(port)],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        body = '{"data":{"order_id":"A-1"},"id":"msg_1","type":"order.assigned"}'
+        now = int(time.time())
+        signed = {
+            "webhook-id": "msg_1",
+            "webhook-timestamp": str(now),
+            "webhook-signature": sign(secret, "msg_1", now, body),
+        }
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            for _ in range(100):
+                try:
+                    response = await client.post("/", content=body, headers=signed)
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.05)
+            assert response.status_code == 204
+            forged = {**signed, "webhook-signature": sign(new_secret(), "msg_1", now, body)}
+            assert (await client.post("/", content=body, headers=forged)).status_code == 400
+    finally:
+        process.terminate()
+        out, _ = process.communicate(timeout=10)
+    assert out.splitlines() == ['order.assigned {"order_id": "A-1"}']
