@@ -77,6 +77,7 @@ class TaskKind(StrEnum):
     PAYMENT_DATE = "payment_date"
     CONFIRM_CANCEL = "confirm_cancel"
     CALLBACK_TIME = "callback_time"
+    EMAIL_BOUNCED = "email_bounced"  # the customer's address refused mail: check it
 
 
 class OrderEventType(StrEnum):
@@ -84,6 +85,7 @@ class OrderEventType(StrEnum):
     PARTIALLY_PAID = "partially_paid"
     CANCELLED = "cancelled"
     PHONE_CHANGED = "phone_changed"
+    EMAIL_CHANGED = "email_changed"  # the customer's address was fixed: the next emails go there
 
 
 # Workflow ids. Order and lead ids never contain "/" (api.schemas.common.ID_PATTERN), so an id

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, field_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -17,6 +17,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from webhooks.signing import check_secret
 from workflows.lead_chase import LeadTimings
 from workflows.order_chase import OrderTimings
 
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 # The secrets' development defaults: fine on a laptop, refused in production.
 DEV_BACKEND_TOKEN = "dev-backend-token"
 DEV_PAY_LINK_SECRET = "dev-pay-link-secret"
+DEV_UNSUBSCRIBE_SECRET = "dev-unsubscribe-secret"
 MIN_SECRET_LENGTH = 32
 
 
@@ -72,6 +74,23 @@ class Settings(BaseSettings):
     backend_token: SecretStr = SecretStr(DEV_BACKEND_TOKEN)
     # production: the API and the worker refuse to start with weak secrets (check_secrets).
     chaser_env: Literal["development", "production"] = "development"
+
+    # Webhooks out (Standard Webhooks). WEBHOOK_URL + WEBHOOK_SECRET make the endpoint
+    # `default`; POST /v1/webhooks adds more.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_poll: timedelta = timedelta(seconds=1)  # how often the worker looks for new events
+    webhook_first_retry: timedelta = timedelta(seconds=5)  # doubling from here...
+    webhook_max_retry_gap: timedelta = timedelta(hours=2)  # ...up to this gap
+    webhook_retry_for: timedelta = timedelta(days=3)  # then the message is given up
+    webhook_timeout: timedelta = timedelta(seconds=10)  # one attempt
+
+    # Signs the unsubscribe links of marketing emails.
+    unsubscribe_secret: SecretStr = SecretStr(DEV_UNSUBSCRIBE_SECRET)
+
+    # Enrolment jobs start chases in batches, a pause apart, so live chases keep the worker.
+    enroll_batch_size: int = 100
+    enroll_batch_pause: timedelta = timedelta(seconds=1)
 
     # Order chase (SPEC §1).
     grace: timedelta = timedelta(minutes=1)
@@ -124,6 +143,12 @@ class Settings(BaseSettings):
         "open_wait",
         "purchase_wait",
         "offer_valid",
+        "webhook_poll",
+        "webhook_first_retry",
+        "webhook_max_retry_gap",
+        "webhook_retry_for",
+        "webhook_timeout",
+        "enroll_batch_pause",
         mode="before",
     )
     @classmethod
@@ -140,6 +165,26 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError(f"DEFAULT_TIMEZONE {value!r} is not a known time zone") from error
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_secret(value.get_secret_value())
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_pair(self) -> Settings:
+        if (self.webhook_url is None) != (self.webhook_secret is None):
+            raise ValueError("WEBHOOK_URL and WEBHOOK_SECRET go together")
+        return self
+
+    @field_validator("enroll_batch_size")
+    @classmethod
+    def _batch_size(cls, value: int) -> int:
+        if not 1 <= value <= 1000:
+            raise ValueError(f"ENROLL_BATCH_SIZE must be 1..1000, got {value}")
         return value
 
     @field_validator("chaser_time_scale")
@@ -167,6 +212,7 @@ class Settings(BaseSettings):
             for name, secret, default in (
                 ("BACKEND_TOKEN", self.backend_token, DEV_BACKEND_TOKEN),
                 ("PAY_LINK_SECRET", self.pay_link_secret, DEV_PAY_LINK_SECRET),
+                ("UNSUBSCRIBE_SECRET", self.unsubscribe_secret, DEV_UNSUBSCRIBE_SECRET),
             )
             if secret.get_secret_value() == default
             or len(secret.get_secret_value()) < MIN_SECRET_LENGTH

@@ -5,34 +5,44 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import jinja2
 from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities.discounts import DiscountActivities
 from activities.emails import EmailActivities, MailSetup
+from activities.enrollment import EnrollmentActivities
 from activities.leads import LeadActivities, LeadMailSetup
 from activities.orders import OrderActivities
 from activities.permanent import PermanentErrors
 from activities.sms import FileSmsSender, SmsActivities, SmsSender
 from activities.tasks import TaskActivities
+from activities.webhooks import WebhookActivities, WebhookSetup
 from db.session import Sessions, make_engine, make_sessions
 from log_config import configure_logging
 from mail.backends import FileMailer, Mailer, SmtpMailer
 from mail.links import PayLinks
 from mail.render import make_templates
+from mail.unsubscribe import UnsubscribeLinks, sending_domain
 from process_exit import exit_now
 from settings import Settings
 from temporal_client import connect_with_retry
 from tracing import temporal_interceptors, tracer_provider
 from workflows.dial import Dial
+from workflows.enrollment import EnrollmentJob
 from workflows.late_payment import LatePayment
 from workflows.lead_chase import LeadChase
-from workflows.order_chase import OrderChase
+from workflows.order_chase import OrderChase, OrderTimings
+from workflows.webhook_delivery import (
+    WebhookDelivery,
+    WebhookDeliveryInput,
+    webhook_delivery_id,
+)
 
 
 @dataclass(frozen=True)
@@ -44,8 +54,11 @@ class WorkerDeps:
     templates: jinja2.Environment
     mail: MailSetup
     sms: SmsSender
+    # A product's order timings (Settings.order_timings), for the chases enrolment jobs start.
+    order_timings: Callable[[str], OrderTimings]
     # MANAGER_NOTIFY_EMAIL: lead chase notices reach the manager by email too.
     manager_notify_email: bool = True
+    webhooks: WebhookSetup = field(default_factory=WebhookSetup)
 
 
 def make_mailer(settings: Settings) -> Mailer:
@@ -65,10 +78,33 @@ def make_deps(settings: Settings, sessions: Sessions) -> WorkerDeps:
             links=pay_links(settings),
             timezone=settings.default_timezone,
             landing_urls=settings.product_landing_urls,
+            unsubscribe=unsubscribe_links(settings),
         ),
         # Text messages go to files only: a real SMS gateway is out of scope (activities/sms.py).
         sms=FileSmsSender(settings.data_dir / "sms"),
         manager_notify_email=settings.manager_notify_email,
+        webhooks=webhook_setup(settings),
+        order_timings=settings.order_timings,
+    )
+
+
+def webhook_setup(settings: Settings) -> WebhookSetup:
+    secret = settings.webhook_secret
+    return WebhookSetup(
+        url=settings.webhook_url,
+        secret=secret.get_secret_value() if secret is not None else None,
+        first_retry=settings.webhook_first_retry.total_seconds(),
+        max_retry_gap=settings.webhook_max_retry_gap.total_seconds(),
+        retry_for=settings.webhook_retry_for.total_seconds(),
+        timeout=settings.webhook_timeout.total_seconds(),
+    )
+
+
+def unsubscribe_links(settings: Settings) -> UnsubscribeLinks:
+    return UnsubscribeLinks(
+        base_url=settings.public_base_url,
+        mailto=f"unsubscribe@{sending_domain(settings.mail_from)}",
+        secret=settings.unsubscribe_secret.get_secret_value().encode(),
     )
 
 
@@ -80,7 +116,14 @@ def pay_links(settings: Settings) -> PayLinks:
     )
 
 
-WORKFLOWS: Sequence[type] = (OrderChase, Dial, LatePayment, LeadChase)
+WORKFLOWS: Sequence[type] = (
+    OrderChase,
+    Dial,
+    LatePayment,
+    LeadChase,
+    EnrollmentJob,
+    WebhookDelivery,
+)
 
 
 def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
@@ -96,6 +139,8 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
         deps.templates,
         LeadMailSetup(sender=deps.mail.sender, notify_by_email=deps.manager_notify_email),
     )
+    webhooks = WebhookActivities(deps.sessions, deps.webhooks)
+    enrollment = EnrollmentActivities(deps.sessions, client, deps.order_timings, task_queue)
     return Worker(
         client,
         task_queue=task_queue,
@@ -114,7 +159,22 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
             leads.send_lead_email,
             leads.notify_manager,
             leads.save_chase_state,
+            webhooks.deliver_webhooks,
+            enrollment.count_orders,
+            enrollment.enroll_batch,
+            enrollment.finish_enrollment,
         ],
+    )
+
+
+async def start_webhook_delivery(client: Client, settings: Settings) -> None:
+    """The delivery loop, once per task queue: a worker that starts finds it running."""
+    await client.start_workflow(
+        WebhookDelivery.run,
+        WebhookDeliveryInput(poll=settings.webhook_poll.total_seconds()),
+        id=webhook_delivery_id(settings.temporal_task_queue),
+        task_queue=settings.temporal_task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
 
 
@@ -152,6 +212,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             make_deps(settings, make_sessions(engine)),
             settings.temporal_task_queue,
         )
+        await start_webhook_delivery(connecting.result(), settings)
         logging.getLogger(__name__).info("worker polling %s", settings.temporal_task_queue)
         async with worker:
             await stop.wait()

@@ -23,12 +23,26 @@ from activities.outbox import commit_once, deliver
 from db.history import record
 from db.models import Discount, Email, Order, OrderEvent
 from db.session import Sessions
+from db.suppressions import suppress, suppression_of
 from mail.backends import Mailer, PermanentDeliveryError
 from mail.links import PayLinks
-from mail.render import RenderedEmail, render_email
+from mail.render import RenderedEmail, render_email, with_unsubscribe
+from mail.unsubscribe import UnsubscribeLinks, message_id
 
 # Once an order is paid or cancelled the customer hears nothing more, but for this.
 AFTER_PAYMENT = frozenset({"thank_you"})
+# Emails about the order itself, or that the customer asked for: they go to an address on the
+# suppression list too. Every other kind (the cadence, the offer) is marketing.
+TRANSACTIONAL = frozenset(
+    {
+        "order_received",
+        "payment_reminder",
+        "thank_you",
+        "ask_phone",
+        "ask_correct_phone",
+        "contact_us",
+    }
+)
 
 
 @dataclass
@@ -56,6 +70,7 @@ class MailSetup:
     links: PayLinks
     timezone: str = "UTC"  # the zone dates are written in for the customer
     landing_urls: Mapping[str, str] = field(default_factory=dict)  # product id -> landing page
+    unsubscribe: UnsubscribeLinks | None = None  # marketing emails carry these links
 
 
 class EmailActivities:
@@ -91,11 +106,17 @@ class EmailActivities:
                     type="TemplateError",
                     non_retryable=True,
                 ) from error
+            marketing = request.kind not in TRANSACTIONAL
+            if marketing and self.setup.unsubscribe is not None:
+                url = self.setup.unsubscribe.url(order.customer_email)
+                rendered = with_unsubscribe(self.templates, rendered, order.language, url)
             if email is None:
                 email = await self._add_to_outbox(session, request, order, message_id, rendered)
             # Re-checked under the outbox key right before sending: a payment or a
-            # cancellation the API recorded wins over a send already scheduled or retried.
-            if request.kind not in AFTER_PAYMENT and await order_closed(session, order):
+            # cancellation the API recorded wins over a send already scheduled or retried,
+            # and an unsubscribe or a bounce over a marketing email.
+            reason = await self._why_not(session, order, request.kind, email.to_addr)
+            if reason is not None:
                 email.status = "suppressed"
                 record(
                     session,
@@ -105,6 +126,7 @@ class EmailActivities:
                     kind="email_suppressed",
                     email_kind=request.kind,
                     message_id=email.id,
+                    reason=reason,
                 )
                 await session.commit()
                 return EmailSent(email.id, email.status)
@@ -113,10 +135,13 @@ class EmailActivities:
                     session,
                     self.mailer,
                     email,
-                    lambda: self._message(email, rendered),
+                    lambda: self._message(email, rendered, marketing),
                     request.at,
                 )
             except PermanentDeliveryError as error:
+                # A refused address gets no marketing email again; the chase asks a manager.
+                await suppress(session, email.to_addr, "bounced", request.at, str(error))
+                await session.commit()
                 raise ApplicationError(
                     f"email {email.id} to {email.to_addr} refused: {error}",
                     type="PermanentDeliveryError",
@@ -167,13 +192,30 @@ class EmailActivities:
             "pixel_url": f"{base_url}/t/{message_id}.gif",
         }
 
-    def _message(self, email: Email, rendered: RenderedEmail) -> EmailMessage:
+    async def _why_not(
+        self, session: AsyncSession, order: Order, kind: str, to_addr: str
+    ) -> str | None:
+        """Why this email must not go out now; None when it may."""
+        if kind not in AFTER_PAYMENT and await order_closed(session, order):
+            return "order_closed"
+        if kind not in TRANSACTIONAL:
+            suppression = await suppression_of(session, to_addr)
+            if suppression is not None:
+                return suppression.reason
+        return None
+
+    def _message(self, email: Email, rendered: RenderedEmail, marketing: bool) -> EmailMessage:
         message = EmailMessage()
         message["Subject"] = email.subject
         message["From"] = email.from_addr
         message["To"] = email.to_addr
         message["Date"] = formatdate(email.created_at.timestamp(), usegmt=True)
-        message["Message-ID"] = f"<{email.id}@chaser>"
+        # The same id on a resend after a crash between the server's 250 and our commit, so
+        # the customer's mailbox collapses the two copies into one.
+        message["Message-ID"] = message_id(email.id, email.from_addr)
+        if marketing and self.setup.unsubscribe is not None:
+            for name, value in self.setup.unsubscribe.headers(email.to_addr).items():
+                message[name] = value
         message.set_content(rendered.text)
         message.add_alternative(rendered.html, subtype="html")
         return message

@@ -21,6 +21,7 @@ from db.models import Email, Lead, Manager, Notification
 from db.session import Sessions
 from mail.backends import Mailer, PermanentDeliveryError
 from mail.render import RenderedEmail, render_email
+from mail.unsubscribe import message_id
 
 CHASING = "chasing"
 
@@ -292,7 +293,7 @@ def _message(email: Email, outgoing: Outgoing, rendered: RenderedEmail) -> Email
         message["Reply-To"] = outgoing.reply_to
     message["To"] = outgoing.recipient
     message["Date"] = formatdate(email.created_at.timestamp(), usegmt=True)
-    message["Message-ID"] = f"<{email.id}@chaser>"
+    message["Message-ID"] = message_id(email.id, email.from_addr)
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
     return message

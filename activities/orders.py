@@ -131,6 +131,7 @@ class OrderActivities:
                 old=order.status,
                 new=end.status,
                 reason=end.reason,
+                outcome=end.outcome,  # the line that ends the chase: order.chase_ended
             )
             order.status, order.outcome, order.end_reason = end.status, end.outcome, end.reason
             order.updated_at = order.ended_at = end.at

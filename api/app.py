@@ -18,6 +18,7 @@ from api.redelivery import keep_redelivering
 from api.request_log import install_request_log
 from api.routes import (
     calls,
+    enrollments,
     health,
     leads,
     managers,
@@ -25,8 +26,11 @@ from api.routes import (
     orders,
     pay_links,
     reports,
+    suppressions,
     tasks,
     tracking,
+    unsubscribe,
+    webhooks,
 )
 from db.session import make_engine, make_sessions
 from settings import Settings
@@ -82,6 +86,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(managers.router)
     app.include_router(orders.router)
+    app.include_router(enrollments.router)
     app.include_router(leads.router)
     app.include_router(notifications.router)
     app.include_router(pay_links.router)
@@ -89,6 +94,9 @@ def create_app(
     app.include_router(tasks.router)
     app.include_router(calls.router)
     app.include_router(reports.router)
+    app.include_router(webhooks.router)
+    app.include_router(suppressions.router)
+    app.include_router(unsubscribe.router)
     return app
 
 

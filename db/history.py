@@ -1,14 +1,17 @@
-"""Writing the timeline: one function so the API and the activities write the same shape."""
+"""Writing the timeline: one function so the API and the activities write the same shape, and
+the webhook events each line makes go into the same transaction (the webhook outbox)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import uuid4
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import HistoryEntry
+from db.models import HistoryEntry, WebhookEvent
+from webhooks.events import events_for, subject_of
 
 
 async def already_done(session: AsyncSession, key: str) -> bool:
@@ -28,7 +31,8 @@ def record(
     key: str | None = None,
     **detail: Any,
 ) -> None:
-    """Add a timeline line to the session; the caller commits it with the change it describes."""
+    """Add a timeline line, and the webhook events it makes, to the session; the caller commits
+    them with the change they describe."""
     session.add(
         HistoryEntry(
             key=key,
@@ -40,3 +44,13 @@ def record(
             detail=detail,
         )
     )
+    for event_type, data in events_for(kind, order_id, lead_id, detail):
+        session.add(
+            WebhookEvent(
+                id=f"msg_{uuid4().hex}",
+                type=event_type,
+                subject=subject_of(order_id, lead_id),
+                occurred_at=at,
+                data=data,
+            )
+        )

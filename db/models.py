@@ -1,4 +1,5 @@
-"""The app's tables: orders and leads, their timelines, managers, tasks, the email outbox."""
+"""The app's tables: orders and leads, their timelines, managers, tasks, the email outbox,
+the webhook outbox, the suppression list and enrolment jobs."""
 
 from __future__ import annotations
 
@@ -6,7 +7,17 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Numeric, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -215,3 +226,84 @@ class Notification(Base):
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
+
+
+class Suppression(Base):
+    """An address that gets no marketing email: it unsubscribed, bounced, or the shop said so."""
+
+    __tablename__ = "suppressions"
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)  # lower-cased
+    reason: Mapped[str] = mapped_column(String(16))  # unsubscribed / bounced / manual
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class WebhookEndpoint(Base):
+    """Where the shop hears of changes; `default` is WEBHOOK_URL from the environment."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    # Kept in clear: signing needs it (Standard Webhooks signs with a shared secret).
+    secret: Mapped[str] = mapped_column(String(100))
+    event_types: Mapped[list[str]] = mapped_column(default=list)  # empty: every type
+    created_at: Mapped[datetime]
+
+
+class WebhookEvent(Base):
+    """The webhook outbox: one row per event, added in the transaction of the change it
+    reports (db.history.record), so an event exists exactly when its change does."""
+
+    __tablename__ = "webhook_events"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)  # the webhook-id, msg_...
+    type: Mapped[str] = mapped_column(String(40))
+    # order:<id> or lead:<id>: an endpoint gets one subject's events in order.
+    subject: Mapped[str] = mapped_column(String(80))
+    occurred_at: Mapped[datetime]
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    fanned_out: Mapped[bool] = mapped_column(default=False, index=True)
+
+
+class WebhookDelivery(Base):
+    """One event on its way to one endpoint: attempts, backoff, and how it ended."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("event_seq", "endpoint_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    event_seq: Mapped[int] = mapped_column(ForeignKey("webhook_events.seq"))
+    endpoint_id: Mapped[str] = mapped_column(
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(10), index=True)  # pending / delivered / failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    give_up_at: Mapped[datetime]
+    last_status: Mapped[int | None]  # the receiver's HTTP status, None when it never answered
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+class Enrollment(Base):
+    """An enrolment job: orders matching a filter get their chases, in rate-limited batches."""
+
+    __tablename__ = "enrollments"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    product_id: Mapped[str | None] = mapped_column(String(64))
+    created_before: Mapped[datetime | None]
+    order_status: Mapped[str | None] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(10))  # running / done
+    found: Mapped[int] = mapped_column(default=0)
+    started: Mapped[int] = mapped_column(default=0)
+    # why orders were left alone: {"already_chased": n, "closed": n}
+    skipped: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The last order id a batch handled: batches go through the orders by id.
+    cursor: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]

@@ -40,3 +40,15 @@ def render_email(
     return RenderedEmail(
         subject=first.removeprefix("Subject: ").strip(), text=body.lstrip("\n"), html=html
     )
+
+
+def with_unsubscribe(
+    templates: jinja2.Environment, rendered: RenderedEmail, language: str, unsubscribe_url: str
+) -> RenderedEmail:
+    """A marketing email with its visible unsubscribe link, at the end of both parts."""
+    context = {"unsubscribe_url": unsubscribe_url}
+    text = templates.get_template(f"footers/{language}/unsubscribe.txt").render(context)
+    html = templates.get_template(f"footers/{language}/unsubscribe.html").render(context)
+    body, found, end = rendered.html.rpartition("</body>")
+    with_link = f"{body}{html}</body>{end}" if found else rendered.html + html
+    return RenderedEmail(rendered.subject, rendered.text.rstrip("\n") + "\n" + text, with_link)

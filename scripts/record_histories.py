@@ -38,17 +38,18 @@ from temporalio.worker import Replayer
 
 from cli.history import history_to_json
 from db.migrate import upgrade
-from db.models import Email, Lead, Manager, Order, Task
+from db.models import Email, Enrollment, Lead, Manager, Order, Task
 from db.session import Sessions, make_engine, make_sessions
 from domain import EndReason, dial_workflow_id, late_payment_workflow_id, order_workflow_id
 from process_exit import exit_now
 from settings import DefaultSettings, Settings
 from temporal_client import register_search_attributes
 from tests.factories import make_order, start_order_chase
-from tests.mailbox import Mailbox, SmtpServer
+from tests.mailbox import SmtpServer
 from tests.servers import cached_binary, free_port
 from worker import WORKFLOWS, build_worker, make_deps
 from workflows.dial import Dial
+from workflows.enrollment import EnrollmentInput, EnrollmentJob, enrollment_workflow_id
 from workflows.late_payment import LatePayment, LatePaymentInput
 from workflows.lead_chase import LeadChase, LeadChaseInput, LeadChaseState, StopChase
 from workflows.order_chase import (
@@ -58,8 +59,14 @@ from workflows.order_chase import (
     OrderChaseInput,
     PaymentReceived,
     PhoneChanged,
+    Unsubscribed,
 )
 from workflows.tasks import TaskAnswer
+from workflows.webhook_delivery import (
+    WebhookDelivery,
+    WebhookDeliveryInput,
+    webhook_delivery_id,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 HISTORIES = ROOT / "tests" / "histories"
@@ -73,12 +80,12 @@ MANAGER = "olga"
 
 @dataclass(frozen=True)
 class Recording:
-    """What a path function gets: the server, the app's database and the mailbox."""
+    """What a path function gets: the server, the app's database and the SMTP server."""
 
     env: WorkflowEnvironment
     settings: Settings
     sessions: Sessions
-    mailbox: Mailbox
+    smtp: SmtpServer
 
     async def order(self, order_id: str, **overrides: Any) -> Order:
         """An order row; its chase's workflow id is `order-<order_id>`."""
@@ -730,6 +737,102 @@ async def order_cadence_paid_between_objections(rec: Recording) -> WorkflowHandl
     return handle
 
 
+@recorded(
+    "order-email-bounced-then-paid",
+    "OrderChase",
+    'the order-received email is refused (SMTP 550): an "Email bounced" task for the pool, '
+    "answered fixed; the address is suppressed, so objection 1 is not sent; paid on day 3",
+)
+async def order_email_bounced_then_paid(rec: Recording) -> WorkflowHandle[Any, Any]:
+    address = "bounced@example.com"
+    rec.smtp.refuse.add(address)
+    try:
+        handle = await rec.start_order_chase(await rec.order("bounced", customer_email=address))
+        await rec.answer("bounced", "email_bounced", "fixed")
+    finally:
+        rec.smtp.refuse.discard(address)
+    await rec.sleep(timedelta(days=3))
+    await rec.pay("bounced")
+    return handle
+
+
+@recorded(
+    "order-unsubscribed-then-paid",
+    "OrderChase",
+    "email cadence: the customer unsubscribes after objection 1 (day 2), so no more "
+    "objections and no offer; paid on day 8, the thank-you still goes",
+)
+async def order_unsubscribed_then_paid(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("unsubscribed"))
+    await rec.sleep(timedelta(days=2, hours=1))
+    await handle.signal(OrderChase.unsubscribe, Unsubscribed("anna@example.com"))
+    await rec.sleep(timedelta(days=6))
+    await rec.pay("unsubscribed")
+    return handle
+
+
+# --- Enrolment jobs and webhook delivery ------------------------------------------------
+
+
+@recorded(
+    "enrollment-job",
+    "EnrollmentJob",
+    "three unpaid orders and a paid one, two per batch: count, two batches a pause apart "
+    "(three chases started, one skipped as closed), done",
+)
+async def enrollment_job(rec: Recording) -> WorkflowHandle[Any, Any]:
+    ids = [f"enrol-{n}" for n in range(3)]
+    for order_id in ids:
+        await rec.order(order_id, product_id="course-enrol", phone=None)
+    await rec.order("enrol-paid", product_id="course-enrol", status="paid")
+    async with rec.sessions() as session, session.begin():
+        session.add(
+            Enrollment(
+                id="enr-record",
+                product_id="course-enrol",
+                state="running",
+                found=0,
+                started=0,
+                skipped={},
+                created_at=await rec.now(),
+            )
+        )
+    handle = await rec.env.client.start_workflow(
+        EnrollmentJob.run,
+        EnrollmentInput("enr-record", batch_size=2, pause=1.0),
+        id=enrollment_workflow_id("enr-record"),
+        task_queue=rec.settings.temporal_task_queue,
+    )
+    await handle.result()
+    for order_id in ids:  # the chases it started end cleanly before the next path
+        await rec.pay(order_id)
+    return handle
+
+
+@recorded(
+    "webhook-delivery",
+    "WebhookDelivery",
+    "two delivery activity runs back to back, then continued as new (the next run is "
+    "terminated: the loop never ends on its own)",
+)
+async def webhook_delivery(rec: Recording) -> WorkflowHandle[Any, Any]:
+    # Sorted last of the paths on purpose: ending the loop's next run cancels its activity,
+    # and the time-skipping server stops skipping after such a completion.
+    started = await rec.env.client.start_workflow(
+        WebhookDelivery.run,
+        WebhookDeliveryInput(poll=0.05, run_for=0.2, runs=2),
+        id=webhook_delivery_id(rec.settings.temporal_task_queue),
+        task_queue=rec.settings.temporal_task_queue,
+    )
+    first = rec.env.client.get_workflow_handle(started.id, run_id=started.result_run_id)
+    for _ in range(1000):
+        if (await first.describe()).status == WorkflowExecutionStatus.CONTINUED_AS_NEW:
+            break
+        await asyncio.sleep(0.01)
+    await rec.env.client.get_workflow_handle(first.id).terminate("recorded")
+    return first
+
+
 # --- Dial: the child workflow order-<id>-dial-<n> (workflows/dial.py) -----------------
 
 
@@ -875,7 +978,7 @@ async def record(paths: Sequence[RecordedPath], out: Path) -> list[Saved]:
             deps = make_deps(settings, sessions)
             async with build_worker(env.client, deps, TASK_QUEUE):
                 for path in paths:
-                    rec = Recording(env, settings, sessions, smtp.mailbox)
+                    rec = Recording(env, settings, sessions, smtp)
                     saved.append(await _record_one(path, rec, out))
         finally:
             await env.shutdown()

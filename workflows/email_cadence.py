@@ -56,6 +56,7 @@ class EmailCadence:
         self.host = host
         self.step = "waiting"  # what the branch is doing, for queries and the web UI
         self.offer: Offer | None = None
+        self.unsubscribed = False  # the customer wants no more marketing email
         # True once nothing is left to send or expire: the host may then continue as new
         # without this branch, which is never restarted.
         self.finished = False
@@ -104,7 +105,7 @@ class EmailCadence:
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=WRITE_RETRY,
         )
-        if not granted.granted or self.host.closed():
+        if not granted.granted or self._stopped():
             return
         self.offer = Offer(granted.percent, granted.valid_until, "active")
         await self.host.send_email(
@@ -113,7 +114,9 @@ class EmailCadence:
             valid_until=granted.valid_until,
         )
         self.step = "personal_offer:valid"
-        if await self._closed_within(_seconds_until(granted.valid_until)):
+        # The offer stands once made: only payment or cancellation ends it early.
+        await _wait(self.host.closed, _seconds_until(granted.valid_until))
+        if self.host.closed():
             return
         expired = await workflow.execute_activity_method(
             DiscountActivities.expire,
@@ -124,14 +127,19 @@ class EmailCadence:
         self.offer.status = expired.status
 
     async def _opened_within(self, message_id: str, seconds: float) -> bool:
-        """Wait for the email's tracking pixel; True when the chase closed meanwhile."""
-        await _wait(lambda: message_id in self.host.opened or self.host.closed(), seconds)
-        return self.host.closed()
+        """Wait for the email's tracking pixel; True when the cadence must stop."""
+        await _wait(lambda: message_id in self.host.opened or self._stopped(), seconds)
+        return self._stopped()
 
     async def _closed_within(self, seconds: float) -> bool:
-        """Wait for payment (or cancellation); True when the chase closed meanwhile."""
-        await _wait(self.host.closed, seconds)
-        return self.host.closed()
+        """Wait for payment (or cancellation); True when the cadence must stop."""
+        await _wait(self._stopped, seconds)
+        return self._stopped()
+
+    def _stopped(self) -> bool:
+        """Paid, cancelled or unsubscribed: no more marketing email. A chase that never hears
+        of an unsubscribe only waits longer: each send checks the suppression list."""
+        return self.host.closed() or self.unsubscribed
 
 
 async def _wait(condition: Callable[[], bool], seconds: float) -> None:

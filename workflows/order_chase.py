@@ -17,6 +17,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import (
     ActivityError,
+    ApplicationError,
     ChildWorkflowError,
     FailureError,
     is_cancelled_exception,
@@ -56,6 +57,8 @@ DIAL_ID_SEPARATOR = "dial-id-separator"
 PAYMENT_AFTER_END = "payment-after-end"
 # Search attributes (workflows/search_attributes.py) upserted as the chase moves.
 SEARCH_ATTRIBUTES = "search-attributes"
+# A customer address that bounced opens an "Email bounced" task.
+EMAIL_BOUNCE_TASK = "email-bounce-task"
 
 
 @dataclass
@@ -132,6 +135,11 @@ class EmailOpened:
 
 
 @dataclass
+class Unsubscribed:
+    email: str
+
+
+@dataclass
 class OrderState:
     """What `GET /v1/orders/{id}` shows of the running process."""
 
@@ -185,6 +193,7 @@ class OrderChase:
         self.end: _End | None = None
         self.paid_after_end = False  # a full payment heard once the chase had ended otherwise
         self.resume_next: Resume | None = None
+        self.bounce_question: asyncio.Task[None] | None = None
         self.cadence = EmailCadence(self)
         # Set in run(): whether this chase publishes its search attributes.
         self.searchable = False
@@ -265,6 +274,11 @@ class OrderChase:
     def email_opened(self, opened: EmailOpened) -> None:
         """The tracking pixel of one of this order's emails was loaded."""
         self.opened.add(opened.message_id)
+
+    @workflow.signal
+    def unsubscribe(self, unsubscribed: Unsubscribed) -> None:
+        """The customer unsubscribed: the cadence stops, the manager process goes on."""
+        self.cadence.unsubscribed = True
 
     @workflow.query
     def state(self) -> OrderState:
@@ -447,6 +461,9 @@ class OrderChase:
         """Stop every branch, and the dial child through its own handle, so that it closes
         its open call task before the chase ends."""
         running: list[asyncio.Task[Any]] = list(branches)
+        if self.bounce_question is not None:
+            self.bounce_question.cancel()
+            running.append(self.bounce_question)
         if self.dial is not None and not self.dial.done():
             reason = f"order {self.end.status}" if self.end else "chase continued as new"
             try:
@@ -614,8 +631,41 @@ class OrderChase:
             )
         except ActivityError as error:
             workflow.logger.warning("email %s to order %s not sent: %s", kind, self.order_id, error)
+            # Versioning: chases that met a bounce before this task existed replay without it.
+            if _bounced(error) and workflow.patched(EMAIL_BOUNCE_TASK):
+                self._ask_about_bounce()
             return None
         return sent.message_id if sent.status == "sent" else None
+
+    def _ask_about_bounce(self) -> None:
+        """Ask the assignee (or the pool) to check the address, beside whatever else runs;
+        one question at a time, and none once the chase has ended (the thank-you)."""
+        if self.closed():
+            return
+        if self.bounce_question is None or self.bounce_question.done():
+            self.bounce_question = asyncio.create_task(self._bounce_question())
+
+    async def _bounce_question(self) -> None:
+        title, options = ORDER_TASKS["email_bounced"]
+        task_id = await workflow.execute_activity_method(
+            TaskActivities.open_task,
+            NewTask(
+                # Unique across continued runs, which share the workflow id.
+                key=self._key(f"task:email_bounced:{workflow.uuid4()}"),
+                order_id=self.order_id,
+                workflow_id=workflow.info().workflow_id,
+                kind="email_bounced",
+                title=title,
+                options=list(options),
+                assignee_id=self.assignee_id,
+                at=workflow.now(),
+            ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=WRITE_RETRY,
+        )
+        # The answer is the manager's note: `fixed` (an email_changed event brings the new
+        # address) or `skip`; the chase goes on either way.
+        await self._wait(lambda: task_id in self.answers)
 
     def _key(self, step: str) -> str:
         """Idempotency key of a side effect: the workflow id plus the step."""
@@ -623,6 +673,12 @@ class OrderChase:
 
     def _until(self, moment: datetime) -> float:
         return max((moment - workflow.now()).total_seconds(), 0.0)
+
+
+def _bounced(error: ActivityError) -> bool:
+    """The mail server refused the address for good (activities.emails raises this)."""
+    cause = error.cause
+    return isinstance(cause, ApplicationError) and cause.type == "PermanentDeliveryError"
 
 
 def _failed(branches: list[asyncio.Task[None]]) -> bool:

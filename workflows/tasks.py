@@ -15,6 +15,7 @@ ORDER_TASKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "payment_date": ("Expected payment date?", ()),
     "confirm_cancel": ("Cancel the order?", ("yes", "no")),
     "callback_time": ("When to call back?", ()),
+    "email_bounced": ("Email bounced — check the address?", ("fixed", "skip")),
 }
 # Every kind a task can have: the order chase's questions and the dial child's calls.
 TASK_KINDS = frozenset({*ORDER_TASKS, "call"})

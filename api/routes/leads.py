@@ -103,6 +103,15 @@ async def post_lead_event(
             type=body.type,
             status=body.status,
         )
+        if start:
+            record(
+                session,
+                lead_id=lead_id,
+                at=now,
+                actor="backend",
+                kind="chase_started",
+                chase_number=lead.chase_number,
+            )
         await session.commit()
     except IntegrityError as error:
         # The same event, or a first event of the same new lead, posted twice at once.

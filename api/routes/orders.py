@@ -14,8 +14,6 @@ from api.schemas.common import HistoryLine, can_be_id
 from api.schemas.orders import (
     CustomerOut,
     DialOut,
-    EnrollIn,
-    EnrollOut,
     EventAccepted,
     OfferOut,
     OrderEventIn,
@@ -88,33 +86,6 @@ async def create_order(
     if order.status not in CLOSED_STATUSES:
         await ensure_order_chase(session, temporal, settings, order)
     return _order_out(order)
-
-
-# Declared before the `/{order_id}` routes, so "enroll" is never read as an order id.
-@router.post("/enroll")
-async def enroll_orders(
-    body: EnrollIn,
-    session: SessionDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    _: BackendDep,
-) -> EnrollOut:
-    """Start chases for known unpaid orders that have none; enrolling twice starts nothing new."""
-    query = select(Order).where(
-        Order.chase_started.is_(False), Order.status.not_in(CLOSED_STATUSES)
-    )
-    if body.product_id is not None:
-        query = query.where(Order.product_id == body.product_id)
-    if body.created_before is not None:
-        query = query.where(Order.created_at < body.created_before)
-    orders = list(await session.scalars(query.order_by(Order.created_at, Order.id)))
-    now = await clock()
-    for order in orders:
-        # Committed with the order's chase_started flag by ensure_order_chase.
-        record(session, order_id=order.id, at=now, actor="backend", kind="enrolled")
-        await ensure_order_chase(session, temporal, settings, order)
-    return EnrollOut(started=len(orders), order_ids=[order.id for order in orders])
 
 
 async def _offer(session: SessionDep, order_id: str) -> OfferOut | None:

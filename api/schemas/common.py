@@ -24,6 +24,7 @@ def can_be_row_id(value: int) -> bool:
     """Whether an integer from a URL fits the database's row ids (INTEGER: 32-bit, from 1)."""
     return 0 < value < 2**31
 
+
 Phone = Annotated[str, Field(min_length=5, max_length=32, pattern=r"^\+?[0-9 ()-]{5,32}$")]
 
 # Format characters that reorder or hide text (bidi overrides and isolates, invisible

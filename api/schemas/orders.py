@@ -42,6 +42,7 @@ class OrderEventIn(BaseModel):
     type: OrderEventType
     amount: Money | None = None
     phone: Phone | None = None
+    email: EmailStr | None = None  # an email_changed event's new address
     occurred_at: AwareDatetime | None = None
 
     @model_validator(mode="after")
@@ -50,6 +51,8 @@ class OrderEventIn(BaseModel):
             raise ValueError("a partially_paid event needs an amount")
         if self.type == "phone_changed" and self.phone is None:
             raise ValueError("a phone_changed event needs a phone")
+        if self.type == "email_changed" and self.email is None:
+            raise ValueError("an email_changed event needs an email")
         return self
 
 
@@ -122,17 +125,3 @@ class OrderOut(BaseModel):
     # False when the running chase did not answer in time (no worker): `process` is then
     # absent and the rest is the stored state. True otherwise, ended chases included.
     live: bool = True
-
-
-class EnrollIn(BaseModel):
-    """Which known orders to enrol; no filter enrols every unpaid order without a chase."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    product_id: Id | None = None
-    created_before: AwareDatetime | None = None
-
-
-class EnrollOut(BaseModel):
-    started: int
-    order_ids: list[str]

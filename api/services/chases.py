@@ -4,20 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from activities.enrollment import start_chase
 from api.temporal import answering
 from db.models import Order
-from domain import order_workflow_id
 from settings import Settings
-from workflows.order_chase import OrderChase, OrderChaseInput
-from workflows.search_attributes import ORDER_AMOUNT, ORDER_STATUS, PRODUCT_ID
 
 
 async def ensure_order_chase(
@@ -27,30 +18,8 @@ async def ensure_order_chase(
     Temporal out of reach is a 503; the order stays stored and a retry starts its chase."""
     if order.chase_started:
         return
-    try:
-        async with answering(f"starting the chase of order {order.id!r}"):
-            await temporal.start_workflow(
-                OrderChase.run,
-                OrderChaseInput(
-                    order_id=order.id,
-                    has_phone=order.phone is not None,
-                    timings=settings.order_timings(order.product_id),
-                ),
-                id=order_workflow_id(order.id),
-                task_queue=settings.temporal_task_queue,
-                # A running chase is reused; an ended one is never started again.
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                # What the chase itself does not track; it upserts stage, status and assignee.
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(ORDER_STATUS, order.status),
-                        SearchAttributePair(PRODUCT_ID, order.product_id),
-                        SearchAttributePair(ORDER_AMOUNT, float(order.amount)),
-                    ]
-                ),
-            )
-    except WorkflowAlreadyStartedError:
-        pass
+    async with answering(f"starting the chase of order {order.id!r}"):
+        timings = settings.order_timings(order.product_id)
+        await start_chase(temporal, order, timings, settings.temporal_task_queue)
     order.chase_started = True
     await session.commit()

@@ -92,6 +92,7 @@ async def apply_event(
         type=body.type,
         amount=str(body.amount) if body.amount else None,
         phone=body.phone,
+        email=body.email,
     )
     if body.type == OrderEventType.PARTIALLY_PAID:
         assert body.amount is not None  # the schema demands it
@@ -103,6 +104,8 @@ async def apply_event(
         )
     if body.type == OrderEventType.PHONE_CHANGED:
         order.phone = body.phone
+    if body.type == OrderEventType.EMAIL_CHANGED:
+        order.customer_email = str(body.email)
     await session.commit()
     await session.refresh(order)
     return Applied(event, duplicate=False)
@@ -148,6 +151,8 @@ async def deliver(
     heard = True
     if order.status == OrderStatus.PAID:
         pass  # the chase ended paid: nothing is owed to anyone
+    elif event.type == OrderEventType.EMAIL_CHANGED:
+        pass  # each email reads the address when it is written: the chase needs no word
     elif event.type == OrderEventType.CANCELLED:
         cancel = OrderCancelled(event.event_id)
         heard = await signal_workflow(temporal, chase, OrderChase.cancel, cancel)

@@ -11,19 +11,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.emails import EmailActivities, OrderEmail
-from db.models import OrderEvent
+from db.models import OrderEvent, Suppression, Task
 from db.session import Sessions
+from db.suppressions import suppress
 from mail.render import TEMPLATES_DIR
 from settings import Settings
 from tests.factories import history, make_order, outbox, start_order_chase
 from tests.mailbox import Mailbox, SmtpServer
-from worker import WorkerDeps
+from worker import WorkerDeps, unsubscribe_links
 
 
 @pytest.fixture
@@ -135,9 +137,23 @@ async def test_a_refused_address_fails_that_email_only_and_the_chase_goes_on(
     finally:
         smtp_server.refuse.discard("gone@example.com")
 
-    await ts_env.sleep(timedelta(days=2))  # the mailbox works again by the first objection
-    assert [str(m["Subject"]) for m in mailbox.to("gone@example.com")] == [
-        'What "Python for analysts" will change for you'
+    # The address bounced: it is suppressed, so the cadence's first objection does not go,
+    # and a manager of the pool is asked to check it.
+    await ts_env.sleep(timedelta(days=2))
+    assert mailbox.to("gone@example.com") == []
+    async with sessions() as session:
+        suppression = await session.get(Suppression, "gone@example.com")
+        task = await session.scalar(
+            select(Task).where(Task.order_id == order.id, Task.kind == "email_bounced")
+        )
+    assert suppression is not None and suppression.reason == "bounced"
+    assert task is not None and task.status == "open" and task.assignee_id is None
+    assert (task.title, task.options) == ("Email bounced — check the address?", ["fixed", "skip"])
+    suppressed = [
+        line for line in await history(sessions, order.id) if line.kind == "email_suppressed"
+    ]
+    assert [(line.detail["email_kind"], line.detail["reason"]) for line in suppressed] == [
+        ("objection_1", "bounced")
     ]
 
 
@@ -219,7 +235,17 @@ async def test_a_message_from_the_smtp_backend(
     assert message["From"] == "Chaser <noreply@chaser.localhost>"
     assert message["To"] == "anna@example.com"
     assert message["Subject"] == 'A personal 5% discount on "Python for analysts"'
-    assert message["Message-ID"] == f"<{email.id}@chaser>"
+    # On MAIL_FROM's domain, and the outbox row's id: stable per outbox key.
+    assert message["Message-ID"] == f"<{email.id}@chaser.localhost>"
+    # Marketing: one-click unsubscribe (RFC 8058) and a visible link.
+    token = unsubscribe_links(settings).token("anna@example.com")
+    assert message["List-Unsubscribe"] == (
+        f"<http://chaser.test/u/{token}>, "
+        f"<mailto:unsubscribe@chaser.localhost?subject=unsubscribe%20{token}>"
+    )
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    text = message.get_body(("plain",))
+    assert text is not None and f"Unsubscribe: http://chaser.test/u/{token}" in text.get_content()
     assert message["Date"] is not None
     assert message.get_content_type() == "multipart/alternative"
     assert [part.get_content_type() for part in message.iter_parts()] == [
@@ -230,6 +256,22 @@ async def test_a_message_from_the_smtp_backend(
     assert html is not None
     assert f'<img src="http://chaser.test/t/{email.id}.gif"' in html.get_content()
     assert f"http://chaser.test/pay/{order.id}?token=" in html.get_content()
+    assert f'<a href="http://chaser.test/u/{token}">Unsubscribe</a>' in html.get_content()
+
+
+async def test_transactional_emails_carry_no_unsubscribe_and_reach_a_suppressed_address(
+    emails: EmailActivities, sessions: Sessions, mailbox: Mailbox
+) -> None:
+    order = await make_order(sessions, customer_email="Quiet@Example.com")
+    async with sessions() as session:
+        await suppress(session, "quiet@example.com", "unsubscribed", datetime.now(UTC))
+        await session.commit()
+    assert await send(emails, order.id, "objection_1") == "suppressed"
+    assert await send(emails, order.id, "order_received") == "sent"
+    [message] = mailbox.messages
+    assert message["List-Unsubscribe"] is None
+    text = message.get_body(("plain",))
+    assert text is not None and "/u/" not in text.get_content()
 
 
 def test_every_template_has_both_parts_in_both_languages() -> None:

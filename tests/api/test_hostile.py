@@ -252,7 +252,11 @@ def test_production_refuses_development_and_short_secrets(settings: Settings) ->
     with pytest.raises(WeakSecrets, match="BACKEND_TOKEN and PAY_LINK_SECRET"):
         production.check_secrets()
     strong = production.model_copy(
-        update={"backend_token": SecretStr("b" * 32), "pay_link_secret": SecretStr("p" * 40)}
+        update={
+            "backend_token": SecretStr("b" * 32),
+            "pay_link_secret": SecretStr("p" * 40),
+            "unsubscribe_secret": SecretStr("u" * 32),
+        }
     )
     strong.check_secrets()
     short = strong.model_copy(update={"pay_link_secret": SecretStr("p" * 31)})

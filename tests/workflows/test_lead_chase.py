@@ -232,6 +232,7 @@ async def test_replied_after_two_follow_ups_means_no_third(
     timeline = (await api.get("/v1/leads/L-2/history", headers=backend.auth)).json()
     assert [(line["kind"], line["detail"].get("email_kind")) for line in timeline] == [
         ("event", None),
+        ("chase_started", None),
         ("email_sent", "lead_followup_1"),
         ("email_sent", "lead_sent_notice"),
         ("email_sent", "lead_followup_2"),

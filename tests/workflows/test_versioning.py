@@ -31,10 +31,11 @@ from temporalio.worker import Replayer, Worker
 
 from cli.history import history_from_file
 from cli.replay import failure_message, make_replayer
-from db.models import Manager, Task
+from db.models import Manager, Order, Task
 from db.session import Sessions
 from settings import Settings
 from tests.factories import make_order, start_order_chase
+from tests.mailbox import SmtpServer
 from tests.patches import workflow_patches
 from worker import WorkerDeps, build_worker
 from workflows.order_chase import (
@@ -164,6 +165,7 @@ async def test_a_chase_started_before_the_change_finishes_on_the_old_path(
     deps: WorkerDeps,
     sessions: Sessions,
     settings: Settings,
+    smtp_server: SmtpServer,
 ) -> None:
     order = await make_order(sessions)
     queue = settings.temporal_task_queue
@@ -171,12 +173,13 @@ async def test_a_chase_started_before_the_change_finishes_on_the_old_path(
     async with old_worker(ts_env, deps, queue, before_the_change(patch)):
         handle = await start_order_chase(ts_env.client, settings, order)
         await grace_timer_started(handle, settings.order_timings().grace)
-        await ended_on_failure(handle, steps.before(Chase(ts_env, handle, settings, sessions)))
+        chase = Chase(ts_env, handle, settings, sessions, smtp_server)
+        await ended_on_failure(handle, steps.before(chase))
 
     # The deploy: the old worker is gone, today's code picks the chase up where it waits.
     async with build_worker(ts_env.client, deps, queue):
         result = await ended_on_failure(
-            handle, steps.walk(Chase(ts_env, handle, settings, sessions))
+            handle, steps.walk(Chase(ts_env, handle, settings, sessions, smtp_server))
         )
 
     history = await handle.fetch_history()
@@ -190,11 +193,12 @@ async def test_a_chase_started_after_the_change_takes_the_new_path(
     ts_worker: Worker,
     sessions: Sessions,
     settings: Settings,
+    smtp_server: SmtpServer,
 ) -> None:
     order = await make_order(sessions)
     handle = await start_order_chase(ts_env.client, settings, order)
     steps = scenario(patch)
-    chase = Chase(ts_env, handle, settings, sessions)
+    chase = Chase(ts_env, handle, settings, sessions, smtp_server)
     await grace_timer_started(handle, settings.order_timings().grace)
     await ended_on_failure(handle, steps.before(chase))
     result = await ended_on_failure(handle, steps.walk(chase))
@@ -213,6 +217,7 @@ class Chase:
     handle: WorkflowHandle[OrderChase, OrderChaseResult]
     settings: Settings
     sessions: Sessions
+    smtp: SmtpServer
 
     async def past_the_grace(self) -> None:
         grace = timedelta(seconds=self.settings.order_timings().grace)
@@ -252,6 +257,14 @@ class Chase:
                 return
             await asyncio.sleep(0.05)
         raise AssertionError(f"{self.handle.id} never got there")
+
+    async def settled(self) -> None:
+        """No activity in flight: ending the chase now leaves none to complete after it."""
+        for _ in range(200):
+            if not (await self.handle.describe()).raw_description.pending_activities:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{self.handle.id} keeps an activity running")
 
     async def pay(self) -> OrderChaseResult:
         await self.handle.signal(OrderChase.record_payment, PaymentReceived("pay-1", full=True))
@@ -356,6 +369,42 @@ def search_attributes_old(result: OrderChaseResult, history: WorkflowHistory) ->
 
 def search_attributes_new(result: OrderChaseResult, history: WorkflowHistory) -> None:
     assert result == PAID and {"ChaseStage", "OrderStatus"} <= upserted(history)
+async def bounced(chase: Chase) -> None:
+    """The customer's address refuses mail from now on; the first objection bounces."""
+    address = f"bounce-{chase.handle.id}@example.com"
+    chase.smtp.refuse.add(address)  # unique to this chase: never taken back
+    async with chase.sessions() as session:
+        order = await session.get(Order, chase.handle.id.removeprefix("order-"))
+        assert order is not None
+        order.customer_email = address
+        await session.commit()
+    first_reminder = timedelta(seconds=chase.settings.order_timings().first_reminder)
+    await chase.env.sleep(first_reminder + timedelta(hours=1))
+    # The chase has answered the failure (on the new path: scheduled the task) and nothing
+    # is in flight: a payment now ends it with no activity left to complete after the end.
+    await chase.until(reacted_to_a_failure)
+    await chase.settled()
+
+
+def reacted_to_a_failure(history: WorkflowHistory) -> bool:
+    types = [event.event_type for event in history.events]
+    if EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED not in types:
+        return False
+    after = types[types.index(EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED) :]
+    return EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in after
+
+
+async def settled_then_pay(chase: Chase) -> OrderChaseResult:
+    await chase.settled()
+    return await chase.pay()
+
+
+def bounce_old(result: OrderChaseResult, history: WorkflowHistory) -> None:
+    assert result == PAID and activities(history).count("open_task") == 1  # take_order only
+
+
+def bounce_new(result: OrderChaseResult, history: WorkflowHistory) -> None:
+    assert result == PAID and activities(history).count("open_task") == 2  # and email_bounced
 
 
 def children(history: WorkflowHistory) -> list[str]:
@@ -378,6 +427,8 @@ SCENARIOS = {
     "search-attributes": Scenario(
         nothing, pay_after_the_grace, search_attributes_old, search_attributes_new
     ),
+    # The old path holds for an address that bounced before the deploy.
+    "email-bounce-task": Scenario(bounced, settled_then_pay, bounce_old, bounce_new),
 }
 # Patches deployed together share the copy of the code from before them.
 RELEASED_WITH = {"payment-after-end": "dial-id-separator"}

@@ -1,0 +1,1 @@
+"""Signed webhooks out (Standard Webhooks): which changes are events, and how they are signed."""

@@ -1,0 +1,77 @@
+"""Which timeline lines the shop hears of: one mapping from a history kind to webhook events.
+
+Every change is written with its timeline line (db.history.record), so deriving the events there
+puts each one in the same transaction as the change it reports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# The event types an endpoint may subscribe to.
+EVENT_TYPES = (
+    "order.status_changed",
+    "order.assigned",
+    "order.chase_ended",
+    "task.created",
+    "task.answered",
+    "email.sent",
+    "email.opened",
+    "email.failed",
+    "email.unsubscribed",
+    "discount.granted",
+    "discount.expired",
+    "lead.chase_started",
+    "lead.email_sent",
+    "lead.chase_ended",
+)
+
+# history kind -> event type, for order lines and for lead lines
+_ORDER_EVENTS = {
+    "status_changed": "order.status_changed",
+    "assigned": "order.assigned",
+    "task_created": "task.created",
+    "task_answered": "task.answered",
+    "call_result": "task.answered",
+    "email_sent": "email.sent",
+    "email_opened": "email.opened",
+    "email_failed": "email.failed",
+    "unsubscribed": "email.unsubscribed",
+    "discount_granted": "discount.granted",
+    "discount_expired": "discount.expired",
+}
+_LEAD_EVENTS = {
+    "chase_started": "lead.chase_started",
+    "email_sent": "lead.email_sent",
+    "email_opened": "email.opened",
+    "email_failed": "email.failed",
+    "chase_stopped": "lead.chase_ended",
+}
+
+
+def events_for(
+    kind: str, order_id: str | None, lead_id: str | None, detail: dict[str, Any]
+) -> list[tuple[str, dict[str, Any]]]:
+    """The (type, data) webhook events a timeline line makes; most lines make none."""
+    if order_id is not None:
+        event = _ORDER_EVENTS.get(kind)
+        owner: dict[str, Any] = {"order_id": order_id}
+    elif lead_id is not None:
+        event = _LEAD_EVENTS.get(kind)
+        owner = {"lead_id": lead_id}
+    else:
+        return []
+    # A lead's timeline also holds the notices to its manager: the shop hears of follow-ups.
+    if event is None or detail.get("email_kind") == "lead_sent_notice":
+        return []
+    events = [(event, {**owner, **detail})]
+    # The line that ends a chase carries its outcome (activities.orders.finish_order).
+    if kind == "status_changed" and "outcome" in detail:
+        ended = {"status": detail["new"], "outcome": detail["outcome"], "reason": detail["reason"]}
+        events.append(("order.chase_ended", {**owner, **ended}))
+    return events
+
+
+def subject_of(order_id: str | None, lead_id: str | None) -> str:
+    """What events are ordered by: an endpoint gets one order's (or lead's) events in order."""
+    return f"order:{order_id}" if order_id is not None else f"lead:{lead_id}"
