@@ -13,6 +13,7 @@ from activities.orders import load_order
 from db.history import record
 from db.models import Order, Task
 from db.session import Sessions
+from workflows.tasks import POOL_KIND
 
 
 @dataclass
@@ -47,6 +48,10 @@ class TaskActivities:
             if existing is not None:
                 return existing
             order = await load_order(session, new.order_id)
+            # "Take the order?" goes to the pool; every other task to the order's assignee as
+            # the row has it now: a re-assignment committed while this task was on its way wins
+            # over the assignee the workflow knew when it asked.
+            assignee_id = None if new.kind == POOL_KIND else order.assignee_id
             task = Task(
                 key=new.key,
                 order_id=order.id,
@@ -55,7 +60,7 @@ class TaskActivities:
                 title=new.title,
                 call_script=self._call_script(order) if new.kind == "call" else None,
                 options=new.options,
-                assignee_id=new.assignee_id,
+                assignee_id=assignee_id,
                 status="open",
                 created_at=new.at,
             )

@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.dial import Dial, DialInput, DialResult, DialStop
 from workflows.email_cadence import EmailCadence
-from workflows.tasks import ORDER_TASKS, TASK_TIMEOUT, TaskAnswer
+from workflows.tasks import ORDER_TASKS, TASK_TIMEOUT, Reassignment, TaskAnswer
 
 # Every side effect is a short database write or one email.
 ACTIVITY_TIMEOUT = timedelta(seconds=60)
@@ -244,6 +244,14 @@ class OrderChase:
         self.answers[answer.task_id] = answer
 
     @workflow.signal
+    async def reassign(self, change: Reassignment) -> None:
+        """The order moved to another manager or the pool (the API has moved its open task):
+        later tasks go there, and so do the running dial's next calls."""
+        self.assignee_id = change.manager_id
+        if self.dial is not None:
+            await self._tell_dial(change)
+
+    @workflow.signal
     def email_opened(self, opened: EmailOpened) -> None:
         """The tracking pixel of one of this order's emails was loaded."""
         self.opened.add(opened.message_id)
@@ -381,11 +389,12 @@ class OrderChase:
         self.dials += 1
         self.stage = "dialing"
         t = self.timings
+        input_assignee = self.assignee_id
         self.dial = await workflow.start_child_workflow(
             Dial.run,
             DialInput(
                 order_id=self.order_id,
-                assignee_id=self.assignee_id,
+                assignee_id=input_assignee,
                 dial_days=t.dial_days,
                 calls_per_day=t.calls_per_day,
                 retry_gap=t.retry_gap,
@@ -393,9 +402,19 @@ class OrderChase:
             ),
             id=f"{workflow.info().workflow_id}-dial-{self.dials}",
         )
+        if self.assignee_id != input_assignee:
+            # Re-assigned while the child was starting: its input has the old assignee.
+            await self._tell_dial(Reassignment(self.assignee_id, "chase"))
         result = await self.dial
         self.dial, self.last_dial = None, result
         return result
+
+    async def _tell_dial(self, change: Reassignment) -> None:
+        assert self.dial is not None
+        try:
+            await self.dial.signal(Dial.reassign, change)
+        except FailureError:
+            pass  # the dial ended meanwhile: the next dial starts with the new assignee
 
     async def _stop(self, branches: list[asyncio.Task[None]]) -> None:
         """Stop every branch, and the dial child through its own handle, so that it closes

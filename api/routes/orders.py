@@ -15,6 +15,7 @@ from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import Conflict, NotFound
 from api.schemas.common import HistoryLine
 from api.schemas.orders import (
+    AssignIn,
     Customer,
     DialOut,
     EnrollIn,
@@ -27,6 +28,7 @@ from api.schemas.orders import (
     ProcessOut,
     Product,
 )
+from api.services import managers
 from api.timeline import timeline
 from db.history import record
 from db.models import Discount, HistoryEntry, Order, OrderEvent
@@ -188,6 +190,27 @@ async def post_order_event(
         )
     await session.commit()
     return EventAccepted(event_id=body.event_id, duplicate=False)
+
+
+@router.post("/{order_id}/assign")
+async def assign_order(
+    order_id: str,
+    body: AssignIn,
+    session: SessionDep,
+    temporal: TemporalDep,
+    clock: ClockDep,
+    _: BackendDep,
+) -> OrderOut:
+    """Re-assign an open order: its open task moves now, and the chase sends later ones there."""
+    order = await managers.assign_order(
+        session,
+        temporal,
+        order_id=order_id,
+        manager_id=body.manager_id,
+        actor="backend",
+        now=await clock(),
+    )
+    return _order_out(order)
 
 
 @router.get("/{order_id}")

@@ -1,24 +1,18 @@
-"""Manager tasks: a manager lists the pool and their own tasks, and answers them."""
+"""Manager tasks: a manager lists the pool and their own tasks, answers or releases them."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
 from sqlalchemy import or_, select
-from temporalio.service import RPCError
 
-from api.chases import order_workflow_id, signal_workflow
 from api.deps import ClockDep, ManagerDep, SessionDep, SettingsDep, TemporalDep
-from api.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
+from api.errors import Invalid
 from api.schemas.tasks import AnswerIn, TaskOut
-from db.history import record
-from db.models import Manager, Task
-from workflows.dial import Dial
-from workflows.order_chase import OrderChase
-from workflows.tasks import TASK_KINDS, TaskAnswer
+from api.services import tasks
+from db.models import Task
+from workflows.tasks import TASK_KINDS
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
@@ -54,7 +48,7 @@ async def list_tasks(
 @router.get("/{task_id}")
 async def get_task(task_id: int, manager: ManagerDep, session: SessionDep) -> TaskOut:
     """One task, with its call script and allowed answers."""
-    return task_out(await _visible_task(session, task_id, manager))
+    return task_out(await tasks.visible_task(session, task_id, manager))
 
 
 @router.post("/{task_id}/answer")
@@ -68,71 +62,27 @@ async def answer_task(
     clock: ClockDep,
 ) -> TaskOut:
     """Check the answer, store it, and signal the workflow that waits for it."""
-    task = await _visible_task(session, task_id, manager)
-    if task.status != "open":
-        raise Conflict(f"task {task_id} is {task.status}, it takes no answer")
-    now = await clock()
-    at = None
-    if task.options:
-        if body.answer not in task.options:
-            raise Invalid(f"answer {body.answer!r} is not one of {task.options}")
-    else:
-        at = await _checked_time(body, task, settings.default_timezone, now, temporal)
-
-    task.status, task.answer, task.answer_at = "answered", body.answer, at
-    task.answered_at, task.answered_by, task.note = now, manager.id, body.note
-    record(
+    task = await tasks.answer_task(
         session,
-        order_id=task.order_id,
-        lead_id=task.lead_id,
-        at=now,
-        actor=f"manager:{manager.id}",
-        kind="call_result" if task.kind == "call" else "task_answered",
-        task_id=task.id,
-        task_kind=task.kind,
+        temporal,
+        task_id=task_id,
+        manager=manager,
         answer=body.answer,
-        at_time=at.isoformat() if at else None,
+        at=body.at,
         note=body.note,
+        zone=settings.default_timezone,
+        now=await clock(),
     )
-    await session.flush()
-    signal = Dial.answer_task if task.kind == "call" else OrderChase.answer_task
-    await signal_workflow(
-        temporal, task.workflow_id, signal, TaskAnswer(task.id, body.answer, manager.id, at)
-    )
-    await session.commit()
     return task_out(task)
 
 
-async def _visible_task(session: SessionDep, task_id: int, manager: Manager) -> Task:
-    task = await session.get(Task, task_id)
-    if task is None:
-        raise NotFound("task", task_id)
-    if task.assignee_id is not None and task.assignee_id != manager.id:
-        raise Forbidden(f"task {task_id} is assigned to another manager")
-    return task
-
-
-async def _checked_time(
-    body: AnswerIn, task: Task, zone: str, now: datetime, temporal: TemporalDep
-) -> datetime:
-    """A date-time answer: read in the default zone when naive, future, inside the window."""
-    if body.answer != "at" or body.at is None:
-        raise Invalid(f"task {task.id} asks for a date-time: send answer 'at' with 'at'")
-    at = body.at if body.at.tzinfo is not None else body.at.replace(tzinfo=ZoneInfo(zone))
-    if at <= now:
-        raise Invalid(f"{at.isoformat()} is in the past")
-    if task.order_id is not None:
-        try:
-            state = await temporal.get_workflow_handle(order_workflow_id(task.order_id)).query(
-                OrderChase.state
-            )
-        except RPCError as error:
-            raise Unavailable(f"the chase of order {task.order_id!r} did not answer") from error
-        if at > state.ends_at:
-            raise Invalid(
-                f"{at.isoformat()} is after the payment window ends ({state.ends_at.isoformat()})"
-            )
-    return at
+@router.post("/{task_id}/release")
+async def release_task(
+    task_id: int, manager: ManagerDep, session: SessionDep, clock: ClockDep
+) -> TaskOut:
+    """Give one's own open task back to the shared pool."""
+    task = await tasks.release_task(session, task_id=task_id, manager=manager, now=await clock())
+    return task_out(task)
 
 
 def task_out(task: Task) -> TaskOut:

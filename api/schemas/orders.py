@@ -119,3 +119,9 @@ class EnrollIn(BaseModel):
 class EnrollOut(BaseModel):
     started: int
     order_ids: list[str]
+
+
+class AssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    manager_id: Id | None  # None: back to the shared pool

@@ -1,0 +1,1 @@
+"""What the API routes and the web pages both do: one implementation, the same refusals."""
