@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     holidays: Annotated[tuple[date, ...], NoDecode] = ()
 
     backend_token: SecretStr = SecretStr("dev-backend-token")
+    # Signs the web app's session cookie; a sign-in lasts session_max_age.
+    session_secret: SecretStr = SecretStr("dev-session-secret")
+    session_max_age: timedelta = timedelta(hours=12)
 
     # Order chase (SPEC §1).
     grace: timedelta = timedelta(minutes=1)
@@ -96,6 +99,7 @@ class Settings(BaseSettings):
         "open_wait",
         "purchase_wait",
         "offer_valid",
+        "session_max_age",
         mode="before",
     )
     @classmethod

@@ -22,6 +22,7 @@ from api.routes import (
     tasks,
     tracking,
 )
+from api.web.mount import install_web
 from db.session import make_engine, make_sessions
 from settings import Settings
 
@@ -57,4 +58,5 @@ def create_app(
     app.include_router(tasks.router)
     app.include_router(calls.router)
     app.include_router(reports.router)
+    install_web(app)
     return app

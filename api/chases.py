@@ -11,8 +11,10 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import Conflict
+from api.schemas.orders import DialOut, ProcessOut
 from db.models import Order
 from settings import Settings
+from workflows.dial import Dial
 from workflows.order_chase import OrderChase, OrderChaseInput
 
 
@@ -59,3 +61,35 @@ async def signal_workflow(temporal: Client, workflow_id: str, signal: Any, arg: 
         if error.status == RPCStatusCode.NOT_FOUND:
             raise Conflict(f"workflow {workflow_id!r} has already ended") from error
         raise
+
+
+async def query_process(temporal: Client, order_id: str) -> ProcessOut:
+    """The chase's query, and its running dial child's counters (or the last dial's)."""
+    state = await temporal.get_workflow_handle(order_workflow_id(order_id)).query(OrderChase.state)
+    process = ProcessOut(
+        stage=state.stage,
+        partially_paid=state.partially_paid,
+        ends_at=state.ends_at,
+        assignee_id=state.assignee_id,
+        open_task_id=state.open_task_id,
+        dials=state.dials,
+    )
+    if state.dial_workflow_id is not None:
+        counters = await temporal.get_workflow_handle(state.dial_workflow_id).query(Dial.counters)
+        process.open_task_id = counters.open_task_id
+        process.dial = DialOut(
+            workflow_id=state.dial_workflow_id,
+            day=counters.day,
+            call=counters.call,
+            attempts=counters.attempts,
+        )
+    elif state.last_dial is not None:
+        last = state.last_dial
+        process.dial = DialOut(
+            workflow_id=f"{order_workflow_id(order_id)}-dial-{state.dials}",
+            day=last.day,
+            call=last.call,
+            attempts=last.attempts,
+            outcome=last.outcome,
+        )
+    return process

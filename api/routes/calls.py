@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import select
 
-from activities.orders import CLOSED_STATUSES
 from api.deps import CallerDep, SessionDep
 from api.schemas.tasks import CallListEntry
-from db.models import Order
+from api.services import reports
 
 router = APIRouter(prefix="/v1/call-list", tags=["orders"])
 
@@ -16,11 +14,6 @@ router = APIRouter(prefix="/v1/call-list", tags=["orders"])
 @router.get("")
 async def call_list(_: CallerDep, session: SessionDep) -> list[CallListEntry]:
     """For the backend or any manager: whom to call, oldest order first."""
-    orders = await session.scalars(
-        select(Order)
-        .where(Order.status.not_in(CLOSED_STATUSES), Order.phone.is_not(None))
-        .order_by(Order.created_at, Order.id)
-    )
     return [
         CallListEntry(
             order_id=o.id,
@@ -33,5 +26,5 @@ async def call_list(_: CallerDep, session: SessionDep) -> list[CallListEntry]:
             assignee_id=o.assignee_id,
             created_at=o.created_at,
         )
-        for o in orders
+        for o in await reports.callable_orders(session)
     ]

@@ -10,14 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from temporalio.service import RPCError
 
 from activities.orders import CLOSED_STATUSES
-from api.chases import ensure_order_chase, order_workflow_id, signal_order
+from api.chases import ensure_order_chase, query_process, signal_order
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import Conflict, NotFound
 from api.schemas.common import HistoryLine
 from api.schemas.orders import (
     AssignIn,
     Customer,
-    DialOut,
     EnrollIn,
     EnrollOut,
     EventAccepted,
@@ -25,14 +24,12 @@ from api.schemas.orders import (
     OrderEventIn,
     OrderIn,
     OrderOut,
-    ProcessOut,
     Product,
 )
 from api.services import managers
 from api.timeline import timeline
 from db.history import record
 from db.models import Discount, HistoryEntry, Order, OrderEvent
-from workflows.dial import Dial
 from workflows.order_chase import OrderCancelled, OrderChase, PaymentReceived, PhoneChanged
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
@@ -223,7 +220,7 @@ async def get_order(
     out.offer = await _offer(session, order_id)
     if order.chase_started and order.status not in CLOSED_STATUSES:
         try:
-            out.process = await _process(temporal, order_id)
+            out.process = await query_process(temporal, order_id)
         except RPCError:
             pass  # no worker to answer right now: the stored status still stands
     return out
@@ -234,38 +231,6 @@ async def get_order_history(order_id: str, session: SessionDep, _: BackendDep) -
     """The order's timeline: events, status changes, emails, tasks and answers, oldest first."""
     await _get_order(session, order_id)
     return await timeline(session, HistoryEntry.order_id == order_id)
-
-
-async def _process(temporal: TemporalDep, order_id: str) -> ProcessOut:
-    """The chase's query, and its running dial child's counters (or the last dial's)."""
-    state = await temporal.get_workflow_handle(order_workflow_id(order_id)).query(OrderChase.state)
-    process = ProcessOut(
-        stage=state.stage,
-        partially_paid=state.partially_paid,
-        ends_at=state.ends_at,
-        assignee_id=state.assignee_id,
-        open_task_id=state.open_task_id,
-        dials=state.dials,
-    )
-    if state.dial_workflow_id is not None:
-        counters = await temporal.get_workflow_handle(state.dial_workflow_id).query(Dial.counters)
-        process.open_task_id = counters.open_task_id
-        process.dial = DialOut(
-            workflow_id=state.dial_workflow_id,
-            day=counters.day,
-            call=counters.call,
-            attempts=counters.attempts,
-        )
-    elif state.last_dial is not None:
-        last = state.last_dial
-        process.dial = DialOut(
-            workflow_id=f"{order_workflow_id(order_id)}-dial-{state.dials}",
-            day=last.day,
-            call=last.call,
-            attempts=last.attempts,
-            outcome=last.outcome,
-        )
-    return process
 
 
 async def _get_order(session: SessionDep, order_id: str) -> Order:
