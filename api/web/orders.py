@@ -72,7 +72,9 @@ async def answer(
             now=await clock(),
         )
     except ApiError as error:
+        # Nothing of a refused answer stays; reload what the page shows.
         await db.rollback()
+        await db.refresh(user.manager)
         task = await db.get(Task, task_id)
         if task is None or isinstance(error, Forbidden | NotFound):
             return _refused(request, user, error)
