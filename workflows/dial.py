@@ -120,6 +120,8 @@ class Dial:
                 options=list(CALL_ANSWERS),
                 assignee_id=self.assignee_id,
                 at=workflow.now(),
+                day=self.day,
+                call=self.call + 1,
             ),
             start_to_close_timeout=TASK_TIMEOUT,
         )
