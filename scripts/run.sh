@@ -49,6 +49,7 @@ cat <<INFO
   chaser is running.
     Temporal web UI  http://localhost:$UI_PORT
     API docs         http://localhost:$API_PORT/docs
+    managers' app    http://localhost:$API_PORT/app/
     mail folder      $DATA/mail/
   Ctrl-C stops everything; open chases resume on the next 'make run'.
 

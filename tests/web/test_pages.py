@@ -141,6 +141,12 @@ async def test_shop_view_chart_and_deactivate_with_a_successor(
     await expect(chart.locator("rect.positive")).to_have_count(1)
     await expect(chart.locator("rect.negative")).to_have_count(1)
     await expect(chart.locator("rect.open")).to_have_count(1)
+    # Painted, a third of the bar each: one paid, one lost, one open.
+    paid = chart.locator("rect.positive")
+    assert await paid.evaluate("rect => getComputedStyle(rect).fill") == "rgb(29, 122, 70)"
+    box, whole = await paid.bounding_box(), await chart.bounding_box()
+    assert box is not None and whole is not None and box["height"] > 10
+    assert abs(box["width"] - whole["width"] / 3) < 2
     await expect(page.locator("#outcomes")).to_contain_text("50%")
     await expect(page.locator("#outcomes")).to_contain_text("cancelled: 1")
     await expect(page.locator("#backlog")).to_contain_text("olga")
