@@ -43,6 +43,8 @@ async def answer_task(
 ) -> Task:
     """Check the answer, store it, and signal the workflow that waits for it."""
     task = await visible_task(session, task_id, manager)
+    if task.status == "answered":
+        raise Conflict(f"task {task_id} was already answered by {task.answered_by}")
     if task.status != "open":
         raise Conflict(f"task {task_id} is {task.status}, it takes no answer")
     answer_at = None

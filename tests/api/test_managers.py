@@ -77,21 +77,23 @@ async def test_list_edit_and_a_new_token(walk: Walk) -> None:
 async def test_assign_moves_the_open_call_and_the_later_tasks(
     walk: Walk, sessions: Sessions
 ) -> None:
-    call = await first_call(walk, "R-1")
+    call = await first_call(walk, "MGR-1")
     assert call["assignee_id"] == "olga"
     api, backend = walk.api, walk.backend
 
     assert (
-        await api.post("/v1/orders/R-1/assign", json={"manager_id": "ghost"}, headers=backend)
+        await api.post("/v1/orders/MGR-1/assign", json={"manager_id": "ghost"}, headers=backend)
     ).status_code == 409
     assert (
-        await api.post("/v1/orders/R-404/assign", json={"manager_id": "ivan"}, headers=backend)
+        await api.post("/v1/orders/MGR-404/assign", json={"manager_id": "ivan"}, headers=backend)
     ).status_code == 404
     by_manager = await api.post(
-        "/v1/orders/R-1/assign", json={"manager_id": "ivan"}, headers=walk.managers["olga"]
+        "/v1/orders/MGR-1/assign", json={"manager_id": "ivan"}, headers=walk.managers["olga"]
     )
     assert by_manager.status_code == 403
-    assigned = await api.post("/v1/orders/R-1/assign", json={"manager_id": "ivan"}, headers=backend)
+    assigned = await api.post(
+        "/v1/orders/MGR-1/assign", json={"manager_id": "ivan"}, headers=backend
+    )
     assert assigned.status_code == 200, assigned.text
     assert assigned.json()["assignee_id"] == "ivan"
 
@@ -100,21 +102,21 @@ async def test_assign_moves_the_open_call_and_the_later_tasks(
     await walk.answered("ivan", call, "no_answer")
     # The dial's next call, 30 minutes on, and the chase's next question go to Ivan.
     await walk.skip(minutes=30)
-    second = await walk.task("ivan", "R-1", "call")
+    second = await walk.task("ivan", "MGR-1", "call")
     assert second["assignee_id"] == "ivan"
     await walk.answered("ivan", second, "reached")
-    will_pay = await walk.task("ivan", "R-1", "will_pay")
+    will_pay = await walk.task("ivan", "MGR-1", "will_pay")
     assert will_pay["assignee_id"] == "ivan"
-    assert (await walk.order("R-1"))["process"]["assignee_id"] == "ivan"
+    assert (await walk.order("MGR-1"))["process"]["assignee_id"] == "ivan"
 
-    moved = [line for line in await history(sessions, "R-1") if line.kind == "reassigned"]
+    moved = [line for line in await history(sessions, "MGR-1") if line.kind == "reassigned"]
     assert [(m.actor, m.detail["old"], m.detail["new"]) for m in moved] == [
         ("backend", "olga", "ivan")
     ]
 
 
 async def test_deactivate_with_a_successor(walk: Walk, sessions: Sessions) -> None:
-    call = await first_call(walk, "R-2")
+    call = await first_call(walk, "MGR-2")
     api, backend = walk.api, walk.backend
 
     for successor, status in (("ghost", 409), ("olga", 409)):
@@ -133,23 +135,23 @@ async def test_deactivate_with_a_successor(walk: Walk, sessions: Sessions) -> No
         "/v1/managers/olga/deactivate", json={"successor_id": "ivan"}, headers=backend
     )
     assert done.status_code == 200, done.text
-    assert done.json()["orders_moved"] == ["R-2"] and done.json()["manager"]["active"] is False
+    assert done.json()["orders_moved"] == ["MGR-2"] and done.json()["manager"]["active"] is False
     # Olga can no longer sign in or answer; the call is in Ivan's inbox at once.
     assert (await walk.answer("olga", call, "no_answer")).status_code == 403
     mine = await api.get("/v1/tasks", params={"scope": "mine"}, headers=walk.managers["ivan"])
     assert [t["id"] for t in mine.json()] == [call["id"]]
-    assert (await walk.order("R-2"))["assignee_id"] == "ivan"
+    assert (await walk.order("MGR-2"))["assignee_id"] == "ivan"
 
     # The chase's next call goes to the successor.
     await walk.answered("ivan", call, "no_answer")
     await walk.skip(minutes=30)
-    assert (await walk.task("ivan", "R-2", "call"))["assignee_id"] == "ivan"
-    kinds = [line.kind for line in await history(sessions, "R-2")]
+    assert (await walk.task("ivan", "MGR-2", "call"))["assignee_id"] == "ivan"
+    kinds = [line.kind for line in await history(sessions, "MGR-2")]
     assert "reassigned" in kinds and "task_moved" in kinds
 
 
 async def test_deactivate_without_a_successor_and_release(walk: Walk) -> None:
-    call = await first_call(walk, "R-3")
+    call = await first_call(walk, "MGR-3")
     api = walk.api
     # Petr cannot release Olga's task; Olga can, once.
     assert (
@@ -163,7 +165,7 @@ async def test_deactivate_without_a_successor_and_release(walk: Walk) -> None:
     # Deactivated with no successor: the order goes back to the pool with its later tasks.
     patched = await api.patch("/v1/managers/olga", json={"active": False}, headers=walk.backend)
     assert patched.status_code == 200 and patched.json()["active"] is False
-    assert (await walk.order("R-3"))["assignee_id"] is None
+    assert (await walk.order("MGR-3"))["assignee_id"] is None
     await walk.answered("petr", call, "no_answer")
     await walk.skip(minutes=30)
-    assert (await walk.task("petr", "R-3", "call"))["assignee_id"] is None
+    assert (await walk.task("petr", "MGR-3", "call"))["assignee_id"] is None

@@ -49,8 +49,8 @@ async def test_walk_an_order_from_the_pool_to_will_pay(site: Site, sessions: Ses
     await expect(page.locator(".empty")).to_have_text("Nothing to do right now.")
 
     # The order comes in while the inbox is open: its take-order task appears by itself.
-    await site.order("W-1")
-    take = page.locator("li.task", has_text="#W-1")
+    await site.order("WEB-W1")
+    take = page.locator("li.task", has_text="#WEB-W1")
     await expect(take).to_have_count(1)
     await expect(take.locator(".kind")).to_have_text("Take the order")
     await expect(page.locator('[data-kind="take_order"] b')).to_have_text("1")
@@ -106,7 +106,7 @@ async def test_walk_an_order_from_the_pool_to_will_pay(site: Site, sessions: Ses
     await page.get_by_role("button", name="Save").click()
     await expect(page.locator(".done")).to_contain_text(soon.strftime("%Y-%m-%d %H:%M"))
 
-    order = (await site.api.get("/v1/orders/W-1", headers=site.backend)).json()
+    order = (await site.api.get("/v1/orders/WEB-W1", headers=site.backend)).json()
     assert order["status"] == "payment_pending" and order["assignee_id"] == "olga"
     assert order["process"]["stage"] == "awaiting_payment_date"
     await expect(page.locator("#timeline-title")).to_be_visible()
@@ -115,7 +115,7 @@ async def test_walk_an_order_from_the_pool_to_will_pay(site: Site, sessions: Ses
 
     # Nothing of W-1 is left to do: the inbox is empty again.
     await page.get_by_role("link", name="Inbox", exact=True).click()
-    await expect(page.locator("li.task", has_text="#W-1")).to_have_count(0)
+    await expect(page.locator("li.task", has_text="#WEB-W1")).to_have_count(0)
 
     await page.get_by_role("button", name="Sign out").click()
     await page.wait_for_url("**/app/login")

@@ -44,26 +44,26 @@ async def answer(site: Site, token: str, task: Task, value: str) -> None:
 async def test_a_manager_sees_only_their_own_and_the_pool(site: Site, sessions: Sessions) -> None:
     olga = await site.manager("olga")
     ivan = await site.manager("ivan")
-    await site.order("S-1")
-    await site.order("S-2")
+    await site.order("WEB-S1")
+    await site.order("WEB-S2")
     ivans = await site.sign_in(ivan)
     await expect(ivans.locator("li.task")).to_have_count(2)  # both take-order tasks, pooled
 
     # Olga takes S-1 through the API: it leaves Ivan's inbox with a note, by itself.
-    await answer(site, olga, await open_task_of(sessions, "S-1", "take_order"), "yes")
-    await expect(ivans.locator("li.task", has_text="#S-1")).to_have_count(0)
+    await answer(site, olga, await open_task_of(sessions, "WEB-S1", "take_order"), "yes")
+    await expect(ivans.locator("li.task", has_text="#WEB-S1")).to_have_count(0)
     await expect(ivans.locator(".note")).to_contain_text("was taken by olga")
-    await expect(ivans.locator("li.task", has_text="#S-2")).to_have_count(1)
+    await expect(ivans.locator("li.task", has_text="#WEB-S2")).to_have_count(1)
 
     # Olga's call task: not in Ivan's inbox, and not his by URL either.
-    call = await open_task_of(sessions, "S-1", "call")
+    call = await open_task_of(sessions, "WEB-S1", "call")
     assert call.assignee_id == "olga"
     await ivans.reload()
     await expect(ivans.locator(f'li.task[data-task-id="{call.id}"]')).to_have_count(0)
     response = await ivans.goto(f"{site.base}/app/tasks/{call.id}")
     assert response is not None and response.status == 403
     await expect(ivans.locator(".error")).to_contain_text("assigned to another manager")
-    order_page = await ivans.goto(f"{site.base}/app/orders/S-1")
+    order_page = await ivans.goto(f"{site.base}/app/orders/WEB-S1")
     assert order_page is not None and order_page.status == 403
 
     olgas = await site.sign_in(olga)
@@ -71,10 +71,10 @@ async def test_a_manager_sees_only_their_own_and_the_pool(site: Site, sessions: 
     # The call list and its search: by phone digits, by email, by order id.
     await olgas.get_by_role("link", name="Call list").click()
     await expect(olgas.locator("table.list tbody tr")).to_have_count(2)
-    await olgas.get_by_label("Search").fill("S-2")
+    await olgas.get_by_label("Search").fill("WEB-S2")
     await olgas.get_by_role("button", name="Search").click()
     await expect(olgas.locator("table.list tbody tr")).to_have_count(1)
-    await expect(olgas.locator("table.list")).to_contain_text("#S-2")
+    await expect(olgas.locator("table.list")).to_contain_text("#WEB-S2")
 
 
 async def test_forms_need_the_csrf_token_and_customer_text_is_escaped(
@@ -83,13 +83,13 @@ async def test_forms_need_the_csrf_token_and_customer_text_is_escaped(
     token = await site.manager("olga")
     hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
     await site.order(
-        "X-1",
+        "WEB-X1",
         customer={"name": hostile, "email": "x@example.com", "phone": "+79000000001"},
     )
     page = await site.sign_in(token)
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: dialogs.append(dialog.message))
-    row = page.locator("li.task", has_text="#X-1")
+    row = page.locator("li.task", has_text="#WEB-X1")
     await expect(row).to_contain_text(hostile)  # shown as text, never run
     response = await page.goto(f"{site.base}/app/tasks")
     assert response is not None
@@ -101,7 +101,7 @@ async def test_forms_need_the_csrf_token_and_customer_text_is_escaped(
     assert dialogs == []
 
     # The session cookie alone does not answer: the form's token is missing or wrong.
-    task = await open_task_of(sessions, "X-1", "take_order")
+    task = await open_task_of(sessions, "WEB-X1", "take_order")
     cookies = {c["name"]: c["value"] for c in await page.context.cookies()}
     async with httpx.AsyncClient(base_url=site.base, cookies=cookies) as forger:
         for form in ({"answer": "yes"}, {"answer": "yes", "csrf_token": "guess"}):
@@ -118,9 +118,9 @@ async def test_shop_view_chart_and_deactivate_with_a_successor(
 ) -> None:
     olga = await site.manager("olga")
     await site.manager("ivan")
-    for order_id in ("C-1", "C-2", "C-3"):
+    for order_id in ("WEB-C1", "WEB-C2", "WEB-C3"):
         await site.order(order_id)
-    events = (("C-1", "paid"), ("C-2", "cancelled"))
+    events = (("WEB-C1", "paid"), ("WEB-C2", "cancelled"))
     for order_id, kind in events:
         response = await site.api.post(
             f"/v1/orders/{order_id}/events",
@@ -128,8 +128,8 @@ async def test_shop_view_chart_and_deactivate_with_a_successor(
             headers=site.backend,
         )
         assert response.status_code == 202
-    await answer(site, olga, await open_task_of(sessions, "C-3", "take_order"), "yes")
-    call = await open_task_of(sessions, "C-3", "call")
+    await answer(site, olga, await open_task_of(sessions, "WEB-C3", "take_order"), "yes")
+    call = await open_task_of(sessions, "WEB-C3", "call")
 
     page = await site.page()
     await page.goto(f"{site.base}/app/login")
@@ -155,7 +155,9 @@ async def test_shop_view_chart_and_deactivate_with_a_successor(
     row = page.locator('tr[data-manager="olga"]')
     await row.get_by_label("Successor").select_option("ivan")
     await row.get_by_role("button", name="Deactivate").click()
-    await expect(page.locator("#admin-done")).to_contain_text("olga deactivated; orders moved: C-3")
+    await expect(page.locator("#admin-done")).to_contain_text(
+        "olga deactivated; orders moved: WEB-C3"
+    )
     await expect(page.locator('tr[data-manager="olga"]')).to_contain_text("Deactivated")
     async with sessions() as session:
         moved = await session.get(Task, call.id)
@@ -178,10 +180,10 @@ async def test_shop_view_chart_and_deactivate_with_a_successor(
 
 async def test_russian_for_a_russian_manager(site: Site, sessions: Sessions) -> None:
     token = await site.manager("olga", language="ru")
-    await site.order("RU-1", language="ru")
+    await site.order("WEB-RU1", language="ru")
     page: Page = await site.sign_in(token)
     await expect(page.get_by_role("heading", name="Входящие")).to_be_visible()
-    row = page.locator("li.task", has_text="#RU-1")
+    row = page.locator("li.task", has_text="#WEB-RU1")
     await expect(row).to_contain_text("Взять заказ?")
     await row.click()
     await page.get_by_role("button", name="Да").click()
@@ -194,3 +196,29 @@ async def test_russian_for_a_russian_manager(site: Site, sessions: Sessions) -> 
     guest = await site.page(locale="ru-RU")
     await guest.goto(f"{site.base}/app/login")
     await expect(guest.get_by_role("heading", name="Войти")).to_be_visible()
+
+
+async def test_a_late_answer_is_refused_and_a_new_token_ends_the_session(
+    site: Site, sessions: Sessions
+) -> None:
+    olga = await site.manager("olga")
+    ivan = await site.manager("ivan")
+    await site.order("WEB-L1")
+    task = await open_task_of(sessions, "WEB-L1", "take_order")
+    olgas, ivans = await site.sign_in(olga), await site.sign_in(ivan)
+    for page in (olgas, ivans):
+        await page.goto(f"{site.base}/app/tasks/{task.id}")
+    await olgas.get_by_role("button", name="Yes").click()
+    await expect(olgas.locator(".done")).to_contain_text("Answered Yes by olga")
+    await ivans.get_by_role("button", name="Yes").click()
+    await expect(ivans.locator("#answer-error")).to_have_text(
+        f"task {task.id} was already answered by olga"
+    )
+    assert (await site.api.get("/v1/orders/WEB-L1", headers=site.backend)).json()[
+        "assignee_id"
+    ] == "olga"
+
+    # A new token for Ivan: the session signed in with the old one ends at the next page.
+    assert (await site.api.post("/v1/managers/ivan/token", headers=site.backend)).is_success
+    await ivans.goto(f"{site.base}/app/tasks")
+    await ivans.wait_for_url("**/app/login")
