@@ -19,7 +19,6 @@ from api.schemas.managers import (
     NewToken,
 )
 from api.services import managers
-from db.history import record
 from db.models import Manager
 
 router = APIRouter(prefix="/v1/managers", tags=["managers"])
@@ -72,16 +71,15 @@ async def update_manager(
 ) -> ManagerOut:
     """Change the fields given; `active: false` deactivates (open work back to the pool)."""
     manager = await managers.get_manager(session, manager_id)
-    changes = body.model_dump(exclude_none=True, exclude={"active"})
-    for field, value in changes.items():
+    for field, value in body.model_dump(exclude_none=True, exclude={"active"}).items():
         setattr(manager, field, value)
     now = await clock()
     if body.active is False and manager.active:
         manager, _moved = await managers.deactivate(
             session, temporal, manager_id=manager_id, successor_id=None, actor="backend", now=now
         )
-    elif body.active is True and not manager.active:
-        manager.active, manager.deactivated_at = True, None
+    elif body.active is True:
+        manager = await managers.activate(session, manager_id=manager_id, actor="backend", now=now)
     await session.commit()
     return manager_out(manager)
 
@@ -91,11 +89,9 @@ async def issue_token(
     manager_id: str, session: SessionDep, clock: ClockDep, _: BackendDep
 ) -> NewToken:
     """A new token for the manager; the old one stops working at once (signed-in pages too)."""
-    manager = await managers.get_manager(session, manager_id)
-    token = managers.new_token()
-    manager.token_hash = hash_token(token)
-    record(session, at=await clock(), actor="backend", kind="token_issued", manager_id=manager.id)
-    await session.commit()
+    manager, token = await managers.issue_token(
+        session, manager_id=manager_id, actor="backend", now=await clock()
+    )
     return NewToken(id=manager.id, token=token)
 
 

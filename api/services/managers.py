@@ -12,6 +12,7 @@ from temporalio.client import Client
 
 from activities.orders import CLOSED_STATUSES
 from api.chases import signal_order
+from api.deps import hash_token
 from api.errors import Conflict, NotFound
 from db.history import record
 from db.models import Manager, Order, Task
@@ -21,6 +22,29 @@ from workflows.tasks import Reassignment
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+async def issue_token(
+    session: AsyncSession, *, manager_id: str, actor: str, now: datetime
+) -> tuple[Manager, str]:
+    """A new token for the manager; the old one, and every session signed in with it, stop
+    working at once. Only the hash is kept: the token is returned this once."""
+    manager = await get_manager(session, manager_id)
+    token = new_token()
+    manager.token_hash = hash_token(token)
+    record(session, at=now, actor=actor, kind="token_issued", manager_id=manager.id)
+    await session.commit()
+    return manager, token
+
+
+async def activate(session: AsyncSession, *, manager_id: str, actor: str, now: datetime) -> Manager:
+    """A deactivated manager may sign in and answer again; nothing moves back to them."""
+    manager = await get_manager(session, manager_id)
+    if not manager.active:
+        manager.active, manager.deactivated_at = True, None
+        record(session, at=now, actor=actor, kind="manager_activated", manager_id=manager.id)
+    await session.commit()
+    return manager
 
 
 async def get_manager(session: AsyncSession, manager_id: str) -> Manager:

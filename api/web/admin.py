@@ -11,12 +11,11 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import ClockDep, SessionDep, TemporalDep, hash_token
+from api.deps import ClockDep, SessionDep, TemporalDep
 from api.errors import ApiError
 from api.services import managers as manager_service
 from api.services.reports import open_task_lines, outcomes_report
 from api.web.pages import BackendUser, Csrf, WebUser, page, redirect
-from db.history import record
 from db.models import Manager
 
 router = APIRouter(prefix="/app/admin", include_in_schema=False)
@@ -59,14 +58,13 @@ async def deactivate(
 
 @router.post("/managers/{manager_id}/activate", dependencies=[Csrf])
 async def activate(
-    request: Request, manager_id: str, user: BackendUser, db: SessionDep
+    request: Request, manager_id: str, user: BackendUser, db: SessionDep, clock: ClockDep
 ) -> Response:
+    now = await clock()
     try:
-        manager = await manager_service.get_manager(db, manager_id)
-    except ApiError:
-        return redirect("/app/admin", request)
-    manager.active, manager.deactivated_at = True, None
-    await db.commit()
+        await manager_service.activate(db, manager_id=manager_id, actor=user.actor, now=now)
+    except ApiError as error:
+        return await _shop(request, user, db, now, error=error.detail, status_code=404)
     return redirect("/app/admin", request)
 
 
@@ -77,13 +75,11 @@ async def new_token(
     """A new token, shown once on the page this answers with (never in a URL)."""
     now = await clock()
     try:
-        manager = await manager_service.get_manager(db, manager_id)
+        manager, token = await manager_service.issue_token(
+            db, manager_id=manager_id, actor=user.actor, now=now
+        )
     except ApiError as error:
         return await _shop(request, user, db, now, error=error.detail, status_code=404)
-    token = manager_service.new_token()
-    manager.token_hash = hash_token(token)
-    record(db, at=now, actor=user.actor, kind="token_issued", manager_id=manager.id)
-    await db.commit()
     return await _shop(request, user, db, now, done=("token", manager.id, token))
 
 

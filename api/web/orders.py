@@ -20,7 +20,7 @@ from api.errors import ApiError, Forbidden, NotFound
 from api.services import tasks as task_service
 from api.timeline import timeline
 from api.web.pages import Csrf, ManagerUser, UserDep, WebUser, page, redirect
-from db.models import Discount, HistoryEntry, Order, Task
+from db.models import Discount, HistoryEntry, Manager, Order, Task
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
@@ -208,7 +208,7 @@ def _may_see(user: WebUser, order: Order) -> bool:
     return user.manager is None or order.assignee_id in (None, user.manager.id)
 
 
-def _manager(user: WebUser) -> Any:
+def _manager(user: WebUser) -> Manager:
     assert user.manager is not None  # ManagerUser guarantees it
     return user.manager
 

@@ -105,13 +105,9 @@ class BadCsrf(Exception):
 
 
 async def check_csrf(request: Request, user: UserDep) -> None:
-    """Every form carries the session's token (htmx sends it as a header)."""
-    sent = request.headers.get(web_session.CSRF_HEADER)
-    if sent is None:
-        form = await request.form()
-        value = form.get(web_session.CSRF_FIELD)
-        sent = value if isinstance(value, str) else None
-    if not web_session.csrf_ok(user.session, sent):
+    """Every form carries the session's token in a hidden field."""
+    value = (await request.form()).get(web_session.CSRF_FIELD)
+    if not web_session.csrf_ok(user.session, value if isinstance(value, str) else None):
         raise BadCsrf
 
 
@@ -161,7 +157,8 @@ def page(request: Request, user: WebUser, name: str, **context: Any) -> HTMLResp
 
 
 def redirect(url: str, request: Request) -> Response:
-    """A redirect after a form; htmx requests are told to navigate instead."""
+    """A redirect; an htmx request (a poll whose session ended) is told to navigate instead,
+    or it would swap the sign-in page into the list."""
     if request.headers.get("HX-Request"):
         return Response(status_code=204, headers={"HX-Redirect": url})
     return RedirectResponse(url, status_code=303)

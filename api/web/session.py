@@ -19,7 +19,6 @@ from settings import Settings
 
 COOKIE = "chaser_session"
 CSRF_FIELD = "csrf_token"
-CSRF_HEADER = "X-CSRF-Token"
 
 
 @dataclass(frozen=True)
