@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from api.deps import CallerDep, SessionDep
 from api.schemas.tasks import CallListEntry
 from api.services import reports
+from domain import OrderStatus
 
 router = APIRouter(prefix="/v1/call-list", tags=["orders"])
 
@@ -17,7 +18,7 @@ async def call_list(_: CallerDep, session: SessionDep) -> list[CallListEntry]:
     return [
         CallListEntry(
             order_id=o.id,
-            status=o.status,
+            status=OrderStatus(o.status),
             customer_name=o.customer_name,
             phone=o.phone or "",
             product_name=o.product_name,

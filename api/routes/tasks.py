@@ -8,10 +8,12 @@ from fastapi import APIRouter
 from sqlalchemy import or_, select
 
 from api.deps import ClockDep, ManagerDep, SessionDep, SettingsDep, TemporalDep
-from api.errors import Invalid
+from api.errors import Invalid, responses
+from api.schemas.common import Id
 from api.schemas.tasks import AnswerIn, TaskOut
 from api.services import tasks
 from db.models import Task
+from domain import TaskKind, TaskStatus
 from workflows.tasks import TASK_KINDS
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
@@ -24,7 +26,7 @@ async def list_tasks(
     scope: Literal["mine", "pool", "all"] = "all",
     kind: str | None = None,
     status: Literal["open", "answered", "closed"] | None = "open",
-    order_id: str | None = None,
+    order_id: Id | None = None,
 ) -> list[TaskOut]:
     """The tasks a manager may see: their own (mine), unassigned (pool), or both (all)."""
     if kind is not None and kind not in TASK_KINDS:
@@ -45,13 +47,13 @@ async def list_tasks(
     return [task_out(task) for task in await session.scalars(query)]
 
 
-@router.get("/{task_id}")
+@router.get("/{task_id}", responses=responses(404))
 async def get_task(task_id: int, manager: ManagerDep, session: SessionDep) -> TaskOut:
     """One task, with its call script and allowed answers."""
     return task_out(await tasks.visible_task(session, task_id, manager))
 
 
-@router.post("/{task_id}/answer")
+@router.post("/{task_id}/answer", responses=responses(404, 409, 503))
 async def answer_task(
     task_id: int,
     body: AnswerIn,
@@ -61,7 +63,7 @@ async def answer_task(
     settings: SettingsDep,
     clock: ClockDep,
 ) -> TaskOut:
-    """Check the answer, store it, and signal the workflow that waits for it."""
+    """Check the answer and claim the task: one answer wins, then its workflow hears it."""
     task = await tasks.answer_task(
         session,
         temporal,
@@ -76,7 +78,7 @@ async def answer_task(
     return task_out(task)
 
 
-@router.post("/{task_id}/release")
+@router.post("/{task_id}/release", responses=responses(404, 409))
 async def release_task(
     task_id: int, manager: ManagerDep, session: SessionDep, clock: ClockDep
 ) -> TaskOut:
@@ -90,13 +92,13 @@ def task_out(task: Task) -> TaskOut:
         id=task.id,
         order_id=task.order_id,
         lead_id=task.lead_id,
-        kind=task.kind,
+        kind=TaskKind(task.kind),
         title=task.title,
         call_script=task.call_script,
         options=task.options,
         answer_type="choice" if task.options else "datetime",
         assignee_id=task.assignee_id,
-        status=task.status,
+        status=TaskStatus(task.status),
         close_reason=task.close_reason,
         created_at=task.created_at,
         answered_at=task.answered_at,

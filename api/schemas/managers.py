@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
-from api.schemas.common import Id, OneLine
+from api.schemas.common import Id, OneLine, Text
 
 
 def _known_zone(value: str) -> str:
@@ -21,7 +21,6 @@ def _known_zone(value: str) -> str:
 
 Language = Literal["en", "ru"]
 TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_known_zone)]
-Signature = Annotated[str, Field(max_length=2000)]
 
 
 class ManagerIn(BaseModel):
@@ -30,7 +29,7 @@ class ManagerIn(BaseModel):
     id: Id
     name: OneLine  # it goes into the From header of the lead follow-ups
     email: EmailStr
-    signature: Signature = ""
+    signature: Text = ""
     language: Language | None = None  # DEFAULT_LANGUAGE when absent
     timezone: TimeZone | None = None  # DEFAULT_TIMEZONE when absent
 
@@ -42,7 +41,7 @@ class ManagerPatch(BaseModel):
 
     name: OneLine | None = None
     email: EmailStr | None = None
-    signature: Signature | None = None
+    signature: Text | None = None
     language: Language | None = None
     timezone: TimeZone | None = None
     active: bool | None = None

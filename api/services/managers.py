@@ -10,12 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
-from activities.orders import CLOSED_STATUSES
-from api.chases import signal_order
 from api.deps import hash_token
 from api.errors import Conflict, NotFound
+from api.temporal import signal_workflow
 from db.history import record
 from db.models import Manager, Order, Task
+from domain import CLOSED_STATUSES, order_workflow_id
 from workflows.order_chase import OrderChase
 from workflows.tasks import Reassignment
 
@@ -87,7 +87,14 @@ async def assign_order(
     await _move(session, order, manager_id, actor, now, reason)
     await session.flush()
     if order.chase_started:
-        await signal_order(temporal, order.id, OrderChase.reassign, Reassignment(manager_id, actor))
+        heard = await signal_workflow(
+            temporal,
+            order_workflow_id(order.id),
+            OrderChase.reassign,
+            Reassignment(manager_id, actor),
+        )
+        if not heard:
+            raise Conflict(f"the chase of order {order_id!r} has already ended")
     await session.commit()
     return order
 
@@ -135,16 +142,16 @@ async def deactivate(
     ):
         _move_task(session, task, successor_id, actor, now, reason)
     await session.flush()
-    # Signalled before the commit, as every route does: a chase that cannot hear it (ended
-    # meanwhile) is left alone, since nothing of it remains to move.
+    # Signalled before the commit: Temporal out of reach is a 503 and nothing moves. A
+    # chase that ended meanwhile has nothing left to move.
     for order in orders:
         if order.chase_started:
-            try:
-                await signal_order(
-                    temporal, order.id, OrderChase.reassign, Reassignment(successor_id, actor)
-                )
-            except Conflict:
-                pass
+            await signal_workflow(
+                temporal,
+                order_workflow_id(order.id),
+                OrderChase.reassign,
+                Reassignment(successor_id, actor),
+            )
     await session.commit()
     return manager, [order.id for order in orders]
 

@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activities.orders import CLOSED_STATUSES
 from api.schemas.reports import OpenTasks, Outcomes, OutcomesReport, ProductOutcomes
 from db.models import Order, Task
+from domain import CLOSED_STATUSES
 
 
 async def outcomes_report(

@@ -1,5 +1,5 @@
-"""Answering and releasing a manager's task: the checks and the writes the API and the web
-app share, so both refuse the same things."""
+"""Answering and releasing a manager's task: the checks the API and the web app share, so
+both refuse the same things; the answer itself is claimed and delivered by api.services.answers."""
 
 from __future__ import annotations
 
@@ -8,20 +8,20 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
-from temporalio.service import RPCError
 
-from api.chases import order_workflow_id, signal_workflow
 from api.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
+from api.schemas.common import can_be_row_id
+from api.services import answers
+from api.temporal import query_workflow
 from db.history import record
 from db.models import Manager, Task
-from workflows.dial import Dial
+from domain import TaskStatus, order_workflow_id
 from workflows.order_chase import OrderChase
-from workflows.tasks import TaskAnswer
 
 
 async def visible_task(session: AsyncSession, task_id: int, manager: Manager) -> Task:
     """A task in the pool or the manager's own; another manager's is forbidden."""
-    task = await session.get(Task, task_id)
+    task = await session.get(Task, task_id) if can_be_row_id(task_id) else None
     if task is None:
         raise NotFound("task", task_id)
     if task.assignee_id is not None and task.assignee_id != manager.id:
@@ -41,40 +41,19 @@ async def answer_task(
     zone: str,
     now: datetime,
 ) -> Task:
-    """Check the answer, store it, and signal the workflow that waits for it."""
+    """Check the answer and claim the task: one answer wins, then its workflow hears it.
+    A naive `at` is read in `zone` (the API's default zone, the web app's manager's)."""
     task = await visible_task(session, task_id, manager)
-    if task.status == "answered":
-        raise Conflict(f"task {task_id} was already answered by {task.answered_by}")
-    if task.status != "open":
-        raise Conflict(f"task {task_id} is {task.status}, it takes no answer")
+    if task.status != TaskStatus.OPEN:
+        raise Conflict(answers.taken(task))
     answer_at = None
     if task.options:
         if answer not in task.options:
             raise Invalid(f"answer {answer!r} is not one of {task.options}")
     else:
         answer_at = await _checked_time(answer, at, task, zone, now, temporal)
-
-    task.status, task.answer, task.answer_at = "answered", answer, answer_at
-    task.answered_at, task.answered_by, task.note = now, manager.id, note
-    record(
-        session,
-        order_id=task.order_id,
-        lead_id=task.lead_id,
-        at=now,
-        actor=f"manager:{manager.id}",
-        kind="call_result" if task.kind == "call" else "task_answered",
-        task_id=task.id,
-        task_kind=task.kind,
-        answer=answer,
-        at_time=answer_at.isoformat() if answer_at else None,
-        note=note,
-    )
-    await session.flush()
-    signal = Dial.answer_task if task.kind == "call" else OrderChase.answer_task
-    await signal_workflow(
-        temporal, task.workflow_id, signal, TaskAnswer(task.id, answer, manager.id, answer_at)
-    )
-    await session.commit()
+    task = await answers.claim(session, task, manager, answer, answer_at, note, now)
+    await answers.deliver(session, temporal, task, now)
     return task
 
 
@@ -83,7 +62,7 @@ async def release_task(
 ) -> Task:
     """Give one's own open task back to the shared pool."""
     task = await visible_task(session, task_id, manager)
-    if task.status != "open":
+    if task.status != TaskStatus.OPEN:
         raise Conflict(f"task {task_id} is {task.status}: there is nothing to release")
     if task.assignee_id is None:
         raise Conflict(f"task {task_id} is already in the pool")
@@ -112,12 +91,9 @@ async def _checked_time(
     if at <= now:
         raise Invalid(f"{at.isoformat()} is in the past")
     if task.order_id is not None:
-        try:
-            state = await temporal.get_workflow_handle(order_workflow_id(task.order_id)).query(
-                OrderChase.state
-            )
-        except RPCError as error:
-            raise Unavailable(f"the chase of order {task.order_id!r} did not answer") from error
+        state = await query_workflow(temporal, order_workflow_id(task.order_id), OrderChase.state)
+        if state is None:
+            raise Unavailable(f"the chase of order {task.order_id!r} did not answer in time")
         if at > state.ends_at:
             raise Invalid(
                 f"{at.isoformat()} is after the payment window ends ({state.ends_at.isoformat()})"

@@ -12,12 +12,11 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
-from temporalio.service import RPCError
 
-from api.chases import query_process
 from api.deps import ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError, Forbidden, NotFound
 from api.services import tasks as task_service
+from api.services.process import order_process
 from api.timeline import timeline
 from api.web.pages import Csrf, ManagerUser, UserDep, WebUser, page, redirect
 from db.models import Discount, HistoryEntry, Manager, Order, Task
@@ -184,10 +183,8 @@ async def _order_card(db: AsyncSession, temporal: Client, order: Order) -> dict[
     """The order row, the running process (its query), the latest offer, the timeline."""
     process = None
     if order.chase_started and order.outcome is None:
-        try:
-            process = await query_process(temporal, order.id)
-        except RPCError:
-            pass  # no worker answering right now: the stored status still stands
+        # None when no worker answers in time: the stored status still stands.
+        process = await order_process(temporal, order.id)
     offer = await db.scalar(
         select(Discount)
         .where(Discount.order_id == order.id)
