@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep, hash_token
-from api.errors import Conflict
+from api.errors import Conflict, responses
 from api.schemas.managers import (
     Deactivated,
     DeactivateIn,
@@ -24,7 +24,7 @@ from db.models import Manager
 router = APIRouter(prefix="/v1/managers", tags=["managers"])
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=responses(409))
 async def create_manager(
     body: ManagerIn, session: SessionDep, settings: SettingsDep, clock: ClockDep, _: BackendDep
 ) -> ManagerCreated:
@@ -55,12 +55,12 @@ async def list_managers(session: SessionDep, _: BackendDep) -> list[ManagerOut]:
     return [manager_out(m) for m in await session.scalars(select(Manager).order_by(Manager.id))]
 
 
-@router.get("/{manager_id}")
+@router.get("/{manager_id}", responses=responses(404))
 async def get_manager(manager_id: str, session: SessionDep, _: BackendDep) -> ManagerOut:
     return manager_out(await managers.get_manager(session, manager_id))
 
 
-@router.patch("/{manager_id}")
+@router.patch("/{manager_id}", responses=responses(404, 409, 503))
 async def update_manager(
     manager_id: str,
     body: ManagerPatch,
@@ -84,7 +84,7 @@ async def update_manager(
     return manager_out(manager)
 
 
-@router.post("/{manager_id}/token")
+@router.post("/{manager_id}/token", responses=responses(404))
 async def issue_token(
     manager_id: str, session: SessionDep, clock: ClockDep, _: BackendDep
 ) -> NewToken:
@@ -95,7 +95,7 @@ async def issue_token(
     return NewToken(id=manager.id, token=token)
 
 
-@router.post("/{manager_id}/deactivate")
+@router.post("/{manager_id}/deactivate", responses=responses(404, 409, 503))
 async def deactivate_manager(
     manager_id: str,
     body: DeactivateIn,

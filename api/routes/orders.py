@@ -40,7 +40,7 @@ from domain import (
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
 
-@router.post("", status_code=201, responses=responses(409, 422, 503))
+@router.post("", status_code=201)
 async def create_order(
     body: OrderIn,
     response: Response,
@@ -128,7 +128,7 @@ async def _offer(session: SessionDep, order_id: str) -> OfferOut | None:
     )
 
 
-@router.post("/{order_id}/events", status_code=202, responses=responses(404, 409, 422, 503))
+@router.post("/{order_id}/events", status_code=202, responses=responses(404, 409))
 async def post_order_event(
     order_id: str,
     body: OrderEventIn,

@@ -53,7 +53,7 @@ async def get_task(task_id: int, manager: ManagerDep, session: SessionDep) -> Ta
     return task_out(await tasks.visible_task(session, task_id, manager))
 
 
-@router.post("/{task_id}/answer", responses=responses(404, 409, 503))
+@router.post("/{task_id}/answer", responses=responses(404, 409))
 async def answer_task(
     task_id: int,
     body: AnswerIn,

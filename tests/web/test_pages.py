@@ -212,7 +212,7 @@ async def test_a_late_answer_is_refused_and_a_new_token_ends_the_session(
     await expect(olgas.locator(".done")).to_contain_text("Answered Yes by olga")
     await ivans.get_by_role("button", name="Yes").click()
     await expect(ivans.locator("#answer-error")).to_have_text(
-        f"task {task.id} was already answered by olga"
+        f"task {task.id} was already answered by 'olga'"
     )
     assert (await site.api.get("/v1/orders/WEB-L1", headers=site.backend)).json()[
         "assignee_id"
