@@ -14,7 +14,8 @@ from api.schemas.common import Id, OneLine, Text
 def _known_zone(value: str) -> str:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as error:
+    # OSError: a folder of the zone database ("Europe"), or a name too long for a file.
+    except (ZoneInfoNotFoundError, ValueError, OSError) as error:
         raise ValueError(f"{value!r} is not a known time zone") from error
     return value
 

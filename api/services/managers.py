@@ -12,6 +12,7 @@ from temporalio.client import Client
 
 from api.deps import hash_token
 from api.errors import Conflict, NotFound
+from api.schemas.common import can_be_id
 from api.temporal import signal_workflow
 from db.history import record
 from db.models import Manager, Order, Task
@@ -48,7 +49,8 @@ async def activate(session: AsyncSession, *, manager_id: str, actor: str, now: d
 
 
 async def get_manager(session: AsyncSession, manager_id: str) -> Manager:
-    manager = await session.get(Manager, manager_id)
+    """The manager a path names; a key that could not be an id is simply not found."""
+    manager = await session.get(Manager, manager_id) if can_be_id(manager_id) else None
     if manager is None:
         raise NotFound("manager", manager_id)
     return manager
