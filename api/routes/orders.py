@@ -12,7 +12,7 @@ from api.errors import NotFound, responses
 from api.schemas.common import HistoryLine, can_be_id
 from api.schemas.orders import (
     AssignIn,
-    Customer,
+    CustomerOut,
     EnrollIn,
     EnrollOut,
     EventAccepted,
@@ -20,7 +20,7 @@ from api.schemas.orders import (
     OrderEventIn,
     OrderIn,
     OrderOut,
-    Product,
+    ProductOut,
 )
 from api.services import managers
 from api.services.chases import ensure_order_chase
@@ -206,11 +206,13 @@ async def _get_order(session: SessionDep, order_id: str) -> Order:
 def _order_out(order: Order) -> OrderOut:
     return OrderOut(
         id=order.id,
-        product=Product(id=order.product_id, name=order.product_name),
+        product=ProductOut(id=order.product_id, name=order.product_name),
         amount=order.amount,
         paid_amount=order.paid_amount,
         currency=order.currency,
-        customer=Customer(name=order.customer_name, email=order.customer_email, phone=order.phone),
+        customer=CustomerOut(
+            name=order.customer_name, email=order.customer_email, phone=order.phone
+        ),
         language=order.language,
         status=OrderStatus(order.status),
         assignee_id=order.assignee_id,

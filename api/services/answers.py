@@ -77,7 +77,7 @@ async def claim(
 
 
 def taken(task: Task) -> str:
-    """Why a task takes no answer: who answered it, or why it closed."""
+    """Why a task that is not open takes no answer: who answered it, or why it closed."""
     if task.status == TaskStatus.ANSWERED:
         return f"task {task.id} was already answered by {task.answered_by!r}"
     return f"task {task.id} is {task.status} ({task.close_reason}), it takes no answer"
