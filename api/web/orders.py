@@ -9,12 +9,14 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from api.deps import ClockDep, SessionDep, SettingsDep, TemporalDep
-from api.errors import ApiError, Forbidden, NotFound
+from api.errors import ApiError, Forbidden, Invalid, NotFound
+from api.schemas.tasks import AnswerIn
 from api.services import tasks as task_service
 from api.services.process import order_process
 from api.timeline import timeline
@@ -55,18 +57,15 @@ async def answer(
 ) -> Response:
     """The manager's answer; a refusal is shown on the page and changes nothing."""
     try:
-        moment = datetime.fromisoformat(at) if at else None
-    except ValueError:
-        moment = None
-    try:
+        body = _answer_in(answer, at, note)
         await task_service.answer_task(
             db,
             temporal,
             task_id=task_id,
             manager=_manager(user),
-            answer=answer,
-            at=moment,
-            note=note.strip() or None,
+            answer=body.answer,
+            at=body.at,
+            note=body.note,
             zone=user.timezone,  # the date-time input is in the manager's zone
             now=await clock(),
         )
@@ -150,6 +149,18 @@ async def next_task(
         order_id=order_id,
         after=after,
     )
+
+
+def _answer_in(answer: str, at: str, note: str) -> AnswerIn:
+    """The form read as the API reads its JSON body: the same rules for every field."""
+    try:
+        return AnswerIn.model_validate(
+            {"answer": answer, "at": at or None, "note": note.strip() or None}
+        )
+    except ValidationError as error:
+        raise Invalid(
+            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        ) from error
 
 
 async def _task_view(

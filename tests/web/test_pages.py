@@ -108,6 +108,12 @@ async def test_forms_need_the_csrf_token_and_customer_text_is_escaped(
             forged = await forger.post(f"/app/tasks/{task.id}/answer", data=form)
             assert forged.status_code == 403
             assert "The form expired" in forged.text
+    # The page's form follows the API's text rules: a hidden bidi override is refused.
+    await page.get_by_label("Note (optional)").fill("call back \u202eafter 5")
+    await page.get_by_role("button", name="Yes").click()
+    await expect(page.locator("#answer-error")).to_contain_text(
+        "note: Value error, contains the character U+202E"
+    )
     async with sessions() as session:
         still = await session.get(Task, task.id)
         assert still is not None and still.status == "open"
