@@ -13,19 +13,10 @@ from sqlalchemy import or_, select
 from api.deps import SessionDep
 from api.web.pages import ManagerUser, WebUser, page
 from db.models import Order, Task
+from domain import TaskKind
 from workflows.tasks import TASK_KINDS
 
 router = APIRouter(prefix="/app/tasks", include_in_schema=False)
-
-KIND_ORDER = (
-    "take_order",
-    "call",
-    "will_pay",
-    "payment_date",
-    "confirm_cancel",
-    "callback_time",
-    "ask_phone",
-)
 
 
 @router.get("")
@@ -78,7 +69,7 @@ async def _list(
         notes.append(task)
     return {
         "tasks": tasks,
-        "counts": [(k, counts[k]) for k in KIND_ORDER if counts[k]],
+        "counts": [(k.value, counts[k]) for k in TaskKind if counts[k]],
         "total": len(rows),
         "kind": kind,
         "notes": notes,
