@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CHASER_CACHE ?= $(HOME)/.cache/chaser
 export CHASER_CACHE
 
-.PHONY: setup temporal run test lint migrate clean record-histories freeze-histories bench compose-config
+.PHONY: setup temporal browser run test lint migrate clean record-histories freeze-histories bench compose-config
 
 $(BIN)/python:
 	@echo "setup: creating the virtualenv $(VENV)"
@@ -26,14 +26,18 @@ temporal: $(VENV)/.installed
 
 setup: $(VENV)/.installed temporal
 
+# Debian's Chromium for the browser tests (apt-get, as root); a second when it is there.
+browser:
+	scripts/setup-browser.sh
+
 migrate: setup
 	$(BIN)/alembic upgrade head
 
 run: setup
 	scripts/run.sh
 
-test: setup
-	@echo "test: pytest starts its own servers (time-skipping, dev server, SMTP) and migrates a fresh database"
+test: setup browser
+	@echo "test: pytest starts its own servers (time-skipping, dev server, SMTP, Chromium) and migrates a fresh database"
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Re-record tests/histories/ from real runs of every registered path (or HISTORY_PATHS=…).

@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 DEV_BACKEND_TOKEN = "dev-backend-token"
 DEV_PAY_LINK_SECRET = "dev-pay-link-secret"
 DEV_UNSUBSCRIBE_SECRET = "dev-unsubscribe-secret"
+DEV_SESSION_SECRET = "dev-session-secret"
 MIN_SECRET_LENGTH = 32
 
 
@@ -72,6 +73,9 @@ class Settings(BaseSettings):
     holidays: Annotated[tuple[date, ...], NoDecode] = ()
 
     backend_token: SecretStr = SecretStr(DEV_BACKEND_TOKEN)
+    # Signs the web app's session cookie; a sign-in lasts session_max_age.
+    session_secret: SecretStr = SecretStr(DEV_SESSION_SECRET)
+    session_max_age: timedelta = timedelta(hours=12)
     # production: the API and the worker refuse to start with weak secrets (check_secrets).
     chaser_env: Literal["development", "production"] = "development"
 
@@ -149,6 +153,7 @@ class Settings(BaseSettings):
         "webhook_retry_for",
         "webhook_timeout",
         "enroll_batch_pause",
+        "session_max_age",
         mode="before",
     )
     @classmethod
@@ -213,6 +218,7 @@ class Settings(BaseSettings):
                 ("BACKEND_TOKEN", self.backend_token, DEV_BACKEND_TOKEN),
                 ("PAY_LINK_SECRET", self.pay_link_secret, DEV_PAY_LINK_SECRET),
                 ("UNSUBSCRIBE_SECRET", self.unsubscribe_secret, DEV_UNSUBSCRIBE_SECRET),
+                ("SESSION_SECRET", self.session_secret, DEV_SESSION_SECRET),
             )
             if secret.get_secret_value() == default
             or len(secret.get_secret_value()) < MIN_SECRET_LENGTH

@@ -13,6 +13,7 @@ from activities.orders import load_order
 from db.history import record
 from db.models import Order, Task
 from db.session import Sessions
+from workflows.tasks import POOL_KIND
 
 
 @dataclass
@@ -25,6 +26,9 @@ class NewTask:
     options: list[str]
     assignee_id: str | None  # None: the shared pool
     at: datetime
+    # A call's place in the dial, for its title in the order's language.
+    day: int = 0
+    call: int = 0
 
 
 @dataclass
@@ -47,15 +51,19 @@ class TaskActivities:
             if existing is not None:
                 return existing
             order = await load_order(session, new.order_id)
+            # "Take the order?" goes to the pool; every other task to the order's assignee as
+            # the row has it now: a re-assignment committed while this task was on its way wins
+            # over the assignee the workflow knew when it asked.
+            assignee_id = None if new.kind == POOL_KIND else order.assignee_id
             task = Task(
                 key=new.key,
                 order_id=order.id,
                 workflow_id=new.workflow_id,
                 kind=new.kind,
-                title=new.title,
+                title=self._title(order, new),
                 call_script=self._call_script(order) if new.kind == "call" else None,
                 options=new.options,
-                assignee_id=new.assignee_id,
+                assignee_id=assignee_id,
                 status="open",
                 created_at=new.at,
             )
@@ -97,10 +105,24 @@ class TaskActivities:
                     reason=close.reason,
                 )
 
+    def _title(self, order: Order, new: NewTask) -> str:
+        """The workflow's title is English; other languages have theirs in
+        templates/tasks/<language>/<kind>.txt."""
+        try:
+            template = self.templates.get_template(f"tasks/{order.language}/{new.kind}.txt")
+        except jinja2.TemplateNotFound:
+            return new.title
+        return template.render(day=new.day, call=new.call).strip()
+
     def _call_script(self, order: Order) -> str:
-        """What to say to the customer: the product's own script, or the default one."""
+        """What to say to the customer, in the order's language: the product's own script,
+        or the default one."""
         template = self.templates.select_template(
-            [f"call_scripts/{order.product_id}.txt", "call_scripts/default.txt"]
+            [
+                f"call_scripts/{order.language}/{order.product_id}.txt",
+                f"call_scripts/{order.language}/default.txt",
+                "call_scripts/en/default.txt",
+            ]
         )
         return template.render(
             customer_name=order.customer_name,

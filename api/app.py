@@ -32,6 +32,7 @@ from api.routes import (
     unsubscribe,
     webhooks,
 )
+from api.web.mount import install_web
 from db.session import make_engine, make_sessions
 from settings import Settings
 from temporal_client import connect_with_retry
@@ -97,6 +98,7 @@ def create_app(
     app.include_router(webhooks.router)
     app.include_router(suppressions.router)
     app.include_router(unsubscribe.router)
+    install_web(app)
     return app
 
 

@@ -90,6 +90,8 @@ async def get_caller(
     manager = await session.scalar(select(Manager).where(Manager.token_hash == hash_token(token)))
     if manager is None:
         raise Unauthorized("unknown bearer token")
+    if not manager.active:
+        raise Forbidden(f"manager {manager.id!r} is deactivated")
     return Caller(manager=manager)
 
 

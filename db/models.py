@@ -55,7 +55,13 @@ class Manager(Base):
     signature: Mapped[str] = mapped_column(Text, default="")
     # sha256 of the bearer token: tokens are random and long, so a slow hash adds nothing.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The web app speaks this language and shows times in this zone to the manager.
+    language: Mapped[str] = mapped_column(String(2), default="en")
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
+    # A deactivated manager can no longer sign in or answer; their history stays.
+    active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    deactivated_at: Mapped[datetime | None]
 
 
 class Order(Base):

@@ -61,7 +61,7 @@ from workflows.order_chase import (
     PhoneChanged,
     Unsubscribed,
 )
-from workflows.tasks import TaskAnswer
+from workflows.tasks import Reassignment, TaskAnswer
 from workflows.webhook_delivery import (
     WebhookDelivery,
     WebhookDeliveryInput,
@@ -73,6 +73,8 @@ HISTORIES = ROOT / "tests" / "histories"
 TASK_QUEUE = "record-histories"
 # The one manager who answers every task in the recordings.
 MANAGER = "olga"
+# Who an order is re-assigned to in the re-assignment path.
+SUCCESSOR = "ivan"
 
 
 # --- The registry ---------------------------------------------------------------------
@@ -178,6 +180,19 @@ class Recording:
         """Past the grace minute, the manager takes the order from the pool."""
         await self.sleep(timedelta(seconds=self.settings.order_timings().grace))
         await self.answer(order_id, "take_order", "yes")
+
+    async def reassign(self, order_id: str, manager_id: str) -> None:
+        """`POST /v1/orders/{id}/assign` as the API applies it: the order row and its open
+        tasks, then the signal to the chase (which tells its dial)."""
+        async with self.sessions() as session, session.begin():
+            order = await session.get(Order, order_id)
+            assert order is not None
+            order.assignee_id = manager_id
+            for task in await session.scalars(
+                select(Task).where(Task.order_id == order_id, Task.status == "open")
+            ):
+                task.assignee_id = manager_id
+        await self.chase(order_id).signal(OrderChase.reassign, Reassignment(manager_id, "backend"))
 
     async def new_phone(self, order_id: str, event_id: str, phone: str) -> None:
         """A `phone_changed` event as the API applies it: the order row, then the signal."""
@@ -629,6 +644,26 @@ async def order_cancelled_mid_dial(rec: Recording) -> WorkflowHandle[Any, Any]:
     return handle
 
 
+@recorded(
+    "order-reassigned-mid-dial",
+    "OrderChase",
+    f"manager process: taken by {MANAGER}; while call 1 is open the order is re-assigned to "
+    f"{SUCCESSOR}: the chase tells dial-1, whose call 2 goes to {SUCCESSOR}; paid",
+)
+async def order_reassigned_mid_dial(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("reassigned"))
+    await rec.take("reassigned")
+    await rec.task("reassigned", "call")
+    await rec.reassign("reassigned", SUCCESSOR)
+    await rec.answer("reassigned", "call", "no_answer")
+    await rec.sleep(timedelta(seconds=rec.settings.order_timings().retry_gap))
+    second = await rec.task("reassigned", "call")
+    if second.assignee_id != SUCCESSOR:
+        raise RuntimeError(f"call 2 went to {second.assignee_id}, not {SUCCESSOR}")
+    await rec.pay("reassigned")
+    return handle
+
+
 # A chase that continues as new: the limit is lowered so that a few call-backs reach it.
 LONG_CHASE_EVENTS = 150
 
@@ -1058,17 +1093,18 @@ def write_index(out: Path, saved: Sequence[Saved]) -> None:
 
 
 async def _add_manager(sessions: Sessions) -> None:
-    """The manager who answers the recordings' tasks (tasks and orders reference them)."""
+    """The managers of the recordings' tasks (tasks and orders reference them)."""
     async with sessions() as session, session.begin():
-        session.add(
-            Manager(
-                id=MANAGER,
-                name="Olga",
-                email="olga@shop.example",
-                token_hash=hashlib.sha256(b"record-histories").hexdigest(),
-                created_at=datetime.now(UTC),
+        for manager_id in (MANAGER, SUCCESSOR):
+            session.add(
+                Manager(
+                    id=manager_id,
+                    name=manager_id.title(),
+                    email=f"{manager_id}@shop.example",
+                    token_hash=hashlib.sha256(f"record-{manager_id}".encode()).hexdigest(),
+                    created_at=datetime.now(UTC),
+                )
             )
-        )
 
 
 def _shown(path: Path) -> str:

@@ -53,6 +53,7 @@ cat <<INFO
     API docs         http://localhost:$API_PORT/docs
     API metrics      http://localhost:$API_PORT/metrics
     worker metrics   http://localhost:$WORKER_METRICS_PORT/metrics
+    managers' app    http://localhost:$API_PORT/app/
     mail folder      $DATA/mail/
   Ctrl-C stops everything; open chases resume on the next 'make run'.
 

@@ -12,7 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.tasks import CloseTask, NewTask, TaskActivities
 
 from workflows.activity_policy import ACTIVITY_TIMEOUT, WRITE_RETRY
-from workflows.tasks import CALL_ANSWERS, TaskAnswer
+from workflows.tasks import CALL_ANSWERS, Reassignment, TaskAnswer
 
 
 @dataclass
@@ -58,6 +58,7 @@ class Dial:
         self.open_task_id: int | None = None
         self.answers: dict[int, TaskAnswer] = {}
         self.stop_reason = "dial cancelled"
+        self.assignee_id = input.assignee_id  # re-assigning the order changes it
 
     @workflow.run
     async def run(self, input: DialInput) -> DialResult:
@@ -95,6 +96,11 @@ class Dial:
         self.answers[answer.task_id] = answer
 
     @workflow.signal
+    def reassign(self, change: Reassignment) -> None:
+        """The order moved: the next call tasks go to the new assignee."""
+        self.assignee_id = change.manager_id
+
+    @workflow.signal
     def stopping(self, stop: DialStop) -> None:
         """The parent says why it is about to cancel us."""
         self.stop_reason = stop.reason
@@ -114,8 +120,10 @@ class Dial:
                 kind="call",
                 title=f"Call the customer (day {self.day}, call {self.call + 1})",
                 options=list(CALL_ANSWERS),
-                assignee_id=input.assignee_id,
+                assignee_id=self.assignee_id,
                 at=workflow.now(),
+                day=self.day,
+                call=self.call + 1,
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=WRITE_RETRY,

@@ -40,7 +40,7 @@ from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
 from workflows.dial import Dial, DialInput, DialResult, DialStop
 from workflows.email_cadence import EmailCadence
 from workflows.search_attributes import ASSIGNEE_ID, CHASE_STAGE, ORDER_STATUS
-from workflows.tasks import ORDER_TASKS, TaskAnswer
+from workflows.tasks import ORDER_TASKS, Reassignment, TaskAnswer
 
 # A chase that loops through call-backs continues as new past this many events. One loop
 # (dial child, three tasks, waits, an email) adds about 40 events to this workflow, so 2,000
@@ -271,6 +271,14 @@ class OrderChase:
         self.answers[answer.task_id] = answer
 
     @workflow.signal
+    async def reassign(self, change: Reassignment) -> None:
+        """The order moved to another manager or the pool (the API has moved its open task):
+        later tasks go there, and so do the running dial's next calls."""
+        self.assignee_id = change.manager_id
+        if self.dial is not None:
+            await self._tell_dial(change)
+
+    @workflow.signal
     def email_opened(self, opened: EmailOpened) -> None:
         """The tracking pixel of one of this order's emails was loaded."""
         self.opened.add(opened.message_id)
@@ -434,11 +442,12 @@ class OrderChase:
         self.dials += 1
         self.stage = "dialing"
         t = self.timings
+        input_assignee = self.assignee_id
         dial = await workflow.start_child_workflow(
             Dial.run,
             DialInput(
                 order_id=self.order_id,
-                assignee_id=self.assignee_id,
+                assignee_id=input_assignee,
                 dial_days=t.dial_days,
                 calls_per_day=t.calls_per_day,
                 retry_gap=t.retry_gap,
@@ -447,9 +456,19 @@ class OrderChase:
             id=self._dial_id(),
         )
         self.dial = dial
+        if self.assignee_id != input_assignee:
+            # Re-assigned while the child was starting: its input has the old assignee.
+            await self._tell_dial(Reassignment(self.assignee_id, "chase"))
         result = await dial
         self.dial, self.last_dial, self.last_dial_id = None, result, dial.id
         return result
+
+    async def _tell_dial(self, change: Reassignment) -> None:
+        assert self.dial is not None
+        try:
+            await self.dial.signal(Dial.reassign, change)
+        except FailureError:
+            pass  # the dial ended meanwhile: the next dial starts with the new assignee
 
     def _dial_id(self) -> str:
         chase = workflow.info().workflow_id

@@ -17,6 +17,8 @@ ORDER_TASKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "callback_time": ("When to call back?", ()),
     "email_bounced": ("Email bounced — check the address?", ("fixed", "skip")),
 }
+# The one question for the shared pool: whoever answers it yes is assigned the order.
+POOL_KIND = "take_order"
 # Every kind a task can have: the order chase's questions and the dial child's calls.
 TASK_KINDS = frozenset({*ORDER_TASKS, "call"})
 
@@ -29,3 +31,11 @@ class TaskAnswer:
     answer: str  # one of the task's options, or "at" for a date-time question
     manager_id: str
     at: datetime | None = None
+
+
+@dataclass
+class Reassignment:
+    """The order moved to another manager (None: the shared pool), told to its running chase."""
+
+    manager_id: str | None
+    by: str  # who moved it, for the workflow's log: "backend" or "manager:<id>"

@@ -5,12 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import select
 
-from activities.orders import CLOSED_STATUSES
 from api.deps import CallerDep, SessionDep
 from api.pagination import PagerDep
 from api.schemas.tasks import CallListEntry
 from db.models import Order
-from domain import OrderStatus
+from domain import CLOSED_STATUSES, OrderStatus
 
 router = APIRouter(prefix="/v1/call-list", tags=["orders"])
 

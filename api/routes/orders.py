@@ -12,19 +12,19 @@ from api.errors import NotFound, responses
 from api.pagination import PagerDep
 from api.schemas.common import HistoryLine, can_be_id
 from api.schemas.orders import (
+    AssignIn,
     CustomerOut,
-    DialOut,
     EventAccepted,
     OfferOut,
     OrderEventIn,
     OrderIn,
     OrderOut,
-    ProcessOut,
     ProductOut,
 )
+from api.services import managers
 from api.services.chases import ensure_order_chase
 from api.services.order_events import apply_event, deliver
-from api.temporal import query_workflow
+from api.services.process import order_process
 from api.timeline import timeline
 from db.history import record
 from db.models import Discount, HistoryEntry, Order
@@ -35,11 +35,7 @@ from domain import (
     OfferStatus,
     OrderStatus,
     Outcome,
-    legacy_dial_workflow_id,
-    order_workflow_id,
 )
-from workflows.dial import Dial
-from workflows.order_chase import OrderChase
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
@@ -124,6 +120,27 @@ async def post_order_event(
     return EventAccepted(event_id=body.event_id, duplicate=applied.duplicate)
 
 
+@router.post("/{order_id}/assign", responses=responses(404, 409, 503))
+async def assign_order(
+    order_id: str,
+    body: AssignIn,
+    session: SessionDep,
+    temporal: TemporalDep,
+    clock: ClockDep,
+    _: BackendDep,
+) -> OrderOut:
+    """Re-assign an open order: its open task moves now, and the chase sends later ones there."""
+    order = await managers.assign_order(
+        session,
+        temporal,
+        order_id=_known_id(order_id),
+        manager_id=body.manager_id,
+        actor="backend",
+        now=await clock(),
+    )
+    return _order_out(order)
+
+
 @router.get("/{order_id}", responses=responses(404))
 async def get_order(
     order_id: str, session: SessionDep, temporal: TemporalDep, _: BackendDep
@@ -134,7 +151,7 @@ async def get_order(
     out = _order_out(order)
     out.offer = await _offer(session, order.id)
     if order.chase_started and order.status not in CLOSED_STATUSES:
-        out.process = await _process(temporal, order.id)
+        out.process = await order_process(temporal, order.id)
         out.live = out.process is not None
     return out
 
@@ -146,43 +163,6 @@ async def get_order_history(
     """The order's timeline: events, status changes, emails, tasks and answers, oldest first."""
     order = await _get_order(session, order_id)
     return await timeline(session, HistoryEntry.order_id == order.id, pager)
-
-
-async def _process(temporal: TemporalDep, order_id: str) -> ProcessOut | None:
-    """The chase's query, and its running dial child's counters (or the last dial's)."""
-    state = await query_workflow(temporal, order_workflow_id(order_id), OrderChase.state)
-    if state is None:
-        return None
-    process = ProcessOut(
-        stage=state.stage,
-        partially_paid=state.partially_paid,
-        ends_at=state.ends_at,
-        assignee_id=state.assignee_id,
-        open_task_id=state.open_task_id,
-        dials=state.dials,
-    )
-    if state.dial_workflow_id is not None:
-        counters = await query_workflow(temporal, state.dial_workflow_id, Dial.counters)
-        if counters is None:
-            return None
-        process.open_task_id = counters.open_task_id
-        process.dial = DialOut(
-            workflow_id=state.dial_workflow_id,
-            day=counters.day,
-            call=counters.call,
-            attempts=counters.attempts,
-        )
-    elif state.last_dial is not None:
-        last = state.last_dial
-        process.dial = DialOut(
-            workflow_id=state.last_dial_workflow_id
-            or legacy_dial_workflow_id(order_workflow_id(order_id), state.dials),
-            day=last.day,
-            call=last.call,
-            attempts=last.attempts,
-            outcome=last.outcome,
-        )
-    return process
 
 
 def _known_id(order_id: str) -> str:

@@ -1,24 +1,20 @@
-"""Manager tasks: a manager lists the pool and their own tasks, and answers them."""
+"""Manager tasks: a manager lists the pool and their own tasks, answers or releases them."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
 from sqlalchemy import or_, select
 
 from api.deps import ClockDep, ManagerDep, SessionDep, SettingsDep, TemporalDep
-from api.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable, responses
+from api.errors import Invalid, responses
 from api.pagination import PagerDep
-from api.schemas.common import Id, can_be_row_id
+from api.schemas.common import Id
 from api.schemas.tasks import AnswerIn, TaskOut
-from api.services import answers
-from api.temporal import query_workflow
-from db.models import Manager, Task
-from domain import TaskKind, TaskStatus, order_workflow_id
-from workflows.order_chase import OrderChase
+from api.services import tasks
+from db.models import Task
+from domain import TaskKind, TaskStatus
 from workflows.tasks import TASK_KINDS
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
@@ -52,14 +48,14 @@ async def list_tasks(
         query = query.where(Task.status == status)
     if order_id is not None:
         query = query.where(Task.order_id == order_id)
-    tasks = pager.page((await session.scalars(query)).all(), lambda t: (t.created_at, t.id))
-    return [task_out(task) for task in tasks]
+    page = pager.page((await session.scalars(query)).all(), lambda t: (t.created_at, t.id))
+    return [task_out(task) for task in page]
 
 
 @router.get("/{task_id}", responses=responses(404))
 async def get_task(task_id: int, manager: ManagerDep, session: SessionDep) -> TaskOut:
     """One task, with its call script and allowed answers."""
-    return task_out(await _visible_task(session, task_id, manager))
+    return task_out(await tasks.visible_task(session, task_id, manager))
 
 
 @router.post("/{task_id}/answer", responses=responses(404, 409))
@@ -73,48 +69,27 @@ async def answer_task(
     clock: ClockDep,
 ) -> TaskOut:
     """Check the answer and claim the task: one answer wins, then its workflow hears it."""
-    task = await _visible_task(session, task_id, manager)
-    if task.status != TaskStatus.OPEN:
-        raise Conflict(answers.taken(task))
-    now = await clock()
-    at = None
-    if task.options:
-        if body.answer not in task.options:
-            raise Invalid(f"answer {body.answer!r} is not one of {task.options}")
-    else:
-        at = await _checked_time(body, task, settings.default_timezone, now, temporal)
-    task = await answers.claim(session, task, manager, body.answer, at, body.note, now)
-    await answers.deliver(session, temporal, task, now)
+    task = await tasks.answer_task(
+        session,
+        temporal,
+        task_id=task_id,
+        manager=manager,
+        answer=body.answer,
+        at=body.at,
+        note=body.note,
+        zone=settings.default_timezone,
+        now=await clock(),
+    )
     return task_out(task)
 
 
-async def _visible_task(session: SessionDep, task_id: int, manager: Manager) -> Task:
-    task = await session.get(Task, task_id) if can_be_row_id(task_id) else None
-    if task is None:
-        raise NotFound("task", task_id)
-    if task.assignee_id is not None and task.assignee_id != manager.id:
-        raise Forbidden(f"task {task_id} is assigned to another manager")
-    return task
-
-
-async def _checked_time(
-    body: AnswerIn, task: Task, zone: str, now: datetime, temporal: TemporalDep
-) -> datetime:
-    """A date-time answer: read in the default zone when naive, future, inside the window."""
-    if body.answer != "at" or body.at is None:
-        raise Invalid(f"task {task.id} asks for a date-time: send answer 'at' with 'at'")
-    at = body.at if body.at.tzinfo is not None else body.at.replace(tzinfo=ZoneInfo(zone))
-    if at <= now:
-        raise Invalid(f"{at.isoformat()} is in the past")
-    if task.order_id is not None:
-        state = await query_workflow(temporal, order_workflow_id(task.order_id), OrderChase.state)
-        if state is None:
-            raise Unavailable(f"the chase of order {task.order_id!r} did not answer in time")
-        if at > state.ends_at:
-            raise Invalid(
-                f"{at.isoformat()} is after the payment window ends ({state.ends_at.isoformat()})"
-            )
-    return at
+@router.post("/{task_id}/release", responses=responses(404, 409))
+async def release_task(
+    task_id: int, manager: ManagerDep, session: SessionDep, clock: ClockDep
+) -> TaskOut:
+    """Give one's own open task back to the shared pool."""
+    task = await tasks.release_task(session, task_id=task_id, manager=manager, now=await clock())
+    return task_out(task)
 
 
 def task_out(task: Task) -> TaskOut:

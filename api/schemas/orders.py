@@ -125,3 +125,9 @@ class OrderOut(BaseModel):
     # False when the running chase did not answer in time (no worker): `process` is then
     # absent and the rest is the stored state. True otherwise, ended chases included.
     live: bool = True
+
+
+class AssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    manager_id: Id | None  # None: back to the shared pool

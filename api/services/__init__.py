@@ -1,1 +1,2 @@
-"""What the API does with an event or an answer, apart from parsing and mapping to HTTP."""
+"""What the API routes and the web pages both do with an event, an answer or a manager,
+apart from parsing and mapping to HTTP: one implementation, the same refusals."""

@@ -256,6 +256,7 @@ def test_production_refuses_development_and_short_secrets(settings: Settings) ->
             "backend_token": SecretStr("b" * 32),
             "pay_link_secret": SecretStr("p" * 40),
             "unsubscribe_secret": SecretStr("u" * 32),
+            "session_secret": SecretStr("s" * 32),
         }
     )
     strong.check_secrets()
@@ -268,7 +269,11 @@ async def test_the_api_will_not_start_in_production_with_a_default_secret(
     settings: Settings, dev_env: Any
 ) -> None:
     production = settings.model_copy(
-        update={"chaser_env": "production", "backend_token": SecretStr("b" * 40)}
+        update={
+            "chaser_env": "production",
+            "backend_token": SecretStr("b" * 40),
+            "session_secret": SecretStr("s" * 40),
+        }
     )
     app = create_app(production, temporal=dev_env.client)
     with pytest.raises(WeakSecrets, match="PAY_LINK_SECRET"):

@@ -1,0 +1,81 @@
+"""Bodies of the manager routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+
+from api.schemas.common import Id, OneLine, Text
+
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    # OSError: a folder of the zone database ("Europe"), or a name too long for a file.
+    except (ZoneInfoNotFoundError, ValueError, OSError) as error:
+        raise ValueError(f"{value!r} is not a known time zone") from error
+    return value
+
+
+Language = Literal["en", "ru"]
+TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_known_zone)]
+
+
+class ManagerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: Id
+    name: OneLine  # it goes into the From header of the lead follow-ups
+    email: EmailStr
+    signature: Text = ""
+    language: Language | None = None  # DEFAULT_LANGUAGE when absent
+    timezone: TimeZone | None = None  # DEFAULT_TIMEZONE when absent
+
+
+class ManagerPatch(BaseModel):
+    """The fields to change; absent ones stay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: OneLine | None = None
+    email: EmailStr | None = None
+    signature: Text | None = None
+    language: Language | None = None
+    timezone: TimeZone | None = None
+    active: bool | None = None
+
+
+class ManagerOut(BaseModel):
+    id: str
+    name: str
+    email: str
+    signature: str
+    language: str
+    timezone: str
+    active: bool
+    created_at: datetime
+    deactivated_at: datetime | None
+
+
+class ManagerCreated(ManagerOut):
+    token: str  # shown this once; only its hash is stored
+
+
+class NewToken(BaseModel):
+    id: str
+    token: str  # shown this once; the previous token no longer works
+
+
+class DeactivateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    successor_id: Id | None = None  # None: their open work goes back to the pool
+
+
+class Deactivated(BaseModel):
+    manager: ManagerOut
+    successor_id: str | None
+    orders_moved: list[str]

@@ -1,0 +1,1 @@
+"""The managers' web app under /app/: server-rendered pages, htmx for the live parts."""

@@ -1,0 +1,157 @@
+"""The web app's words in English and Russian, and which of the two a request gets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Request
+
+LANGUAGES = ("en", "ru")
+
+# key -> (English, Russian). Task titles and call scripts come in the order's language from
+# the worker (templates/tasks/); these are the app's own labels.
+MESSAGES: dict[str, tuple[str, str]] = {
+    "app": ("chaser", "chaser"),
+    "sign_in": ("Sign in", "Войти"),
+    "sign_out": ("Sign out", "Выйти"),
+    "token": ("Your token", "Ваш токен"),
+    "token_help": (
+        "The manager token the shop gave you (or the backend token for the shop view).",
+        "Токен менеджера, который выдал магазин (или токен бэкенда для обзора магазина).",
+    ),
+    "wrong_token": ("That token is not valid.", "Этот токен не подходит."),
+    "inactive": ("This manager is deactivated.", "Этот менеджер отключён."),
+    "expired": ("Please sign in again.", "Войдите снова."),
+    "bad_csrf": (
+        "The form expired: reload the page and try again.",
+        "Форма устарела: обновите страницу и попробуйте снова.",
+    ),
+    "inbox": ("Inbox", "Входящие"),
+    "calls": ("Call list", "Обзвон"),
+    "admin": ("Shop", "Магазин"),
+    "all_kinds": ("All", "Все"),
+    "mine": ("Mine", "Мои"),
+    "pool": ("Pool", "Общие"),
+    "no_tasks": ("Nothing to do right now.", "Сейчас задач нет."),
+    "taken_by": ("Task #{id} was taken by {who}.", "Задачу №{id} взял(а) {who}."),
+    "task_gone": ("Task #{id} is no longer open ({why}).", "Задача №{id} уже закрыта ({why})."),
+    "order": ("Order", "Заказ"),
+    "customer": ("Customer", "Клиент"),
+    "product": ("Product", "Продукт"),
+    "amount": ("Amount", "Сумма"),
+    "phone": ("Phone", "Телефон"),
+    "email": ("Email", "Email"),
+    "status": ("Status", "Статус"),
+    "stage": ("Stage", "Этап"),
+    "dial": ("Dialling", "Обзвон"),
+    "dial_counts": (
+        "day {day}, call {call}, {attempts} attempts",
+        "день {day}, звонок {call}, попыток: {attempts}",
+    ),
+    "offer": ("Personal offer", "Персональное предложение"),
+    "offer_line": ("{percent}% until {until} ({status})", "{percent}% до {until} ({status})"),
+    "assignee": ("Manager", "Менеджер"),
+    "nobody": ("the pool", "общий пул"),
+    "script": ("Call script", "Скрипт звонка"),
+    "answer": ("Answer", "Ответ"),
+    "when": ("Date and time", "Дата и время"),
+    "your_time": ("your time, {zone}", "ваше время, {zone}"),
+    "customer_time": ("Customer's time", "Время клиента"),
+    "save": ("Save", "Сохранить"),
+    "note": ("Note (optional)", "Заметка (необязательно)"),
+    "release": ("Give back to the pool", "Вернуть в общий пул"),
+    "answered_by": ("Answered {answer} by {who} at {at}.", "Ответ «{answer}»: {who}, {at}."),
+    "closed_task": ("Closed: {why}.", "Закрыта: {why}."),
+    "next_task": ("Next task of this order", "Следующая задача заказа"),
+    "waiting_next": ("Waiting for the next step…", "Ждём следующего шага…"),
+    "timeline": ("Timeline", "История"),
+    "back": ("Back to the inbox", "Ко входящим"),
+    "search": ("Search", "Поиск"),
+    "search_help": ("Order id, email or phone", "Номер заказа, email или телефон"),
+    "no_results": ("Nothing found.", "Ничего не найдено."),
+    "outcomes": ("Outcomes per product", "Итоги по продуктам"),
+    "conversion": ("Conversion", "Конверсия"),
+    "positive": ("Paid", "Оплачено"),
+    "neutral": ("Duplicate", "Дубль"),
+    "negative": ("Lost", "Потеряно"),
+    "open": ("Open", "В работе"),
+    "reasons_lost": ("Reasons lost", "Причины потерь"),
+    "backlog": ("Open tasks per manager", "Открытые задачи по менеджерам"),
+    "oldest": ("Oldest waits", "Дольше всех ждёт"),
+    "managers": ("Managers", "Менеджеры"),
+    "active": ("Active", "Активен"),
+    "deactivated": ("Deactivated", "Отключён"),
+    "deactivate": ("Deactivate", "Отключить"),
+    "activate": ("Activate", "Включить"),
+    "successor": ("Successor", "Преемник"),
+    "to_pool": ("— the pool —", "— общий пул —"),
+    "new_token": ("New token", "Новый токен"),
+    "token_once": (
+        "New token for {who}, shown once: {token}",
+        "Новый токен для {who}, показан один раз: {token}",
+    ),
+    "moved": ("{who} deactivated; orders moved: {orders}.", "{who} отключён; заказы: {orders}."),
+    "assign": ("Assign", "Назначить"),
+    "forbidden": ("This page is not yours.", "Эта страница вам недоступна."),
+    "not_found": ("Not found.", "Не найдено."),
+    "skip": ("Skip to the content", "К содержимому"),
+    "minutes": ("{n} min", "{n} мин"),
+    "hours": ("{n} h", "{n} ч"),
+    "days": ("{n} d", "{n} дн"),
+    "orders": ("orders", "заказов"),
+}
+
+# Answers, task kinds and statuses, by the same code the API uses.
+LABELS: dict[str, tuple[str, str]] = {
+    "yes": ("Yes", "Да"),
+    "no": ("No", "Нет"),
+    "duplicate": ("Duplicate", "Дубль"),
+    "send": ("Send", "Отправить"),
+    "skip": ("Skip", "Пропустить"),
+    "reached": ("Reached", "Дозвонились"),
+    "no_answer": ("No answer", "Не ответил"),
+    "wrong_number": ("Wrong number", "Неверный номер"),
+    "take_order": ("Take the order", "Взять заказ"),
+    "ask_phone": ("Ask for a phone", "Запросить телефон"),
+    "call": ("Call", "Звонок"),
+    "will_pay": ("Will pay?", "Оплатит?"),
+    "payment_date": ("Payment date", "Дата оплаты"),
+    "confirm_cancel": ("Cancel?", "Отменить?"),
+    "callback_time": ("Call back", "Перезвонить"),
+    "new": ("New", "Новый"),
+    "in_progress": ("In progress", "В работе"),
+    "not_confirmed": ("Not confirmed", "Не подтверждён"),
+    "pending": ("Pending", "Отложен"),
+    "payment_pending": ("Payment pending", "Ожидает оплаты"),
+    "partially_paid": ("Partially paid", "Частично оплачен"),
+    "paid": ("Paid", "Оплачен"),
+    "cancelled": ("Cancelled", "Отменён"),
+    "false": ("False", "Ложный"),
+}
+
+Translate = Callable[..., str]
+
+
+def language_of(request: Request, preferred: str | None) -> str:
+    """The signed-in manager's language, else the browser's first one we speak."""
+    if preferred in LANGUAGES:
+        return preferred
+    for part in request.headers.get("accept-language", "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return "en"
+
+
+def translator(language: str) -> tuple[Translate, Callable[[str], str]]:
+    """`t(key, **values)` for the app's words and `label(code)` for answers, kinds, statuses."""
+    index = LANGUAGES.index(language)
+
+    def t(key: str, **values: object) -> str:
+        return MESSAGES[key][index].format(**values)
+
+    def label(code: str) -> str:
+        pair = LABELS.get(code)
+        return pair[index] if pair else code
+
+    return t, label
