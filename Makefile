@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 CHASER_CACHE ?= $(HOME)/.cache/chaser
 export CHASER_CACHE
 
-.PHONY: setup temporal run test lint migrate clean record-histories freeze-histories bench compose-config
+.PHONY: setup temporal run test lint migrate clean record-histories freeze-histories bench chaos \
+	compose-config
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +45,11 @@ freeze-histories: setup
 # Figures for the whole stack on this machine (BENCH_ARGS="--orders 1000 --concurrency 50").
 bench: setup
 	$(BIN)/python -m scripts.benchmark $(BENCH_ARGS)
+
+# The real stack under kills, a Temporal restart and racing requests, then every invariant
+# (CHAOS_ARGS="--orders 40 --kills 3 --database-url postgresql+psycopg://…"); exits 1 if one broke.
+chaos: setup
+	$(BIN)/python -m scripts.chaos $(CHAOS_ARGS)
 
 # docker-compose.yml checked by Docker Compose itself (built with Go if the Docker CLI lacks it).
 compose-config:

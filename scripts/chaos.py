@@ -27,6 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from email.parser import BytesHeaderParser
 from pathlib import Path
 
 import httpx
@@ -60,16 +61,18 @@ SHOWN = 5
 
 
 class TimedMailbox(Mailbox):
-    """The SMTP server's mailbox, noting when each message arrived, by its Message-ID."""
+    """The SMTP server's mailbox, noting when each message arrived, by its Message-ID
+    (`<outbox id@chaser>`). Called from the SMTP server's thread."""
 
     def __init__(self) -> None:
         super().__init__()
         self.deliveries: list[Delivery] = []
 
     def deliver(self, raw: bytes) -> None:
+        received_at = time.time()
         super().deliver(raw)
-        message_id = str(self.messages[-1]["Message-ID"]).strip("<>").split("@")[0]
-        self.deliveries.append(Delivery(message_id, time.time()))
+        header = str(BytesHeaderParser().parsebytes(raw)["Message-ID"] or "")
+        self.deliveries.append(Delivery(header.strip().strip("<>").split("@")[0], received_at))
 
 
 @dataclass(frozen=True)
