@@ -7,8 +7,7 @@ BIN := $(VENV)/bin
 CHASER_CACHE ?= $(HOME)/.cache/chaser
 export CHASER_CACHE
 
-.PHONY: setup temporal run test lint migrate clean record-histories freeze-histories bench chaos \
-	compose-config
+.PHONY: setup temporal run test lint migrate clean record-histories freeze-histories bench compose-config
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +47,7 @@ bench: setup
 
 # The real stack under kills, a Temporal restart and racing requests, then every invariant
 # (CHAOS_ARGS="--orders 40 --kills 3 --database-url postgresql+psycopg://…"); exits 1 if one broke.
+.PHONY: chaos
 chaos: setup
 	$(BIN)/python -m scripts.chaos $(CHAOS_ARGS)
 

@@ -5,7 +5,7 @@
 
 Temporal's dev server (on a file), the worker and the API run as separate processes, as
 `make run` starts them, with every duration scaled down so chases move (the payment window
-lasts 1.5 × `--duration`); emails go to an SMTP server inside this process. The shop backend
+lasts 3 × `--duration`); emails go to an SMTP server inside this process. The shop backend
 creates the orders (with and without phones) and posts payments, parts that add up, cancels,
 new phones and duplicates, often at the same instant; robot managers answer their tasks, two of
 them sometimes racing for one. Meanwhile the worker is killed with SIGKILL at random moments
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import re
 import secrets
 import shutil
 import sys
@@ -58,6 +59,7 @@ from tests.servers import free_port
 PAYMENT_WINDOW_DAYS = 30
 # Broken cases printed per invariant; the count says how many there were.
 SHOWN = 5
+ORDER_ID = re.compile(r"\bC\d{5}\b")  # as make_orders names them
 
 
 class TimedMailbox(Mailbox):
@@ -172,7 +174,7 @@ async def unleash(
 
     say_what_was_done(orders, backend, robots, api, disruptions, acted)
     say_how_it_ended(facts, quiet, settled)
-    return say_checks(checks)
+    return say_checks(checks, backend.plans)
 
 
 async def quiesce(sessions: Sessions, client: Client, timeout: float) -> bool:
@@ -259,7 +261,8 @@ def say_what_was_done(
         f"did: {len(orders)} orders ({phones} with a phone), {creates - len(orders)} posted "
         f"twice at once; actions over {acted:.1f} s"
     )
-    say("  plans: " + ", ".join(f"{n} {name}" for name, n in sorted(backend.plans.items())))
+    plans = Counter(backend.plans.values())
+    say("  plans: " + ", ".join(f"{n} {name}" for name, n in sorted(plans.items())))
     for what in ("paid", "partially_paid", "cancelled", "phone_changed", "answer"):
         calls = [call for call in api.calls if call.what == what]
         statuses = Counter(call.status for call in calls)
@@ -299,7 +302,7 @@ def say_how_it_ended(facts: Facts, quiet: bool, settled: float) -> None:
     )
 
 
-def say_checks(checks: list[Check]) -> int:
+def say_checks(checks: list[Check], plans: dict[str, str]) -> int:
     say(f"{'invariant':<68} {'checked':>7} {'broken':>6}")
     for result in checks:
         say(f"  {result.name:<66} {result.checked:>7} {len(result.broken):>6}")
@@ -307,7 +310,9 @@ def say_checks(checks: list[Check]) -> int:
     for result in broken:
         say(f"BROKEN: {result.name}")
         for case in result.broken[:SHOWN]:
-            say(f"    {case}")
+            order = ORDER_ID.search(case)
+            plan = plans.get(order.group(0)) if order else None
+            say(f"    {case}" + (f"  [plan {plan}]" if plan else ""))
         if len(result.broken) > SHOWN:
             say(f"    … and {len(result.broken) - SHOWN} more")
     total = sum(len(result.broken) for result in checks)
@@ -337,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--time-scale",
         type=float,
-        help="CHASER_TIME_SCALE (default: the 30-day payment window lasts 1.5 × duration)",
+        help="CHASER_TIME_SCALE (default: the 30-day payment window lasts 3 × duration)",
     )
     parser.add_argument(
         "--settle",
@@ -355,7 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.orders < 1 or args.kills < 0 or args.temporal_restarts < 0 or args.managers < 1:
         parser.error("--orders and --managers are at least 1, --kills and restarts at least 0")
     duration = args.duration or 15 + max(0, args.orders - 150) * 0.1
-    time_scale = args.time_scale or 1.5 * duration / (PAYMENT_WINDOW_DAYS * 86_400)
+    time_scale = args.time_scale or 3 * duration / (PAYMENT_WINDOW_DAYS * 86_400)
     window = PAYMENT_WINDOW_DAYS * 86_400 * time_scale
     options = Options(
         orders=args.orders,

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
@@ -22,6 +23,8 @@ from settings import Settings
 from tests.servers import cached_binary, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+# What worker.py logs once it is connected and about to poll.
+WORKER_POLLING = "worker polling"
 
 
 class Process:
@@ -36,11 +39,13 @@ class Process:
         self._popen: subprocess.Popen[bytes] | None = None
         self._log_file: IO[bytes] | None = None
         self._ending = False
+        self._log_offset = 0  # where the output of the process started last begins
 
     def start(self) -> None:
         self._log_file = self.log.open("ab")
-        self._log_file.write(f"--- {self.name} start {self.starts + 1}\n".encode())
+        self._log_file.write(f"--- {self.name} start {self.starts + 1} at {_now()}\n".encode())
         self._log_file.flush()
+        self._log_offset = self._log_file.tell()
         # A session of its own: a Ctrl-C in the terminal reaches the harness, which stops us.
         self._popen = subprocess.Popen(
             self.argv,
@@ -75,6 +80,10 @@ class Process:
         self._ending = True
         try:
             if popen.poll() is None:
+                if self._log_file is not None:
+                    how = "kill -9" if signum == signal.SIGKILL else "stop"
+                    self._log_file.write(f"--- {self.name} {how} at {_now()}\n".encode())
+                    self._log_file.flush()
                 popen.send_signal(signum)
                 try:
                     await asyncio.to_thread(popen.wait, 20)
@@ -88,9 +97,19 @@ class Process:
             self._log_file.close()
             self._log_file = None
 
+    def has_said(self, text: str) -> bool:
+        """Whether the process started last has written `text` to its log."""
+        with self.log.open("rb") as log:
+            log.seek(self._log_offset)
+            return text.encode() in log.read()
+
     def tail(self, lines: int = 30) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
+
+
+def _now() -> str:
+    return datetime.now().isoformat(sep=" ", timespec="milliseconds")
 
 
 @dataclass(frozen=True)
@@ -217,6 +236,13 @@ class Stack:
                     raise SystemExit(f"chaos: the API not healthy after {timeout:.0f} s")
                 await asyncio.sleep(0.2)
 
+    async def worker_polling(self, timeout: float = 60) -> None:
+        """Until the worker started last says it polls (worker.py logs it once connected),
+        or `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self.worker.has_said(WORKER_POLLING):
+            await asyncio.sleep(0.1)
+
     async def stop(self) -> None:
         """API and worker first, so that the Temporal server outlives its clients."""
         for process in (self.api, self.worker, self.temporal):
@@ -240,27 +266,48 @@ async def disrupt(
     rng: random.Random,
     done: Disruptions,
 ) -> None:
-    """`kill -9` the worker at random moments (started again after a pause of up to 1.5 s) and
-    restart Temporal's dev server (stop, start on the same file and port). The moments fall
-    in the first two thirds of `within`: an activity cut off by a kill is retried only after
-    its 60 s timeout, and the run waits for that."""
+    """Kill -9 the worker and restart Temporal's dev server, side by side."""
     began = time.monotonic()
-    moments = [(rng.uniform(0.05, 0.65) * within, "kill") for _ in range(kills)]
-    moments += [(rng.uniform(0.2, 0.6) * within, "restart") for _ in range(temporal_restarts)]
-    for at, what in sorted(moments):
+    await asyncio.gather(
+        _kill_worker(stack, kills, within, rng, done, began),
+        _restart_temporal(stack, temporal_restarts, within, rng, done, began),
+    )
+
+
+async def _kill_worker(
+    stack: Stack, kills: int, within: float, rng: random.Random, done: Disruptions, began: float
+) -> None:
+    """`kill -9` the worker `kills` times, each at a random moment once it polls again (a
+    worker killed while it is still importing cuts nothing off), then start it again after a
+    pause of up to 1.5 s."""
+    gap = within / (kills + 1)
+    for _ in range(kills):
+        await stack.worker_polling()
+        await asyncio.sleep(rng.uniform(0.2, 2 * gap))
+        await stack.worker.kill()
+        done.kills.append(round(time.monotonic() - began, 1))
+        await asyncio.sleep(rng.uniform(0, 1.5))
+        stack.worker.start()
+
+
+async def _restart_temporal(
+    stack: Stack,
+    restarts: int,
+    within: float,
+    rng: random.Random,
+    done: Disruptions,
+    began: float,
+) -> None:
+    """Stop the dev server (SIGTERM) and start it again on the same file and port."""
+    for at in sorted(rng.uniform(0.2, 0.8) * within for _ in range(restarts)):
         await asyncio.sleep(max(0.0, at - (time.monotonic() - began)))
-        now = round(time.monotonic() - began, 1)
-        if what == "kill":
-            await stack.worker.kill()
-            done.kills.append(now)
-            await asyncio.sleep(rng.uniform(0, 1.5))
-            stack.worker.start()
-        else:
-            down = time.monotonic()
-            await stack.temporal.stop()
-            await asyncio.sleep(rng.uniform(0.5, 2.0))
-            await stack.start_temporal()
-            done.temporal_restarts.append((now, round(time.monotonic() - down, 1)))
+        stopped = time.monotonic()
+        await stack.temporal.stop()
+        await asyncio.sleep(rng.uniform(0.5, 2.0))
+        await stack.start_temporal()
+        done.temporal_restarts.append(
+            (round(stopped - began, 1), round(time.monotonic() - stopped, 1))
+        )
 
 
 async def supervise_worker(stack: Stack, stop: asyncio.Event, done: Disruptions) -> None:

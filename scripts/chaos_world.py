@@ -124,7 +124,7 @@ class Backend:
         self.auth = {"Authorization": f"Bearer {token}"}
         self.rng = rng
         self.act_within = act_within
-        self.plans: Counter[str] = Counter()
+        self.plans: dict[str, str] = {}  # order id -> the plan it got
 
     async def run(self, order: OrderSpec, start_after: float) -> None:
         await asyncio.sleep(start_after)
@@ -135,7 +135,7 @@ class Backend:
             return
         names = [name for name in PLANS if order.phone is None or name != "phone_later"]
         name = self.rng.choices(names, weights=[PLANS[n][1] for n in names])[0]
-        self.plans[name] += 1
+        self.plans[order.id] = name
         # Let the chase get somewhere first: emails, the pool task, a dial.
         await asyncio.sleep(self.rng.uniform(0, self.act_within))
         await PLANS[name][0](self, order)

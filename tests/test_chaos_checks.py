@@ -73,6 +73,7 @@ def sound_world() -> tuple[list[Call], Facts]:
             Execution("order-P", "OrderChase", "COMPLETED"),
             Execution("order-P-dial-1", "Dial", "COMPLETED"),
             Execution("order-X", "OrderChase", "COMPLETED"),
+            Execution("order-X-dial-1", "Dial", "CANCELED"),  # X was cancelled mid-dial
             Execution("order-Q", "OrderChase", "CONTINUED_AS_NEW"),
             Execution("order-Q", "OrderChase", "COMPLETED"),
         ],
@@ -165,6 +166,10 @@ def leave_a_chase_running(calls: list[Call], facts: Facts) -> None:
     facts.executions[2] = replace(facts.executions[2], status="RUNNING")
 
 
+def cancel_a_chase(calls: list[Call], facts: Facts) -> None:
+    facts.executions[2] = replace(facts.executions[2], status="CANCELED")
+
+
 def answer_500(calls: list[Call], facts: Facts) -> None:
     facts.server_errors.append("POST /v1/orders/P/events 500 'Internal Server Error'")
 
@@ -195,6 +200,7 @@ TWICE = "no email kind twice per order; every delivery in the outbox"
         (assign_the_loser, {"task row, history and assignee agree with the accepted answer"}),
         (fail_a_dial, {"no workflow failed, terminated or timed out"}),
         (leave_a_chase_running, {ENDED}),
+        (cancel_a_chase, {"no workflow failed, terminated or timed out"}),
         (answer_500, {"no 5xx answer but 503 (Temporal down)"}),
     ],
 )
