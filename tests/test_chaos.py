@@ -20,7 +20,7 @@ async def test_chaos_at_ci_size_breaks_no_invariant(database_url: str, sessions:
         sys.executable,
         "-m",
         "scripts.chaos",
-        *("--orders", "40", "--kills", "3", "--temporal-restarts", "1", "--duration", "10"),
+        *("--orders", "40", "--kills", "3", "--temporal-restarts", "1", "--duration", "6"),
         *("--database-url", database_url),
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
