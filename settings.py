@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date, timedelta
 from pathlib import Path
@@ -20,6 +21,16 @@ from workflows.lead_chase import LeadTimings
 from workflows.order_chase import OrderTimings
 
 T = TypeVar("T", tuple[str, ...], dict[str, list[str]])
+logger = logging.getLogger(__name__)
+
+# The secrets' development defaults: fine on a laptop, refused in production.
+DEV_BACKEND_TOKEN = "dev-backend-token"
+DEV_PAY_LINK_SECRET = "dev-pay-link-secret"
+MIN_SECRET_LENGTH = 32
+
+
+class WeakSecrets(ValueError):
+    """CHASER_ENV=production with a development default or a short secret."""
 
 
 class Settings(BaseSettings):
@@ -41,13 +52,15 @@ class Settings(BaseSettings):
 
     public_base_url: str = "http://localhost:8000"
     pay_link_template: str = "{base_url}/pay/{order_id}?token={token}"
-    pay_link_secret: SecretStr = SecretStr("dev-pay-link-secret")
+    pay_link_secret: SecretStr = SecretStr(DEV_PAY_LINK_SECRET)
 
     default_timezone: str = "Europe/Moscow"
     default_language: Literal["en", "ru"] = "en"
     holidays: Annotated[tuple[date, ...], NoDecode] = ()
 
-    backend_token: SecretStr = SecretStr("dev-backend-token")
+    backend_token: SecretStr = SecretStr(DEV_BACKEND_TOKEN)
+    # production: the API and the worker refuse to start with weak secrets (check_secrets).
+    chaser_env: Literal["development", "production"] = "development"
 
     # Order chase (SPEC §1).
     grace: timedelta = timedelta(minutes=1)
@@ -131,6 +144,27 @@ class Settings(BaseSettings):
                 if not re.fullmatch(r"[a-z0-9_]+", kind):
                     raise ValueError(f"email kind {kind!r} is not a template name")
         return value
+
+    def check_secrets(self) -> None:
+        """Refuse weak secrets in production; in development say so once, in the log."""
+        weak = [
+            name
+            for name, secret, default in (
+                ("BACKEND_TOKEN", self.backend_token, DEV_BACKEND_TOKEN),
+                ("PAY_LINK_SECRET", self.pay_link_secret, DEV_PAY_LINK_SECRET),
+            )
+            if secret.get_secret_value() == default
+            or len(secret.get_secret_value()) < MIN_SECRET_LENGTH
+        ]
+        if not weak:
+            return
+        problem = (
+            f"{' and '.join(weak)}: a development default or shorter than "
+            f"{MIN_SECRET_LENGTH} characters"
+        )
+        if self.chaser_env == "production":
+            raise WeakSecrets(f"CHASER_ENV=production refuses {problem}")
+        logger.warning("%s; fine for development, refused with CHASER_ENV=production", problem)
 
     def lead_timings(self) -> LeadTimings:
         """The calendar a lead chase takes in its input when it starts (SPEC §2)."""

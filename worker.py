@@ -16,6 +16,7 @@ from activities.discounts import DiscountActivities
 from activities.emails import EmailActivities, MailSetup
 from activities.leads import LeadActivities, LeadMailSetup
 from activities.orders import OrderActivities
+from activities.permanent import PermanentErrors
 from activities.sms import FileSmsSender, SmsActivities, SmsSender
 from activities.tasks import TaskActivities
 from db.session import Sessions, make_engine, make_sessions
@@ -25,6 +26,7 @@ from mail.render import make_templates
 from process_exit import exit_now
 from settings import Settings
 from workflows.dial import Dial
+from workflows.late_payment import LatePayment
 from workflows.lead_chase import LeadChase
 from workflows.order_chase import OrderChase
 
@@ -74,7 +76,7 @@ def pay_links(settings: Settings) -> PayLinks:
     )
 
 
-WORKFLOWS: Sequence[type] = (OrderChase, Dial, LeadChase)
+WORKFLOWS: Sequence[type] = (OrderChase, Dial, LatePayment, LeadChase)
 
 
 def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
@@ -94,6 +96,7 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
+        interceptors=[PermanentErrors()],
         activities=[
             orders.set_status,
             orders.finish_order,
@@ -113,6 +116,7 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
 
 async def main() -> None:
     settings = Settings()
+    settings.check_secrets()
     engine = make_engine(settings.database_url)
     client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
     worker = build_worker(

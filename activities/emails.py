@@ -109,7 +109,11 @@ class EmailActivities:
                 return EmailSent(email.id, email.status)
             try:
                 await deliver(
-                    session, self.mailer, email, self._message(email, rendered), request.at
+                    session,
+                    self.mailer,
+                    email,
+                    lambda: self._message(email, rendered),
+                    request.at,
                 )
             except PermanentDeliveryError as error:
                 raise ApplicationError(

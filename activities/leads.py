@@ -249,7 +249,11 @@ class LeadActivities:
             await commit_once(session, outgoing.key)
         try:
             await deliver(
-                session, self.mailer, email, _message(email, outgoing, rendered), outgoing.at
+                session,
+                self.mailer,
+                email,
+                lambda: _message(email, outgoing, rendered),
+                outgoing.at,
             )
         except PermanentDeliveryError:
             pass  # recorded on the row and the lead's timeline: this email only is lost

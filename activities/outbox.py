@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
 
@@ -23,12 +24,21 @@ async def commit_once(session: AsyncSession, key: str) -> None:
 
 
 async def deliver(
-    session: AsyncSession, mailer: Mailer, email: Email, message: EmailMessage, at: datetime
+    session: AsyncSession,
+    mailer: Mailer,
+    email: Email,
+    build: Callable[[], EmailMessage],
+    at: datetime,
 ) -> None:
-    """Send a pending outbox row and record the outcome on it and on its timeline.
-    A permanent refusal is recorded as `failed`, then raised for the caller to judge."""
+    """Build and send a pending outbox row, and record the outcome on it and on its timeline.
+    A permanent refusal, or a message that cannot be built (a header refusing a name), is
+    recorded as `failed`, then raised as PermanentDeliveryError for the caller to judge."""
     owner = {"order_id": email.order_id, "lead_id": email.lead_id}
     try:
+        try:
+            message = build()
+        except ValueError as error:
+            raise PermanentDeliveryError(f"the message cannot be built: {error}") from error
         await mailer.send(message)
     except PermanentDeliveryError as error:
         email.status, email.error = "failed", str(error)

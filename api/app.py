@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,7 +10,9 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api.deps import Clock, system_clock
-from api.errors import install_error_handlers
+from api.errors import install_error_handlers, responses
+from api.limits import BodyLimit
+from api.redelivery import keep_redelivering
 from api.routes import (
     calls,
     health,
@@ -33,6 +36,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.check_secrets()
         engine = make_engine(settings.database_url)
         app.state.settings = settings
         app.state.clock = clock
@@ -40,12 +44,27 @@ def create_app(
         app.state.temporal = temporal or await Client.connect(
             settings.temporal_address, namespace=settings.temporal_namespace
         )
+        redelivery = asyncio.create_task(
+            keep_redelivering(
+                app.state.sessions, app.state.temporal, settings.temporal_task_queue, clock
+            )
+        )
         try:
             yield
         finally:
+            redelivery.cancel()
+            await asyncio.gather(redelivery, return_exceptions=True)
             await engine.dispose()
 
-    app = FastAPI(title="chaser", version="1", lifespan=lifespan)
+    # Every route may answer these: no or a wrong token, a body too large or malformed,
+    # Temporal out of reach. Routes add their own (404, 409) where they can happen.
+    app = FastAPI(
+        title="chaser",
+        version="1",
+        lifespan=lifespan,
+        responses=responses(401, 403, 413, 422, 503),
+    )
+    app.add_middleware(BodyLimit)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(managers.router)

@@ -83,6 +83,8 @@ class OrderEvent(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     occurred_at: Mapped[datetime | None]
     received_at: Mapped[datetime]
+    # When the order's workflow heard of it; None: owed (api.redelivery sends it again).
+    signalled_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class HistoryEntry(Base):
@@ -125,6 +127,8 @@ class Task(Base):
     answer_at: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(Text)
     answered_by: Mapped[str | None] = mapped_column(ForeignKey("managers.id"))
+    # When the waiting workflow heard the answer; None on an answered task: owed.
+    signalled_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class Email(Base):

@@ -11,7 +11,8 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.tasks import CloseTask, NewTask, TaskActivities
 
-from workflows.tasks import CALL_ANSWERS, TASK_TIMEOUT, TaskAnswer
+from workflows.activity_policy import ACTIVITY_TIMEOUT, WRITE_RETRY
+from workflows.tasks import CALL_ANSWERS, TaskAnswer
 
 
 @dataclass
@@ -80,7 +81,8 @@ class Dial:
                 await workflow.execute_activity_method(
                     TaskActivities.close_task,
                     CloseTask(self.open_task_id, self.stop_reason, workflow.now()),
-                    start_to_close_timeout=TASK_TIMEOUT,
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=WRITE_RETRY,
                 )
             raise
 
@@ -115,7 +117,8 @@ class Dial:
                 assignee_id=input.assignee_id,
                 at=workflow.now(),
             ),
-            start_to_close_timeout=TASK_TIMEOUT,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=WRITE_RETRY,
         )
         self.open_task_id = task_id
         await workflow.wait_condition(lambda: task_id in self.answers)

@@ -16,11 +16,10 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.discounts import DiscountActivities, DiscountExpiry, DiscountGrant
 
+from workflows.activity_policy import ACTIVITY_TIMEOUT, WRITE_RETRY
+
 if TYPE_CHECKING:
     from workflows.order_chase import OrderTimings
-
-# A discount is one short database write.
-DISCOUNT_TIMEOUT = timedelta(seconds=60)
 
 
 class CadenceHost(Protocol):
@@ -102,7 +101,8 @@ class EmailCadence:
                 valid_until=workflow.now() + timedelta(seconds=timings.offer_valid),
                 at=workflow.now(),
             ),
-            start_to_close_timeout=DISCOUNT_TIMEOUT,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=WRITE_RETRY,
         )
         if not granted.granted or self.host.closed():
             return
@@ -118,7 +118,8 @@ class EmailCadence:
         expired = await workflow.execute_activity_method(
             DiscountActivities.expire,
             DiscountExpiry(key=key, order_id=self.host.order_id, at=workflow.now()),
-            start_to_close_timeout=DISCOUNT_TIMEOUT,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=WRITE_RETRY,
         )
         self.offer.status = expired.status
 

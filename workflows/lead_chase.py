@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -16,12 +15,8 @@ with workflow.unsafe.imports_passed_through():
     # otherwise wrap in proxies that datetime refuses as a tzinfo.
     from workflows.business_days import BusinessCalendar, CalendarError
 
-# Every side effect is a short database write or one email.
-ACTIVITY_TIMEOUT = timedelta(seconds=60)
-# A mail server that is down for hours must not lose the follow-up: back off, keep trying.
-EMAIL_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=10)
-)
+from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
+
 # Each round: email #1 ("has a decision been made?"), then email #2 ("we would really like...").
 FOLLOW_UPS = ("lead_followup_1", "lead_followup_2")
 
@@ -216,6 +211,7 @@ class LeadChase:
                 at=workflow.now(),
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=WRITE_RETRY,
         )
 
     def _chase_now(self) -> datetime:

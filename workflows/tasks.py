@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-
-# Opening or closing a task is one short database write.
-TASK_TIMEOUT = timedelta(seconds=60)
+from datetime import datetime
 
 CALL_ANSWERS = ("reached", "no_answer", "wrong_number", "duplicate")
 

@@ -9,6 +9,7 @@ from activities.orders import CLOSED_STATUSES
 from api.deps import CallerDep, SessionDep
 from api.schemas.tasks import CallListEntry
 from db.models import Order
+from domain import OrderStatus
 
 router = APIRouter(prefix="/v1/call-list", tags=["orders"])
 
@@ -24,7 +25,7 @@ async def call_list(_: CallerDep, session: SessionDep) -> list[CallListEntry]:
     return [
         CallListEntry(
             order_id=o.id,
-            status=o.status,
+            status=OrderStatus(o.status),
             customer_name=o.customer_name,
             phone=o.phone or "",
             product_name=o.product_name,

@@ -3,37 +3,32 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
+from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.service import RPCError, RPCStatusCode
 
 from activities.leads import CHASING
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
-from api.errors import Conflict, Invalid, NotFound
-from api.schemas.common import HistoryLine
+from api.errors import ApiError, Conflict, Invalid, NotFound, responses
+from api.schemas.common import ID_PATTERN, HistoryLine, can_be_id
 from api.schemas.leads import LeadEventAccepted, LeadEventIn, LeadIn, LeadOut
+from api.temporal import answering, query_workflow, signal_workflow
 from api.timeline import timeline
 from db.history import record
 from db.models import HistoryEntry, Lead, LeadEvent, Manager
+from domain import lead_workflow_id
 from settings import Settings
 from workflows.lead_chase import LeadChase, LeadChaseInput, StopChase
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 logger = logging.getLogger(__name__)
 
-LeadId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
-# A GET must answer even when no worker is there to answer the query.
-QUERY_TIMEOUT = timedelta(seconds=5)
-
-
-def lead_workflow_id(lead_id: str) -> str:
-    return f"lead-{lead_id}"
+LeadId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 
 @router.post("/{lead_id}/events", status_code=202)
@@ -124,28 +119,25 @@ async def post_lead_event(
     return LeadEventAccepted(event_id=body.event_id, duplicate=False)
 
 
-@router.get("/{lead_id}")
+@router.get("/{lead_id}", responses=responses(404))
 async def get_lead(
-    lead_id: LeadId, session: SessionDep, temporal: TemporalDep, _: BackendDep
+    lead_id: str, session: SessionDep, temporal: TemporalDep, _: BackendDep
 ) -> LeadOut:
     """The lead and its chase: round, emails sent, next email due, and why it stopped."""
     lead = await _get_lead(session, lead_id)
     out = _lead_out(lead)
     if out.chasing:
-        handle: WorkflowHandle[Any, Any] = temporal.get_workflow_handle(lead_workflow_id(lead_id))
-        try:
-            state = await handle.query(LeadChase.state, rpc_timeout=QUERY_TIMEOUT)
-        except (RPCError, WorkflowQueryFailedError):
-            state = None  # no worker to answer right now: the stored state still stands
+        # No worker to answer right now: the stored state still stands.
+        state = await query_workflow(temporal, lead_workflow_id(lead_id), LeadChase.state)
         if state is not None and state.chase_number == lead.chase_number:
             out.round, out.emails_sent = state.round, state.emails_sent
             out.next_email_due = state.next_email_due
     return out
 
 
-@router.get("/{lead_id}/history")
+@router.get("/{lead_id}/history", responses=responses(404))
 async def get_lead_history(
-    lead_id: LeadId, session: SessionDep, _: BackendDep
+    lead_id: str, session: SessionDep, _: BackendDep
 ) -> list[HistoryLine]:
     """The lead's timeline: events, chases started and stopped, emails and notifications."""
     await _get_lead(session, lead_id)
@@ -153,7 +145,7 @@ async def get_lead_history(
 
 
 async def _get_lead(session: AsyncSession, lead_id: str) -> Lead:
-    lead = await session.get(Lead, lead_id)
+    lead = await session.get(Lead, lead_id) if can_be_id(lead_id) else None
     if lead is None:
         raise NotFound("lead", lead_id)
     return lead
@@ -168,6 +160,13 @@ async def start_lead_chase(
     temporal: Client, settings: Settings, lead: Lead, on_conflict: WorkflowIDConflictPolicy
 ) -> None:
     """Start the lead's current chase with the calendar as configured now."""
+    async with answering(f"starting the chase of lead {lead.id!r}"):
+        await _start(temporal, settings, lead, on_conflict)
+
+
+async def _start(
+    temporal: Client, settings: Settings, lead: Lead, on_conflict: WorkflowIDConflictPolicy
+) -> None:
     await temporal.start_workflow(
         LeadChase.run,
         LeadChaseInput(
@@ -188,14 +187,10 @@ async def stop_lead_chase(temporal: Client, lead_id: str, stop: StopChase) -> No
     The stop is recorded already, and the chase reads the record before every email: a
     signal that cannot be delivered now makes the stop later, never undone.
     """
-    handle: WorkflowHandle[Any, Any] = temporal.get_workflow_handle(lead_workflow_id(lead_id))
     try:
-        await handle.signal(LeadChase.stop, stop)
-    except RPCError as error:
-        if error.status != RPCStatusCode.NOT_FOUND:
-            logger.warning(
-                "lead %s: stop not signalled, the next email will see it: %s", lead_id, error
-            )
+        await signal_workflow(temporal, lead_workflow_id(lead_id), LeadChase.stop, stop)
+    except ApiError as error:
+        logger.warning("lead %s: stop not signalled, the next email sees it: %s", lead_id, error)
 
 
 async def _duplicate(

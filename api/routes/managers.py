@@ -5,22 +5,24 @@ from __future__ import annotations
 import secrets
 
 from fastapi import APIRouter
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr
 from sqlalchemy.exc import IntegrityError
 
 from api.deps import BackendDep, ClockDep, SessionDep, hash_token
 from api.errors import Conflict
-from api.schemas.common import Id, OneLine
+from api.schemas.common import Id, OneLine, Text
 from db.models import Manager
 
 router = APIRouter(prefix="/v1/managers", tags=["managers"])
 
 
 class ManagerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     id: Id
     name: OneLine  # it goes into the From header of the lead follow-ups
     email: EmailStr
-    signature: str = Field(default="", max_length=2000)
+    signature: Text = ""
 
 
 class ManagerCreated(BaseModel):

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from api.deps import ClockDep, ManagerDep, SessionDep
-from api.errors import NotFound
+from api.errors import NotFound, responses
+from api.schemas.common import can_be_row_id
 from api.schemas.leads import NotificationOut
 from db.models import Notification
 
@@ -32,12 +33,13 @@ async def list_notifications(
     return [_out(note) for note in rows]
 
 
-@router.post("/{notification_id}/read")
+@router.post("/{notification_id}/read", responses=responses(404))
 async def mark_read(
     notification_id: int, manager: ManagerDep, session: SessionDep, clock: ClockDep
 ) -> NotificationOut:
     """Mark one of your notifications read; another manager's is not found for you."""
-    note = await session.get(Notification, notification_id)
+    known = can_be_row_id(notification_id)
+    note = await session.get(Notification, notification_id) if known else None
     if note is None or note.manager_id != manager.id:
         raise NotFound("notification", notification_id)
     if note.read_at is None:

@@ -6,14 +6,10 @@ from decimal import Decimal
 
 from fastapi import APIRouter, Response
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from temporalio.service import RPCError
 
-from activities.orders import CLOSED_STATUSES
-from api.chases import ensure_order_chase, order_workflow_id, signal_order
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
-from api.errors import Conflict, NotFound
-from api.schemas.common import HistoryLine
+from api.errors import NotFound, responses
+from api.schemas.common import HistoryLine, can_be_id
 from api.schemas.orders import (
     Customer,
     DialOut,
@@ -27,16 +23,28 @@ from api.schemas.orders import (
     ProcessOut,
     Product,
 )
+from api.services.chases import ensure_order_chase
+from api.services.order_events import apply_event, deliver
+from api.temporal import query_workflow
 from api.timeline import timeline
 from db.history import record
-from db.models import Discount, HistoryEntry, Order, OrderEvent
+from db.models import Discount, HistoryEntry, Order
+from db.upsert import insert_or_ignore
+from domain import (
+    CLOSED_STATUSES,
+    EndReason,
+    OrderStatus,
+    Outcome,
+    legacy_dial_workflow_id,
+    order_workflow_id,
+)
 from workflows.dial import Dial
-from workflows.order_chase import OrderCancelled, OrderChase, PaymentReceived, PhoneChanged
+from workflows.order_chase import OrderChase
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=responses(409, 422, 503))
 async def create_order(
     body: OrderIn,
     response: Response,
@@ -47,38 +55,34 @@ async def create_order(
     _: BackendDep,
 ) -> OrderOut:
     """An order was created: store it and start its chase; the same order again starts nothing."""
+    now = await clock()
+    created = await insert_or_ignore(
+        session,
+        Order,
+        {
+            "id": body.id,
+            "product_id": body.product.id,
+            "product_name": body.product.name,
+            "amount": body.amount,
+            "currency": body.currency,
+            "customer_name": body.customer.name,
+            "customer_email": body.customer.email,
+            "phone": body.customer.phone,
+            "language": body.language or settings.default_language,
+            "status": OrderStatus.NEW,
+            "paid_amount": Decimal(0),
+            "chase_started": False,
+            "created_at": body.created_at or now,
+            "updated_at": now,
+        },
+    )
+    if created:
+        record(session, order_id=body.id, at=now, actor="backend", kind="order_created")
+    await session.commit()
+    if not created:
+        response.status_code = 200  # the same order again, perhaps posted twice at once
     order = await session.get(Order, body.id)
-    if order is None:
-        now = await clock()
-        order = Order(
-            id=body.id,
-            product_id=body.product.id,
-            product_name=body.product.name,
-            amount=body.amount,
-            currency=body.currency,
-            customer_name=body.customer.name,
-            customer_email=body.customer.email,
-            phone=body.customer.phone,
-            language=body.language or settings.default_language,
-            status="new",
-            paid_amount=Decimal(0),
-            created_at=body.created_at or now,
-            updated_at=now,
-        )
-        session.add(order)
-        try:
-            await session.flush()  # the order row first: its timeline line refers to it
-            record(session, order_id=order.id, at=now, actor="backend", kind="order_created")
-            await session.commit()
-        except IntegrityError:
-            # The same order posted twice at once: the other request created it.
-            await session.rollback()
-            order = await session.get(Order, body.id)
-            if order is None:
-                raise
-            response.status_code = 200
-    else:
-        response.status_code = 200
+    assert order is not None
     if order.status not in CLOSED_STATUSES:
         await ensure_order_chase(session, temporal, settings, order)
     return _order_out(order)
@@ -128,94 +132,52 @@ async def _offer(session: SessionDep, order_id: str) -> OfferOut | None:
     )
 
 
-@router.post("/{order_id}/events", status_code=202)
+@router.post("/{order_id}/events", status_code=202, responses=responses(404, 409, 422, 503))
 async def post_order_event(
     order_id: str,
     body: OrderEventIn,
     session: SessionDep,
     temporal: TemporalDep,
+    settings: SettingsDep,
     clock: ClockDep,
     _: BackendDep,
 ) -> EventAccepted:
-    """Paid, partly paid, cancelled or a new phone; the same event_id twice changes nothing."""
-    order = await _get_order(session, order_id)
-    seen = await session.get(OrderEvent, body.event_id)
-    if seen is not None:
-        if seen.order_id != order_id:
-            raise Conflict(f"event {body.event_id!r} was already used for another order")
-        return EventAccepted(event_id=body.event_id, duplicate=True)
-    if order.status in CLOSED_STATUSES:
-        raise Conflict(f"order {order_id!r} is already {order.status}")
-
+    """Paid, partly paid, cancelled or a new phone; the same event_id twice changes nothing.
+    A payment is never refused but by a paid order; a cancel after a payment is."""
     now = await clock()
-    session.add(
-        OrderEvent(
-            event_id=body.event_id,
-            order_id=order_id,
-            type=body.type,
-            amount=body.amount,
-            phone=body.phone,
-            occurred_at=body.occurred_at,
-            received_at=now,
-        )
-    )
-    record(
-        session,
-        order_id=order_id,
-        at=now,
-        actor="backend",
-        kind="event",
-        event_id=body.event_id,
-        type=body.type,
-        amount=str(body.amount) if body.amount else None,
-        phone=body.phone,
-    )
-    if body.type == "partially_paid" and body.amount is not None:
-        order.paid_amount += body.amount
-    if body.type == "phone_changed":
-        order.phone = body.phone
-    await session.flush()  # a clash on event_id surfaces here, before the workflow hears of it
-
-    if body.type == "cancelled":
-        await signal_order(temporal, order_id, OrderChase.cancel, OrderCancelled(body.event_id))
-    elif body.type == "phone_changed":
-        await signal_order(temporal, order_id, OrderChase.change_phone, PhoneChanged(body.event_id))
-    else:
-        # Partial payments that add up to the amount pay the order.
-        full = body.type == "paid" or order.paid_amount >= order.amount
-        await signal_order(
-            temporal, order_id, OrderChase.record_payment, PaymentReceived(body.event_id, full)
-        )
-    await session.commit()
-    return EventAccepted(event_id=body.event_id, duplicate=False)
+    applied = await apply_event(session, _known_id(order_id), body, now)
+    if applied.event.signalled_at is None:
+        await deliver(session, temporal, settings.temporal_task_queue, applied.event, now)
+    return EventAccepted(event_id=body.event_id, duplicate=applied.duplicate)
 
 
-@router.get("/{order_id}")
+@router.get("/{order_id}", responses=responses(404))
 async def get_order(
     order_id: str, session: SessionDep, temporal: TemporalDep, _: BackendDep
 ) -> OrderOut:
-    """Status, assignee and outcome from the database; the running process from its query."""
+    """Status, assignee and outcome from the database; the running process from its query,
+    or `live: false` when no worker answered in time."""
     order = await _get_order(session, order_id)
     out = _order_out(order)
-    out.offer = await _offer(session, order_id)
+    out.offer = await _offer(session, order.id)
     if order.chase_started and order.status not in CLOSED_STATUSES:
-        try:
-            out.process = await _process(temporal, order_id)
-        except RPCError:
-            pass  # no worker to answer right now: the stored status still stands
+        out.process = await _process(temporal, order.id)
+        out.live = out.process is not None
     return out
 
 
-@router.get("/{order_id}/history")
+@router.get("/{order_id}/history", responses=responses(404))
 async def get_order_history(order_id: str, session: SessionDep, _: BackendDep) -> list[HistoryLine]:
     """The order's timeline: events, status changes, emails, tasks and answers, oldest first."""
-    await _get_order(session, order_id)
-    return await timeline(session, HistoryEntry.order_id == order_id)
+    order = await _get_order(session, order_id)
+    return await timeline(session, HistoryEntry.order_id == order.id)
 
 
-async def _process(temporal: TemporalDep, order_id: str) -> ProcessOut:
+async def _process(temporal: TemporalDep, order_id: str) -> ProcessOut | None:
     """The chase's query, and its running dial child's counters (or the last dial's)."""
-    state = await temporal.get_workflow_handle(order_workflow_id(order_id)).query(OrderChase.state)
+    state = await query_workflow(temporal, order_workflow_id(order_id), OrderChase.state)
+    if state is None:
+        return None
     process = ProcessOut(
         stage=state.stage,
         partially_paid=state.partially_paid,
@@ -225,7 +187,9 @@ async def _process(temporal: TemporalDep, order_id: str) -> ProcessOut:
         dials=state.dials,
     )
     if state.dial_workflow_id is not None:
-        counters = await temporal.get_workflow_handle(state.dial_workflow_id).query(Dial.counters)
+        counters = await query_workflow(temporal, state.dial_workflow_id, Dial.counters)
+        if counters is None:
+            return None
         process.open_task_id = counters.open_task_id
         process.dial = DialOut(
             workflow_id=state.dial_workflow_id,
@@ -236,7 +200,8 @@ async def _process(temporal: TemporalDep, order_id: str) -> ProcessOut:
     elif state.last_dial is not None:
         last = state.last_dial
         process.dial = DialOut(
-            workflow_id=f"{order_workflow_id(order_id)}-dial-{state.dials}",
+            workflow_id=state.last_dial_workflow_id
+            or legacy_dial_workflow_id(order_workflow_id(order_id), state.dials),
             day=last.day,
             call=last.call,
             attempts=last.attempts,
@@ -245,8 +210,14 @@ async def _process(temporal: TemporalDep, order_id: str) -> ProcessOut:
     return process
 
 
+def _known_id(order_id: str) -> str:
+    if not can_be_id(order_id):
+        raise NotFound("order", order_id[:64])
+    return order_id
+
+
 async def _get_order(session: SessionDep, order_id: str) -> Order:
-    order = await session.get(Order, order_id)
+    order = await session.get(Order, _known_id(order_id))
     if order is None:
         raise NotFound("order", order_id)
     return order
@@ -261,10 +232,10 @@ def _order_out(order: Order) -> OrderOut:
         currency=order.currency,
         customer=Customer(name=order.customer_name, email=order.customer_email, phone=order.phone),
         language=order.language,
-        status=order.status,
+        status=OrderStatus(order.status),
         assignee_id=order.assignee_id,
-        outcome=order.outcome,
-        end_reason=order.end_reason,
+        outcome=Outcome(order.outcome) if order.outcome else None,
+        end_reason=EndReason(order.end_reason) if order.end_reason else None,
         created_at=order.created_at,
         updated_at=order.updated_at,
         ended_at=order.ended_at,

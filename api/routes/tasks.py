@@ -8,17 +8,17 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
 from sqlalchemy import or_, select
-from temporalio.service import RPCError
 
-from api.chases import order_workflow_id, signal_workflow
 from api.deps import ClockDep, ManagerDep, SessionDep, SettingsDep, TemporalDep
-from api.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
+from api.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable, responses
+from api.schemas.common import Id, can_be_row_id
 from api.schemas.tasks import AnswerIn, TaskOut
-from db.history import record
+from api.services import answers
+from api.temporal import query_workflow
 from db.models import Manager, Task
-from workflows.dial import Dial
+from domain import TaskKind, TaskStatus, order_workflow_id
 from workflows.order_chase import OrderChase
-from workflows.tasks import TASK_KINDS, TaskAnswer
+from workflows.tasks import TASK_KINDS
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
@@ -30,7 +30,7 @@ async def list_tasks(
     scope: Literal["mine", "pool", "all"] = "all",
     kind: str | None = None,
     status: Literal["open", "answered", "closed"] | None = "open",
-    order_id: str | None = None,
+    order_id: Id | None = None,
 ) -> list[TaskOut]:
     """The tasks a manager may see: their own (mine), unassigned (pool), or both (all)."""
     if kind is not None and kind not in TASK_KINDS:
@@ -51,13 +51,13 @@ async def list_tasks(
     return [task_out(task) for task in await session.scalars(query)]
 
 
-@router.get("/{task_id}")
+@router.get("/{task_id}", responses=responses(404))
 async def get_task(task_id: int, manager: ManagerDep, session: SessionDep) -> TaskOut:
     """One task, with its call script and allowed answers."""
     return task_out(await _visible_task(session, task_id, manager))
 
 
-@router.post("/{task_id}/answer")
+@router.post("/{task_id}/answer", responses=responses(404, 409, 503))
 async def answer_task(
     task_id: int,
     body: AnswerIn,
@@ -67,9 +67,9 @@ async def answer_task(
     settings: SettingsDep,
     clock: ClockDep,
 ) -> TaskOut:
-    """Check the answer, store it, and signal the workflow that waits for it."""
+    """Check the answer and claim the task: one answer wins, then its workflow hears it."""
     task = await _visible_task(session, task_id, manager)
-    if task.status != "open":
+    if task.status != TaskStatus.OPEN:
         raise Conflict(f"task {task_id} is {task.status}, it takes no answer")
     now = await clock()
     at = None
@@ -78,33 +78,13 @@ async def answer_task(
             raise Invalid(f"answer {body.answer!r} is not one of {task.options}")
     else:
         at = await _checked_time(body, task, settings.default_timezone, now, temporal)
-
-    task.status, task.answer, task.answer_at = "answered", body.answer, at
-    task.answered_at, task.answered_by, task.note = now, manager.id, body.note
-    record(
-        session,
-        order_id=task.order_id,
-        lead_id=task.lead_id,
-        at=now,
-        actor=f"manager:{manager.id}",
-        kind="call_result" if task.kind == "call" else "task_answered",
-        task_id=task.id,
-        task_kind=task.kind,
-        answer=body.answer,
-        at_time=at.isoformat() if at else None,
-        note=body.note,
-    )
-    await session.flush()
-    signal = Dial.answer_task if task.kind == "call" else OrderChase.answer_task
-    await signal_workflow(
-        temporal, task.workflow_id, signal, TaskAnswer(task.id, body.answer, manager.id, at)
-    )
-    await session.commit()
+    task = await answers.claim(session, task, manager, body.answer, at, body.note, now)
+    await answers.deliver(session, temporal, task, now)
     return task_out(task)
 
 
 async def _visible_task(session: SessionDep, task_id: int, manager: Manager) -> Task:
-    task = await session.get(Task, task_id)
+    task = await session.get(Task, task_id) if can_be_row_id(task_id) else None
     if task is None:
         raise NotFound("task", task_id)
     if task.assignee_id is not None and task.assignee_id != manager.id:
@@ -122,12 +102,9 @@ async def _checked_time(
     if at <= now:
         raise Invalid(f"{at.isoformat()} is in the past")
     if task.order_id is not None:
-        try:
-            state = await temporal.get_workflow_handle(order_workflow_id(task.order_id)).query(
-                OrderChase.state
-            )
-        except RPCError as error:
-            raise Unavailable(f"the chase of order {task.order_id!r} did not answer") from error
+        state = await query_workflow(temporal, order_workflow_id(task.order_id), OrderChase.state)
+        if state is None:
+            raise Unavailable(f"the chase of order {task.order_id!r} did not answer in time")
         if at > state.ends_at:
             raise Invalid(
                 f"{at.isoformat()} is after the payment window ends ({state.ends_at.isoformat()})"
@@ -140,13 +117,13 @@ def task_out(task: Task) -> TaskOut:
         id=task.id,
         order_id=task.order_id,
         lead_id=task.lead_id,
-        kind=task.kind,
+        kind=TaskKind(task.kind),
         title=task.title,
         call_script=task.call_script,
         options=task.options,
         answer_type="choice" if task.options else "datetime",
         assignee_id=task.assignee_id,
-        status=task.status,
+        status=TaskStatus(task.status),
         close_reason=task.close_reason,
         created_at=task.created_at,
         answered_at=task.answered_at,

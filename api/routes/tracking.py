@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 from typing import Any, cast
 
 from fastapi import APIRouter, Response
 from sqlalchemy import CursorResult, update
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
-from api.chases import order_workflow_id
 from api.deps import ClockDep, SessionDep, TemporalDep
+from api.errors import ApiError
+from api.temporal import signal_workflow
 from db.history import record
 from db.models import Email
+from domain import order_workflow_id
 from workflows.order_chase import EmailOpened, OrderChase
 
 router = APIRouter(tags=["tracking"])
@@ -35,6 +37,9 @@ async def open_pixel(
     message_id: str, session: SessionDep, temporal: TemporalDep, clock: ClockDep
 ) -> Response:
     """The first load records the open and tells the order's chase; any id gets the GIF."""
+    if re.fullmatch(r"[0-9a-f]{32}", message_id) is None:
+        # Not a message id of ours (they are uuid4 hex): the image, and nothing looked up.
+        return Response(content=PIXEL, media_type="image/gif", headers=NO_CACHE)
     now = await clock()
     # One conditional UPDATE decides which load was the first, even for two at once.
     result = cast(
@@ -68,9 +73,9 @@ async def open_pixel(
 async def _tell_chase(temporal: Client, order_id: str, message_id: str) -> None:
     """Signal the chase; the open is already stored, so a chase that ended, or a Temporal
     that does not answer, costs only the shortened wait, never the customer's image."""
-    handle = temporal.get_workflow_handle(order_workflow_id(order_id))
     try:
-        await handle.signal(OrderChase.email_opened, EmailOpened(message_id))
-    except RPCError as error:
-        if error.status != RPCStatusCode.NOT_FOUND:
-            logger.warning("open of %s not signalled to order %s: %s", message_id, order_id, error)
+        await signal_workflow(
+            temporal, order_workflow_id(order_id), OrderChase.email_opened, EmailOpened(message_id)
+        )
+    except ApiError as error:
+        logger.warning("open of %s not signalled to order %s: %s", message_id, order_id, error)

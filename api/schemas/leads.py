@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from api.schemas.common import Id, OneLine
+from api.schemas.common import EventId, Id, OneLine
 
 # CRM statuses are the backend's own words (`chasing`, `won`, `IN_PROCESS`); compared lowercase.
 LeadStatus = Annotated[
@@ -30,7 +30,7 @@ class LeadIn(BaseModel):
 class LeadEventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    event_id: str = Field(min_length=1, max_length=128)
+    event_id: EventId
     type: Literal["status_changed", "replied"]
     status: LeadStatus | None = None
     lead: LeadIn | None = None

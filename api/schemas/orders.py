@@ -8,7 +8,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from api.schemas.common import Id, OneLine, Phone
+from api.schemas.common import EventId, Id, Money, OneLine, Phone
+from domain import EndReason, OrderEventType, OrderStatus, Outcome
 
 
 class Product(BaseModel):
@@ -27,7 +28,7 @@ class OrderIn(BaseModel):
 
     id: Id
     product: Product
-    amount: Decimal = Field(gt=0, max_digits=12, decimal_places=2)
+    amount: Money
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     customer: Customer
     created_at: AwareDatetime | None = None
@@ -37,9 +38,9 @@ class OrderIn(BaseModel):
 class OrderEventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    event_id: str = Field(min_length=1, max_length=128)
-    type: Literal["paid", "partially_paid", "cancelled", "phone_changed"]
-    amount: Decimal | None = Field(default=None, gt=0, max_digits=12, decimal_places=2)
+    event_id: EventId
+    type: OrderEventType
+    amount: Money | None = None
     phone: Phone | None = None
     occurred_at: AwareDatetime | None = None
 
@@ -96,15 +97,18 @@ class OrderOut(BaseModel):
     currency: str
     customer: Customer
     language: str
-    status: str
+    status: OrderStatus
     assignee_id: str | None
-    outcome: str | None
-    end_reason: str | None
+    outcome: Outcome | None
+    end_reason: EndReason | None
     created_at: datetime
     updated_at: datetime
     ended_at: datetime | None
     process: ProcessOut | None = None
     offer: OfferOut | None = None
+    # False when the running chase did not answer in time (no worker): `process` is then
+    # absent and the rest is the stored state. True otherwise, ended chases included.
+    live: bool = True
 
 
 class EnrollIn(BaseModel):

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas.common import Text
+from domain import OrderStatus, TaskKind, TaskStatus
 
 
 class TaskOut(BaseModel):
     id: int
     order_id: str | None
     lead_id: str | None
-    kind: str
+    kind: TaskKind
     title: str
     call_script: str | None
     options: list[str]
-    answer_type: str  # "choice" (one of options) or "datetime" (the `at` field)
+    answer_type: Literal["choice", "datetime"]  # one of options, or the `at` field
     assignee_id: str | None
-    status: str
+    status: TaskStatus
     close_reason: str | None
     created_at: datetime
     answered_at: datetime | None
@@ -33,12 +37,12 @@ class AnswerIn(BaseModel):
     answer: str = Field(min_length=1, max_length=32)
     # ISO 8601; without an offset it is read in DEFAULT_TIMEZONE.
     at: datetime | None = None
-    note: str | None = Field(default=None, max_length=2000)
+    note: Text | None = None
 
 
 class CallListEntry(BaseModel):
     order_id: str
-    status: str
+    status: OrderStatus
     customer_name: str
     phone: str
     product_name: str

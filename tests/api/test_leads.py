@@ -167,7 +167,7 @@ async def test_tokens_missing_wrong_and_of_the_wrong_kind(
                 "status": "chasing",
                 "lead": LEAD | {"title": "Two\nlines"},
             },
-            "pattern",
+            "lead.title: Value error, contains the character U+000A",
         ),
         (
             {

@@ -63,7 +63,8 @@ async def test_create_starts_one_chase_and_pay_ends_it(
     paid = await api.post(
         "/v1/orders/A-1001/events", json={"event_id": "evt-1", "type": "paid"}, headers=auth
     )
-    assert paid.status_code == 202 and paid.json() == {"event_id": "evt-1", "duplicate": False}
+    assert paid.status_code == 202, paid.text
+    assert paid.json() == {"event_id": "evt-1", "duplicate": False}
     repeat = await api.post(
         "/v1/orders/A-1001/events", json={"event_id": "evt-1", "type": "paid"}, headers=auth
     )

@@ -59,7 +59,7 @@ async def test_call_back_loops_continue_as_new_and_the_chase_goes_on(
     # The new run carries on: same assignee, dial numbers go on, and payment still ends it.
     state = (await walk.order("LONG-1"))["process"]
     assert state["assignee_id"] == "olga"
-    assert state["dial"]["workflow_id"] == f"order-LONG-1-dial-{loops + 1}"
+    assert state["dial"]["workflow_id"] == f"order-LONG-1/dial-{loops + 1}"
     call = await walk.task("olga", "LONG-1", "call")
     assert call["assignee_id"] == "olga"
     await walk.event("LONG-1", "pay-long", "paid")

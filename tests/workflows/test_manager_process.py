@@ -82,7 +82,7 @@ async def test_no_phone_then_a_phone_on_day_3_starts_the_dial(
     assert order["customer"]["phone"] == "+79005554433"
     assert order["process"]["stage"] == "dialing"
     assert order["process"]["dial"] == {
-        "workflow_id": "order-P-1-dial-1",
+        "workflow_id": "order-P-1/dial-1",
         "day": 1,
         "call": 0,
         "attempts": 0,
@@ -144,7 +144,7 @@ async def test_nine_unanswered_calls_with_their_gaps_then_contact_us(
     half_hour, day = 30 * 60, 24 * 3600
     assert gaps == [half_hour, half_hour, day, half_hour, half_hour, day, half_hour, half_hour]
     assert order["process"]["dial"] == {
-        "workflow_id": "order-N-1-dial-1",
+        "workflow_id": "order-N-1/dial-1",
         "day": 3,
         "call": 3,
         "attempts": 9,
@@ -159,7 +159,7 @@ async def test_nine_unanswered_calls_with_their_gaps_then_contact_us(
     await walk.event("N-1", "ph-9", "phone_changed", phone="+79007778899")
     again = await walk.task("olga", "N-1", "call")
     assert again["title"] == "Call the customer (day 1, call 1)"
-    assert (await walk.order("N-1"))["process"]["dial"]["workflow_id"] == "order-N-1-dial-2"
+    assert (await walk.order("N-1"))["process"]["dial"]["workflow_id"] == "order-N-1/dial-2"
 
 
 async def test_reached_will_pay_on_a_date_then_a_reminder_and_a_new_dial_that_day(
@@ -181,7 +181,7 @@ async def test_reached_will_pay_on_a_date_then_a_reminder_and_a_new_dial_that_da
     assert abs(when(next_call) - pay_on) < timedelta(seconds=5)
     reminders = [e for e in await outbox(sessions, "R-1") if e.kind == "payment_reminder"]
     assert len(reminders) == 1 and abs(reminders[0].created_at - pay_on) < timedelta(seconds=5)
-    assert (await walk.order("R-1"))["process"]["dial"]["workflow_id"] == "order-R-1-dial-2"
+    assert (await walk.order("R-1"))["process"]["dial"]["workflow_id"] == "order-R-1/dial-2"
 
 
 async def test_reached_will_not_pay_and_the_manager_cancels(walk: Walk) -> None:
@@ -242,7 +242,7 @@ async def test_duplicate_at_call_marks_the_order_false(
         "duplicate",
         "olga",
     )
-    child = ts_env.client.get_workflow_handle("order-DC-1-dial-1")
+    child = ts_env.client.get_workflow_handle("order-DC-1/dial-1")
     assert (await child.describe()).status == WorkflowExecutionStatus.COMPLETED
     assert (await child.result())["outcome"] == "duplicate"
     assert await walk.tasks("olga", "DC-1") == []
@@ -284,7 +284,7 @@ async def test_wrong_number_asks_for_the_right_one_and_dials_it_with_fresh_count
     assert fresh["title"] == "Call the customer (day 1, call 1)"
     dial_state = (await walk.order("W-1"))["process"]["dial"]
     assert dial_state == {
-        "workflow_id": "order-W-1-dial-2",
+        "workflow_id": "order-W-1/dial-2",
         "day": 1,
         "call": 0,
         "attempts": 0,
@@ -343,7 +343,7 @@ async def test_paid_while_a_call_task_is_open_closes_it_and_sends_nothing_more(
     assert await handle.result() == OrderChaseResult("paid", "positive", "paid")
     closed = await walk.tasks("olga", "PC-1", status="closed")
     assert [(t["id"], t["close_reason"]) for t in closed] == [(call["id"], "order paid")]
-    child = await ts_env.client.get_workflow_handle("order-PC-1-dial-1").describe()
+    child = await ts_env.client.get_workflow_handle("order-PC-1/dial-1").describe()
     assert child.status == WorkflowExecutionStatus.CANCELED
     sent = await sent_kinds(sessions, "PC-1")
     assert sent[-1] == "thank_you"
@@ -362,7 +362,7 @@ async def test_cancelled_mid_dial_cancels_the_child_and_closes_its_task(
     await walk.event("C-1", "cx-1", "cancelled")
     result = await ts_env.client.get_workflow_handle_for(OrderChase.run, "order-C-1").result()
     assert result == OrderChaseResult("cancelled", "negative", "cancelled")
-    child = await ts_env.client.get_workflow_handle("order-C-1-dial-1").describe()
+    child = await ts_env.client.get_workflow_handle("order-C-1/dial-1").describe()
     assert child.status == WorkflowExecutionStatus.CANCELED
     task = (await walk.api.get(f"/v1/tasks/{second['id']}", headers=walk.managers["olga"])).json()
     assert (task["status"], task["close_reason"]) == ("closed", "order cancelled")

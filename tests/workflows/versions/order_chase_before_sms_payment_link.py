@@ -23,10 +23,11 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.dial import Dial, DialInput, DialResult, DialStop
 from workflows.email_cadence import EmailCadence
-from workflows.tasks import ORDER_TASKS, TASK_TIMEOUT, TaskAnswer
+from workflows.tasks import ORDER_TASKS, TaskAnswer
 
 # Every side effect is a short database write or one email.
 ACTIVITY_TIMEOUT = timedelta(seconds=60)
+TASK_TIMEOUT = timedelta(seconds=60)
 # A mail server that is down for hours must not lose the email: back off, keep trying.
 EMAIL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=10)

@@ -1,0 +1,82 @@
+"""Owed signals sent again: order events and task answers stored but not yet heard.
+
+The routes commit a fact before they signal it (api.services), so a process that dies in
+between, or a Temporal that is down, leaves the row with an empty `signalled_at`. This loop,
+run beside the API, finds such rows and delivers them; workflows ignore a second delivery
+(events by id, answers by task), so a row delivered twice costs nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+from temporalio.client import Client
+
+from api.deps import Clock
+from api.errors import Unavailable
+from api.services import answers, order_events
+from db.models import OrderEvent, Task
+from db.session import Sessions
+from domain import TaskStatus
+
+logger = logging.getLogger(__name__)
+
+INTERVAL = 5.0
+# A younger row still belongs to the request that is delivering it.
+GRACE = timedelta(seconds=10)
+BATCH = 100
+
+
+async def redeliver_owed(
+    sessions: Sessions, temporal: Client, task_queue: str, clock: Clock
+) -> int:
+    """Deliver what is owed, oldest first; how many rows were delivered."""
+    now = await clock()
+    delivered = 0
+    async with sessions() as session:
+        events = list(
+            await session.scalars(
+                select(OrderEvent)
+                .where(OrderEvent.signalled_at.is_(None), OrderEvent.received_at < now - GRACE)
+                .order_by(OrderEvent.received_at)
+                .limit(BATCH)
+            )
+        )
+        for event in events:
+            await order_events.deliver(session, temporal, task_queue, event, now)
+            delivered += 1
+        tasks = list(
+            await session.scalars(
+                select(Task)
+                .where(
+                    Task.status == TaskStatus.ANSWERED,
+                    Task.signalled_at.is_(None),
+                    Task.answered_at < now - GRACE,
+                )
+                .order_by(Task.answered_at)
+                .limit(BATCH)
+            )
+        )
+        for task in tasks:
+            await answers.deliver(session, temporal, task, now)
+            delivered += 1
+    return delivered
+
+
+async def keep_redelivering(
+    sessions: Sessions, temporal: Client, task_queue: str, clock: Clock
+) -> None:
+    """Forever, every few seconds; Temporal being down only postpones it."""
+    while True:
+        try:
+            delivered = await redeliver_owed(sessions, temporal, task_queue, clock)
+            if delivered:
+                logger.info("redelivered %d owed events and answers", delivered)
+        except Unavailable as error:
+            logger.warning("redelivery postponed: %s", error)
+        except Exception:
+            logger.exception("redelivery failed; trying again")
+        await asyncio.sleep(INTERVAL)

@@ -1,0 +1,100 @@
+"""Answering a manager task: one winner, then the waiting workflow hears it.
+
+The answer is claimed with one conditional UPDATE (`… WHERE status = 'open'`): of two
+managers answering at once, or an answer racing the task's automatic close, exactly one
+changes the row and the other is told who did. The claim is committed before the signal;
+until the workflow has heard it the task's `signalled_at` is empty and api.redelivery sends
+it again, so an accepted answer is never lost, even if this process dies in between.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+
+from api.errors import Conflict, Unavailable
+from api.temporal import signal_workflow
+from db.history import record
+from db.models import Manager, Task
+from domain import TaskStatus
+from workflows.dial import Dial
+from workflows.order_chase import OrderChase
+from workflows.tasks import TaskAnswer
+
+logger = logging.getLogger(__name__)
+
+
+async def claim(
+    session: AsyncSession,
+    task: Task,
+    manager: Manager,
+    answer: str,
+    at: datetime | None,
+    note: str | None,
+    now: datetime,
+) -> Task:
+    """Record the answer if the task is still open; a Conflict names who got there first."""
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(Task)
+            .where(Task.id == task.id, Task.status == TaskStatus.OPEN)
+            .values(
+                status=TaskStatus.ANSWERED,
+                answer=answer,
+                answer_at=at,
+                answered_at=now,
+                answered_by=manager.id,
+                note=note,
+            )
+        ),
+    )
+    if result.rowcount != 1:
+        await session.rollback()
+        await session.refresh(task)
+        raise Conflict(_taken(task))
+    record(
+        session,
+        order_id=task.order_id,
+        lead_id=task.lead_id,
+        at=now,
+        actor=f"manager:{manager.id}",
+        kind="call_result" if task.kind == "call" else "task_answered",
+        task_id=task.id,
+        task_kind=task.kind,
+        answer=answer,
+        at_time=at.isoformat() if at else None,
+        note=note,
+    )
+    await session.commit()
+    await session.refresh(task)
+    return task
+
+
+def _taken(task: Task) -> str:
+    if task.status == TaskStatus.ANSWERED:
+        return f"task {task.id} was already answered by {task.answered_by!r}"
+    return f"task {task.id} is {task.status} ({task.close_reason}), it takes no answer"
+
+
+async def deliver(session: AsyncSession, temporal: Client, task: Task, now: datetime) -> None:
+    """Signal the claimed answer to the workflow waiting on the task, then mark it heard.
+    Temporal out of reach leaves it owed: api.redelivery sends it when Temporal is back."""
+    assert task.answer is not None and task.answered_by is not None
+    handler = Dial.answer_task if task.kind == "call" else OrderChase.answer_task
+    message = TaskAnswer(task.id, task.answer, task.answered_by, task.answer_at)
+    try:
+        heard = await signal_workflow(temporal, task.workflow_id, handler, message)
+    except Unavailable as error:
+        logger.warning("answer to task %s owed to %s: %s", task.id, task.workflow_id, error)
+        return
+    if not heard:
+        # The workflow ended without closing its task (terminated by hand): nobody waits.
+        logger.warning("task %s: workflow %s has ended", task.id, task.workflow_id)
+    await session.execute(update(Task).where(Task.id == task.id).values(signalled_at=now))
+    await session.commit()

@@ -1,0 +1,90 @@
+"""Words every layer shares: the closed sets of statuses, outcomes and reasons, and the
+workflow ids built from business keys. Standard library only, so workflows import it too."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrderStatus(StrEnum):
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    NOT_CONFIRMED = "not_confirmed"
+    PENDING = "pending"
+    PAYMENT_PENDING = "payment_pending"
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+    FALSE = "false"  # a duplicate or a mistake: kept out of conversion
+
+
+CLOSED_STATUSES = frozenset({OrderStatus.PAID, OrderStatus.CANCELLED, OrderStatus.FALSE})
+
+
+class Outcome(StrEnum):
+    POSITIVE = "positive"
+    NEUTRAL = "neutral"
+    NEGATIVE = "negative"
+
+
+class EndReason(StrEnum):
+    """Why an order chase ended."""
+
+    PAID = "paid"
+    PAID_AFTER_CANCEL = "paid_after_cancel"  # money wins: a payment after the chase gave up
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    DECLINED = "declined"
+    NO_PHONE = "no_phone"
+    DUPLICATE = "duplicate"
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+
+
+class TaskKind(StrEnum):
+    TAKE_ORDER = "take_order"
+    ASK_PHONE = "ask_phone"
+    CALL = "call"
+    WILL_PAY = "will_pay"
+    PAYMENT_DATE = "payment_date"
+    CONFIRM_CANCEL = "confirm_cancel"
+    CALLBACK_TIME = "callback_time"
+
+
+class OrderEventType(StrEnum):
+    PAID = "paid"
+    PARTIALLY_PAID = "partially_paid"
+    CANCELLED = "cancelled"
+    PHONE_CHANGED = "phone_changed"
+
+
+# Workflow ids. Order and lead ids never contain "/" (api.schemas.common.ID_PATTERN), so an id
+# with a "/" after the order's can never be another order's chase.
+SEPARATOR = "/"
+
+
+def order_workflow_id(order_id: str) -> str:
+    return f"order-{order_id}"
+
+
+def dial_workflow_id(order_workflow: str, number: int) -> str:
+    """The order chase's n-th dial child."""
+    return f"{order_workflow}{SEPARATOR}dial-{number}"
+
+
+def legacy_dial_workflow_id(order_workflow: str, number: int) -> str:
+    """How dial children were named before the separator: chases started then keep it."""
+    return f"{order_workflow}-dial-{number}"
+
+
+def late_payment_workflow_id(order_id: str) -> str:
+    """The short workflow that closes an order paid after its chase ended."""
+    return f"{order_workflow_id(order_id)}{SEPARATOR}late-payment"
+
+
+def lead_workflow_id(lead_id: str) -> str:
+    return f"lead-{lead_id}"
