@@ -190,7 +190,7 @@ TWICE = "no email kind twice per order; every delivery in the outbox"
         (lose_a_part, {"paid_amount holds every accepted part"}),
         (lose_cancel, {"an accepted cancel (no money) ends the order cancelled", ENDED}),
         (accept_cancel_after_paid, {"a cancel after an accepted payment is refused"}),
-        (accept_one_event_twice, {"one post of an event id is new, the others duplicates"}),
+        (accept_one_event_twice, {"an event id is accepted as new at most once"}),
         (thank_twice, {THANKS, TWICE}),
         (send_a_kind_twice, {TWICE}),
         (lose_a_sent_email, {"every email the outbox says sent was delivered"}),
