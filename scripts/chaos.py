@@ -157,7 +157,7 @@ async def unleash(
     """The world and the disruptions at once, then the wait for quiet, then the checks."""
     robots = Robots(api, rng)
     await robots.register(token, options.managers)
-    backend = Backend(api, token, rng, act_within=options.duration / 2)
+    backend = Backend(api, token, act_within=options.duration / 2)
     orders = make_orders(options.orders, rng)
     disruptions = Disruptions()
     stop_robots, stop_supervisor = asyncio.Event(), asyncio.Event()
@@ -168,7 +168,7 @@ async def unleash(
         disrupt(
             stack, options.kills, options.temporal_restarts, options.duration, rng, disruptions
         ),
-        *(backend.run(order, rng.uniform(0, options.duration / 2)) for order in orders),
+        *(backend.run(order) for order in orders),
     )
     acted = time.monotonic() - began
     client = await Client.connect(stack.temporal_address)
@@ -183,7 +183,7 @@ async def unleash(
 
     say_what_was_done(orders, backend, robots, api, disruptions, acted)
     say_how_it_ended(facts, quiet, settled)
-    return say_checks(checks, backend.plans)
+    return say_checks(checks, {order.id: order.plan for order in orders})
 
 
 async def quiesce(sessions: Sessions, client: Client, timeout: float) -> bool:
@@ -270,7 +270,7 @@ def say_what_was_done(
         f"did: {len(orders)} orders ({phones} with a phone), {creates - len(orders)} posted "
         f"twice at once; actions over {acted:.1f} s"
     )
-    plans = Counter(backend.plans.values())
+    plans = Counter(order.plan for order in orders)
     say("  plans: " + ", ".join(f"{n} {name}" for name, n in sorted(plans.items())))
     for what in ("paid", "partially_paid", "cancelled", "phone_changed", "answer"):
         calls = [call for call in api.calls if call.what == what]

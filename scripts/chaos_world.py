@@ -78,6 +78,8 @@ class OrderSpec:
     amount: Decimal
     phone: str | None
     email: str
+    plan: str
+    seed: int  # for the order's own pauses and parts: a run's seed replays every order
 
     def body(self) -> dict[str, Any]:
         customer: dict[str, Any] = {"name": f"Customer {self.id}", "email": self.email}
@@ -93,16 +95,22 @@ class OrderSpec:
 
 
 def make_orders(count: int, rng: random.Random) -> list[OrderSpec]:
-    """Orders with and without phones, amounts with cents."""
-    return [
-        OrderSpec(
-            id=f"C{n:05d}",
-            amount=Decimal(rng.randrange(10_000, 1_000_000)) / 100,
-            phone=f"+7900{n:07d}" if rng.random() < 0.6 else None,
-            email=f"chaos-{n}@example.com",
+    """Orders with and without phones, amounts with cents, and what the backend will do."""
+    orders = []
+    for n in range(count):
+        phone = f"+7900{n:07d}" if rng.random() < 0.6 else None
+        plans = [name for name in PLANS if phone is None or name != "phone_later"]
+        orders.append(
+            OrderSpec(
+                id=f"C{n:05d}",
+                amount=Decimal(rng.randrange(10_000, 1_000_000)) / 100,
+                phone=phone,
+                email=f"chaos-{n}@example.com",
+                plan=rng.choices(plans, weights=[PLANS[p][1] for p in plans])[0],
+                seed=rng.randrange(2**32),
+            )
         )
-        for n in range(count)
-    ]
+    return orders
 
 
 def split(amount: Decimal, parts: int, rng: random.Random) -> list[Decimal]:
@@ -113,32 +121,28 @@ def split(amount: Decimal, parts: int, rng: random.Random) -> list[Decimal]:
     return [Decimal(b - a) / 100 for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
-Plan = Callable[["Backend", OrderSpec], Awaitable[None]]
+Plan = Callable[["Backend", OrderSpec, random.Random], Awaitable[None]]
 
 
 class Backend:
     """The shop: creates each order, waits a while, then does what its plan says."""
 
-    def __init__(self, api: Api, token: str, rng: random.Random, act_within: float) -> None:
+    def __init__(self, api: Api, token: str, act_within: float) -> None:
         self.api = api
         self.auth = {"Authorization": f"Bearer {token}"}
-        self.rng = rng
         self.act_within = act_within
-        self.plans: dict[str, str] = {}  # order id -> the plan it got
 
-    async def run(self, order: OrderSpec, start_after: float) -> None:
-        await asyncio.sleep(start_after)
+    async def run(self, order: OrderSpec) -> None:
+        rng = random.Random(order.seed)
+        await asyncio.sleep(rng.uniform(0, self.act_within))
         # Sometimes the backend posts the same new order twice at once.
-        copies = 2 if self.rng.random() < 0.2 else 1
+        copies = 2 if rng.random() < 0.2 else 1
         created = await asyncio.gather(*(self.create(order) for _ in range(copies)))
         if not any(call.accepted for call in created):
             return
-        names = [name for name in PLANS if order.phone is None or name != "phone_later"]
-        name = self.rng.choices(names, weights=[PLANS[n][1] for n in names])[0]
-        self.plans[order.id] = name
         # Let the chase get somewhere first: emails, the pool task, a dial.
-        await asyncio.sleep(self.rng.uniform(0, self.act_within))
-        await PLANS[name][0](self, order)
+        await asyncio.sleep(rng.uniform(0, self.act_within))
+        await PLANS[order.plan][0](self, order, rng)
 
     async def create(self, order: OrderSpec) -> Call:
         call = Call("create", order.id, time.time(), 0.0, 0)
@@ -160,27 +164,24 @@ class Backend:
         call = Call(kind, order.id, time.time(), 0.0, 0, event_id=event_id, amount=amount)
         return await self.api.call(call, "POST", f"/v1/orders/{order.id}/events", self.auth, body)
 
-    async def pause(self, longest: float = 1.0) -> None:
-        await asyncio.sleep(self.rng.uniform(0, longest))
-
     # --- plans ------------------------------------------------------------------------
 
-    async def pay(self, order: OrderSpec) -> None:
+    async def pay(self, order: OrderSpec, rng: random.Random) -> None:
         await self.event(order, "paid", f"{order.id}-pay")
 
-    async def pay_many_times(self, order: OrderSpec) -> None:
+    async def pay_many_times(self, order: OrderSpec, rng: random.Random) -> None:
         """The same payment event posted 5 to 10 times at once."""
-        copies = self.rng.randint(5, 10)
+        copies = rng.randint(5, 10)
         await asyncio.gather(*(self.event(order, "paid", f"{order.id}-pay") for _ in range(copies)))
 
-    async def parts_one_by_one(self, order: OrderSpec) -> None:
-        for k, part in enumerate(split(order.amount, self.rng.randint(2, 4), self.rng)):
+    async def parts_one_by_one(self, order: OrderSpec, rng: random.Random) -> None:
+        for k, part in enumerate(split(order.amount, rng.randint(2, 4), rng)):
             await self.event(order, "partially_paid", f"{order.id}-part{k}", part)
-            await self.pause()
+            await asyncio.sleep(rng.uniform(0, 1.0))
 
-    async def parts_at_once(self, order: OrderSpec) -> None:
+    async def parts_at_once(self, order: OrderSpec, rng: random.Random) -> None:
         """2 to 5 parts that add up, all posted at the same instant, one of them twice."""
-        parts = split(order.amount, self.rng.randint(2, 5), self.rng)
+        parts = split(order.amount, rng.randint(2, 5), rng)
         posts = [
             self.event(order, "partially_paid", f"{order.id}-part{k}", part)
             for k, part in enumerate(parts)
@@ -188,14 +189,14 @@ class Backend:
         posts.append(self.event(order, "partially_paid", f"{order.id}-part0", parts[0]))
         await asyncio.gather(*posts)
 
-    async def pay_and_cancel_at_once(self, order: OrderSpec) -> None:
+    async def pay_and_cancel_at_once(self, order: OrderSpec, rng: random.Random) -> None:
         await asyncio.gather(
             self.event(order, "paid", f"{order.id}-pay"),
             self.event(order, "cancelled", f"{order.id}-cancel"),
         )
 
-    async def parts_and_cancel_at_once(self, order: OrderSpec) -> None:
-        parts = split(order.amount, self.rng.randint(2, 3), self.rng)
+    async def parts_and_cancel_at_once(self, order: OrderSpec, rng: random.Random) -> None:
+        parts = split(order.amount, rng.randint(2, 3), rng)
         await asyncio.gather(
             self.event(order, "cancelled", f"{order.id}-cancel"),
             *(
@@ -204,35 +205,35 @@ class Backend:
             ),
         )
 
-    async def cancel(self, order: OrderSpec) -> None:
+    async def cancel(self, order: OrderSpec, rng: random.Random) -> None:
         await self.event(order, "cancelled", f"{order.id}-cancel")
 
-    async def cancel_many_times(self, order: OrderSpec) -> None:
-        copies = self.rng.randint(3, 6)
+    async def cancel_many_times(self, order: OrderSpec, rng: random.Random) -> None:
+        copies = rng.randint(3, 6)
         await asyncio.gather(
             *(self.event(order, "cancelled", f"{order.id}-cancel") for _ in range(copies))
         )
 
-    async def pay_then_cancel(self, order: OrderSpec) -> None:
+    async def pay_then_cancel(self, order: OrderSpec, rng: random.Random) -> None:
         """A cancel after the payment was accepted must be refused."""
-        await self.pay(order)
-        await self.pause(0.5)
+        await self.pay(order, rng)
+        await asyncio.sleep(rng.uniform(0, 0.5))
         await self.event(order, "cancelled", f"{order.id}-cancel")
 
-    async def cancel_then_pay(self, order: OrderSpec) -> None:
+    async def cancel_then_pay(self, order: OrderSpec, rng: random.Random) -> None:
         """Money wins: a payment after the chase ended as cancelled still pays the order."""
-        await self.cancel(order)
-        await self.pause(2.0)
-        await self.pay(order)
+        await self.cancel(order, rng)
+        await asyncio.sleep(rng.uniform(0, 2.0))
+        await self.pay(order, rng)
 
-    async def phone_later(self, order: OrderSpec) -> None:
+    async def phone_later(self, order: OrderSpec, rng: random.Random) -> None:
         """An order without a phone gets one; the managers take it from there, or it is paid."""
         await self.event(order, "phone_changed", f"{order.id}-phone", phone=f"+7911{order.id[1:]}")
-        if self.rng.random() < 0.5:
-            await self.pause(self.act_within)
-            await self.pay(order)
+        if rng.random() < 0.5:
+            await asyncio.sleep(rng.uniform(0, self.act_within))
+            await self.pay(order, rng)
 
-    async def leave_to_managers(self, order: OrderSpec) -> None:
+    async def leave_to_managers(self, order: OrderSpec, rng: random.Random) -> None:
         """Nothing from the backend: the robot managers' answers and the window end it."""
 
 
