@@ -23,14 +23,16 @@ import random
 import re
 import secrets
 import shutil
+import signal
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import func, select
@@ -164,19 +166,23 @@ async def unleash(
     began = time.monotonic()
     managing = asyncio.create_task(robots.run(stop_robots))
     supervising = asyncio.create_task(supervise_worker(stack, stop_supervisor, disruptions))
-    await asyncio.gather(
-        disrupt(
-            stack, options.kills, options.temporal_restarts, options.duration, rng, disruptions
-        ),
-        *(backend.run(order) for order in orders),
-    )
-    acted = time.monotonic() - began
-    client = await Client.connect(stack.temporal_address)
-    quiet = await quiesce(sessions, client, options.settle)
-    stop_robots.set()
-    await managing
-    stop_supervisor.set()
-    await supervising
+    try:
+        await asyncio.gather(
+            disrupt(
+                stack, options.kills, options.temporal_restarts, options.duration, rng, disruptions
+            ),
+            *(backend.run(order) for order in orders),
+        )
+        acted = time.monotonic() - began
+        client = await Client.connect(stack.temporal_address)
+        quiet = await quiesce(sessions, client, options.settle)
+        stop_robots.set()
+        await managing
+        stop_supervisor.set()
+        await supervising
+    finally:
+        managing.cancel()
+        supervising.cancel()
     settled = time.monotonic() - began
     facts = await gather_facts(sessions, client, mailbox, api)
     checks = check(api.calls, facts)
@@ -385,7 +391,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed if args.seed is not None else random.randrange(1_000_000),
         keep=args.keep,
     )
-    return asyncio.run(chaos(options))
+    return asyncio.run(stoppable(chaos(options)))
+
+
+async def stoppable(run: Coroutine[Any, Any, int]) -> int:
+    """SIGTERM (a test's timeout, a CI job cancelled) cancels the run, so that its `finally`
+    stops the servers it started rather than leaving them behind."""
+    task = asyncio.create_task(run)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        say("chaos: stopped by SIGTERM")
+        return 2
 
 
 if __name__ == "__main__":

@@ -20,10 +20,12 @@ import httpx
 
 from scripts.chaos_checks import Call
 
-# How long the backend keeps retrying one request (a 5xx or a lost connection) before it
+# How long the backend keeps retrying one request (a 503 or a lost connection) before it
 # gives up on an answer: longer than a Temporal restart and a worker's activity timeout.
 PATIENCE = 120.0
 RETRY_PAUSE = 0.5
+# Other 5xx answers are broken already; a few retries tell a passing clash from a dead route.
+SERVER_ERROR_RETRIES = 3
 
 
 class Api:
@@ -41,6 +43,7 @@ class Api:
         self, method: str, url: str, headers: dict[str, str], body: Any = None, retry: bool = True
     ) -> httpx.Response | None:
         deadline = time.monotonic() + PATIENCE
+        server_errors = 0
         while True:
             try:
                 response = await self.http.request(method, url, headers=headers, json=body)
@@ -51,10 +54,11 @@ class Api:
                 if response.status_code < 500:
                     return response
                 if response.status_code != 503:
+                    server_errors += 1
                     self.server_errors.append(
                         f"{method} {url} {response.status_code} {response.text[:120]!r}"
                     )
-            if not retry or time.monotonic() > deadline:
+            if not retry or time.monotonic() > deadline or server_errors > SERVER_ERROR_RETRIES:
                 return None
             await asyncio.sleep(RETRY_PAUSE)
 
@@ -294,11 +298,15 @@ class Robots:
             self.robots.append(Robot(body["id"], {"Authorization": f"Bearer {token}"}))
 
     async def run(self, stop: asyncio.Event) -> None:
-        await asyncio.gather(
-            self._watch(stop, self.robots[0], "pool", self._answer_pool_task),
-            *(self._watch(stop, robot, "mine", self._answer_own_task) for robot in self.robots),
-        )
-        await asyncio.gather(*self._answering)
+        try:
+            await asyncio.gather(
+                self._watch(stop, self.robots[0], "pool", self._answer_pool_task),
+                *(self._watch(stop, robot, "mine", self._answer_own_task) for robot in self.robots),
+            )
+            await asyncio.gather(*self._answering)
+        finally:
+            for answering in list(self._answering):  # cancelled, the run leaves none behind
+                answering.cancel()
 
     async def _watch(
         self,

@@ -26,7 +26,12 @@ async def test_chaos_at_ci_size_breaks_no_invariant(database_url: str, sessions:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=400)
+    try:
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=400)
+    except TimeoutError:
+        process.terminate()  # the run stops the servers it started
+        output, _ = await process.communicate()
+        raise AssertionError(output.decode(errors="replace")) from None
     report = output.decode(errors="replace")
     assert process.returncode == 0, report
     assert "broken invariants: 0 (0 cases)" in report, report
