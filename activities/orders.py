@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -95,20 +95,24 @@ class OrderActivities:
             if await already_done(session, end.key):
                 return
             order = await load_order(session, end.order_id)
-            open_tasks = await session.scalars(
-                select(Task).where(Task.order_id == order.id, Task.status == "open")
+            reason = f"order {end.status}"
+            # Conditional: an answer the API claimed a moment ago stays answered.
+            closed = await session.execute(
+                update(Task)
+                .where(Task.order_id == order.id, Task.status == "open")
+                .values(status="closed", close_reason=reason)
+                .returning(Task.id, Task.kind)
             )
-            for task in open_tasks:
-                task.status, task.close_reason = "closed", f"order {end.status}"
+            for task_id, task_kind in closed.all():
                 record(
                     session,
                     order_id=order.id,
                     at=end.at,
                     actor="system",
                     kind="task_closed",
-                    task_id=task.id,
-                    task_kind=task.kind,
-                    reason=task.close_reason,
+                    task_id=task_id,
+                    task_kind=task_kind,
+                    reason=reason,
                 )
             # A personal offer still running is used by the payment, or dies with the order.
             offers = await session.scalars(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import jinja2
-from sqlalchemy import select
+from sqlalchemy import select, update
 from temporalio import activity
 
 from activities.orders import load_order
@@ -78,20 +78,24 @@ class TaskActivities:
     async def close_task(self, close: CloseTask) -> None:
         """Close a task nobody needs to answer any more; an answered one stays answered."""
         async with self.sessions() as session, session.begin():
-            task = await session.get(Task, close.task_id)
-            if task is None or task.status != "open":
-                return
-            task.status, task.close_reason = "closed", close.reason
-            record(
-                session,
-                order_id=task.order_id,
-                at=close.at,
-                actor="system",
-                kind="task_closed",
-                task_id=task.id,
-                task_kind=task.kind,
-                reason=close.reason,
+            # Conditional: an answer the API claimed a moment ago stays answered.
+            closed = await session.execute(
+                update(Task)
+                .where(Task.id == close.task_id, Task.status == "open")
+                .values(status="closed", close_reason=close.reason)
+                .returning(Task.order_id, Task.kind)
             )
+            for order_id, kind in closed.all():
+                record(
+                    session,
+                    order_id=order_id,
+                    at=close.at,
+                    actor="system",
+                    kind="task_closed",
+                    task_id=close.task_id,
+                    task_kind=kind,
+                    reason=close.reason,
+                )
 
     def _call_script(self, order: Order) -> str:
         """What to say to the customer: the product's own script, or the default one."""

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
 
@@ -114,6 +115,17 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
     return error_response(Invalid("; ".join(problems) or "invalid request"))
 
 
+async def _http_error(_: Request, error: Exception) -> JSONResponse:
+    """Starlette's own refusals in our shape; a body it cannot parse is malformed (422)."""
+    assert isinstance(error, StarletteHTTPException)
+    status = 422 if error.status_code == 400 else error.status_code
+    return JSONResponse(
+        ErrorOut(detail=str(error.detail)).model_dump(),
+        status_code=status,
+        headers=getattr(error, "headers", None),
+    )
+
+
 async def _temporal_error(_: Request, error: Exception) -> JSONResponse:
     """Temporal out of reach (or a query no worker answered): 503, never a 500."""
     logger.warning("temporal did not answer: %s", error)
@@ -123,5 +135,6 @@ async def _temporal_error(_: Request, error: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RPCError, _temporal_error)
     app.add_exception_handler(WorkflowQueryFailedError, _temporal_error)

@@ -40,6 +40,7 @@ from cli.history import history_to_json
 from db.migrate import upgrade
 from db.models import Email, Lead, Manager, Order, Task
 from db.session import Sessions, make_engine, make_sessions
+from domain import EndReason, dial_workflow_id, late_payment_workflow_id, order_workflow_id
 from process_exit import exit_now
 from settings import DefaultSettings, Settings
 from tests.factories import make_order, start_order_chase
@@ -47,6 +48,7 @@ from tests.mailbox import Mailbox, SmtpServer
 from tests.servers import cached_binary, free_port
 from worker import WORKFLOWS, build_worker, make_deps
 from workflows.dial import Dial
+from workflows.late_payment import LatePayment, LatePaymentInput
 from workflows.lead_chase import LeadChase, LeadChaseInput, LeadChaseState, StopChase
 from workflows.order_chase import (
     EmailOpened,
@@ -218,7 +220,15 @@ class Recording:
 
     def dial(self, order_id: str, number: int = 1) -> WorkflowHandle[Any, Any]:
         """The order's `number`-th dial child."""
-        return self.env.client.get_workflow_handle(f"order-{order_id}-dial-{number}")
+        return self.env.client.get_workflow_handle(
+            dial_workflow_id(order_workflow_id(order_id), number)
+        )
+
+    async def cancel_chase(self, order: Order) -> None:
+        """Start the order's chase and have the backend cancel it an hour in: it ends."""
+        await self.start_order_chase(order)
+        await self.sleep(timedelta(hours=1))
+        await self.cancel(order.id)
 
     async def start_lead_chase(self, lead_id: str) -> WorkflowHandle[Any, Any]:
         """A lead whose status has just become Chasing, and its first chase `lead-<id>`."""
@@ -355,6 +365,37 @@ async def order_cancelled(rec: Recording) -> WorkflowHandle[Any, Any]:
     await rec.sleep(timedelta(hours=1))
     await handle.signal(OrderChase.cancel, OrderCancelled("cancel-1"))
     return handle
+
+
+@recorded(
+    "order-paid-after-cancel",
+    "OrderChase",
+    "cancelled, and paid a moment later while the end is written: status paid, reason "
+    "paid_after_cancel, thank-you email",
+)
+async def order_paid_after_cancel(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("paid-after-cancel"))
+    await rec.sleep(timedelta(hours=1))
+    await handle.signal(OrderChase.cancel, OrderCancelled("cancel-1"))
+    await handle.signal(OrderChase.record_payment, PaymentReceived("pay-1", full=True))
+    return handle
+
+
+@recorded(
+    "late-payment",
+    "LatePayment",
+    "a payment for an order whose chase ended cancelled: status paid (paid_after_cancel), "
+    "thank-you email",
+)
+async def late_payment(rec: Recording) -> WorkflowHandle[Any, Any]:
+    order = await rec.order("late-payment")
+    await rec.cancel_chase(order)
+    return await rec.env.client.start_workflow(
+        LatePayment.run,
+        LatePaymentInput(order_id=order.id, reason=EndReason.PAID_AFTER_CANCEL),
+        id=late_payment_workflow_id(order.id),
+        task_queue=rec.settings.temporal_task_queue,
+    )
 
 
 @recorded(

@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 LeadId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 
-@router.post("/{lead_id}/events", status_code=202)
+@router.post("/{lead_id}/events", status_code=202, responses=responses(404, 409))
 async def post_lead_event(
     lead_id: LeadId,
     body: LeadEventIn,

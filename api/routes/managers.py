@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr
 from sqlalchemy.exc import IntegrityError
 
 from api.deps import BackendDep, ClockDep, SessionDep, hash_token
-from api.errors import Conflict
+from api.errors import Conflict, responses
 from api.schemas.common import Id, OneLine, Text
 from db.models import Manager
 
@@ -33,7 +33,7 @@ class ManagerCreated(BaseModel):
     token: str  # shown this once; only its hash is stored
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=responses(409))
 async def create_manager(
     body: ManagerIn, session: SessionDep, clock: ClockDep, _: BackendDep
 ) -> ManagerCreated:

@@ -11,7 +11,7 @@ from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import NotFound, responses
 from api.schemas.common import HistoryLine, can_be_id
 from api.schemas.orders import (
-    Customer,
+    CustomerOut,
     DialOut,
     EnrollIn,
     EnrollOut,
@@ -21,7 +21,7 @@ from api.schemas.orders import (
     OrderIn,
     OrderOut,
     ProcessOut,
-    Product,
+    ProductOut,
 )
 from api.services.chases import ensure_order_chase
 from api.services.order_events import apply_event, deliver
@@ -44,7 +44,7 @@ from workflows.order_chase import OrderChase
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
 
-@router.post("", status_code=201, responses=responses(409, 422, 503))
+@router.post("", status_code=201)
 async def create_order(
     body: OrderIn,
     response: Response,
@@ -132,7 +132,7 @@ async def _offer(session: SessionDep, order_id: str) -> OfferOut | None:
     )
 
 
-@router.post("/{order_id}/events", status_code=202, responses=responses(404, 409, 422, 503))
+@router.post("/{order_id}/events", status_code=202, responses=responses(404, 409))
 async def post_order_event(
     order_id: str,
     body: OrderEventIn,
@@ -226,11 +226,13 @@ async def _get_order(session: SessionDep, order_id: str) -> Order:
 def _order_out(order: Order) -> OrderOut:
     return OrderOut(
         id=order.id,
-        product=Product(id=order.product_id, name=order.product_name),
+        product=ProductOut(id=order.product_id, name=order.product_name),
         amount=order.amount,
         paid_amount=order.paid_amount,
         currency=order.currency,
-        customer=Customer(name=order.customer_name, email=order.customer_email, phone=order.phone),
+        customer=CustomerOut(
+            name=order.customer_name, email=order.customer_email, phone=order.phone
+        ),
         language=order.language,
         status=OrderStatus(order.status),
         assignee_id=order.assignee_id,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from activities.orders import CLOSED_STATUSES
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep
-from api.errors import Invalid, NotFound
+from api.errors import Invalid, NotFound, responses
 from db.models import Discount, Order
 from worker import pay_links
 
@@ -29,7 +29,7 @@ class PayTokenOut(BaseModel):
     discount_active: bool  # whether the shop should still honour it now
 
 
-@router.post("/verify")
+@router.post("/verify", responses=responses(404))
 async def verify_pay_token(
     body: PayTokenIn, session: SessionDep, settings: SettingsDep, clock: ClockDep, _: BackendDep
 ) -> PayTokenOut:

@@ -57,7 +57,7 @@ async def get_task(task_id: int, manager: ManagerDep, session: SessionDep) -> Ta
     return task_out(await _visible_task(session, task_id, manager))
 
 
-@router.post("/{task_id}/answer", responses=responses(404, 409, 503))
+@router.post("/{task_id}/answer", responses=responses(404, 409))
 async def answer_task(
     task_id: int,
     body: AnswerIn,
@@ -70,7 +70,7 @@ async def answer_task(
     """Check the answer and claim the task: one answer wins, then its workflow hears it."""
     task = await _visible_task(session, task_id, manager)
     if task.status != TaskStatus.OPEN:
-        raise Conflict(f"task {task_id} is {task.status}, it takes no answer")
+        raise Conflict(answers.taken(task))
     now = await clock()
     at = None
     if task.options:

@@ -32,7 +32,11 @@ NO_CACHE = {
 }
 
 
-@router.get("/t/{message_id}.gif", response_class=Response)
+@router.get(
+    "/t/{message_id}.gif",
+    response_class=Response,
+    responses={200: {"content": {"image/gif": {}}, "description": "A 1x1 transparent GIF"}},
+)
 async def open_pixel(
     message_id: str, session: SessionDep, temporal: TemporalDep, clock: ClockDep
 ) -> Response:

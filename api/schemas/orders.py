@@ -89,13 +89,26 @@ class OfferOut(BaseModel):
     granted_at: datetime
 
 
+class ProductOut(BaseModel):
+    id: str
+    name: str
+
+
+class CustomerOut(BaseModel):
+    """As stored: answers show what is there, even text from before today's input rules."""
+
+    name: str
+    email: str
+    phone: str | None = None
+
+
 class OrderOut(BaseModel):
     id: str
-    product: Product
+    product: ProductOut
     amount: Decimal
     paid_amount: Decimal
     currency: str
-    customer: Customer
+    customer: CustomerOut
     language: str
     status: OrderStatus
     assignee_id: str | None

@@ -57,7 +57,7 @@ async def claim(
     if result.rowcount != 1:
         await session.rollback()
         await session.refresh(task)
-        raise Conflict(_taken(task))
+        raise Conflict(taken(task))
     record(
         session,
         order_id=task.order_id,
@@ -76,7 +76,8 @@ async def claim(
     return task
 
 
-def _taken(task: Task) -> str:
+def taken(task: Task) -> str:
+    """Why a task that is not open takes no answer: who answered it, or why it closed."""
     if task.status == TaskStatus.ANSWERED:
         return f"task {task.id} was already answered by {task.answered_by!r}"
     return f"task {task.id} is {task.status} ({task.close_reason}), it takes no answer"

@@ -12,8 +12,10 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from pydantic import SecretStr
 from sqlalchemy import func, select
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.redelivery import redeliver_owed
@@ -26,7 +28,7 @@ from tests.api.test_together import ended, eventually, manager, open_task
 from tests.conftest import backend_auth
 from tests.factories import history
 from tests.mailbox import Mailbox
-from tests.servers import free_port, serve_api
+from tests.servers import cached_binary, serve_api
 
 # What a header, a file name or a template must never carry: one of each category.
 POISON = ["\u2028", "\u2029", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\x00", "\u202e"]
@@ -149,10 +151,15 @@ async def test_a_body_over_one_mebibyte_is_refused_before_it_is_read(
 # --- outages ---------------------------------------------------------------------------
 
 
-@pytest_asyncio.fixture
+@pytest_asyncio.fixture(scope="module")
 async def unreachable_temporal() -> Client:
-    """A client of a Temporal that is down: nothing listens on its port."""
-    return await Client.connect(f"127.0.0.1:{free_port()}", lazy=True)
+    """A client connected to a Temporal dev server that has since gone down."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=cached_binary("TEMPORAL_CLI", "temporal"), ui=False
+    )
+    client = env.client
+    await env.shutdown()
+    return client
 
 
 async def test_with_temporal_down_writes_are_503_with_retry_after_and_nothing_is_lost(
@@ -245,10 +252,10 @@ def test_production_refuses_development_and_short_secrets(settings: Settings) ->
     with pytest.raises(WeakSecrets, match="BACKEND_TOKEN and PAY_LINK_SECRET"):
         production.check_secrets()
     strong = production.model_copy(
-        update={"backend_token": "b" * 32, "pay_link_secret": "p" * 40}
+        update={"backend_token": SecretStr("b" * 32), "pay_link_secret": SecretStr("p" * 40)}
     )
     strong.check_secrets()
-    short = strong.model_copy(update={"pay_link_secret": "p" * 31})
+    short = strong.model_copy(update={"pay_link_secret": SecretStr("p" * 31)})
     with pytest.raises(WeakSecrets, match="PAY_LINK_SECRET"):
         short.check_secrets()
 
@@ -257,7 +264,7 @@ async def test_the_api_will_not_start_in_production_with_a_default_secret(
     settings: Settings, dev_env: Any
 ) -> None:
     production = settings.model_copy(
-        update={"chaser_env": "production", "backend_token": "b" * 40}
+        update={"chaser_env": "production", "backend_token": SecretStr("b" * 40)}
     )
     app = create_app(production, temporal=dev_env.client)
     with pytest.raises(WeakSecrets, match="PAY_LINK_SECRET"):

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from collections.abc import Iterable
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
+from typing import Any, TypeVar
 
 import pytest
+from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.converter import default as default_converter
@@ -28,23 +31,26 @@ from temporalio.worker import Replayer, Worker
 
 from cli.history import history_from_file
 from cli.replay import failure_message, make_replayer
+from db.models import Manager, Task
 from db.session import Sessions
 from settings import Settings
 from tests.factories import make_order, start_order_chase
 from tests.patches import workflow_patches
 from worker import WorkerDeps, build_worker
-from workflows.order_chase import OrderChase, OrderChaseResult, PaymentReceived
+from workflows.order_chase import (
+    OrderCancelled,
+    OrderChase,
+    OrderChaseResult,
+    PaymentReceived,
+)
+from workflows.tasks import TaskAnswer
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent.parent
 FROZEN = ROOT / "tests" / "histories" / "frozen"
 LIVE_PATCHES = sorted(
     p for p, stage in workflow_patches("order_chase").items() if stage == "patched"
 )
-
-# What each patch's new path does that the old one never did: the activity it schedules.
-NEW_PATH_ACTIVITY = {
-    "sms-payment-link": "send_payment_sms",
-}
 
 pytestmark = pytest.mark.parametrize(
     "patch",
@@ -53,15 +59,16 @@ pytestmark = pytest.mark.parametrize(
 )
 
 
-def new_step(patch: str) -> str:
-    if patch not in NEW_PATH_ACTIVITY:
-        pytest.fail(f"name the activity only {patch!r}'s new path runs in NEW_PATH_ACTIVITY")
-    return NEW_PATH_ACTIVITY[patch]
+def scenario(patch: str) -> Scenario:
+    if patch not in SCENARIOS:
+        pytest.fail(f"say in SCENARIOS how a chase reaches {patch!r} and what its new path does")
+    return SCENARIOS[patch]
 
 
 def before_the_change(patch: str) -> ModuleType:
     """The order chase module exactly as it was deployed before `patch`."""
-    name = f"tests.workflows.versions.order_chase_before_{patch.replace('-', '_')}"
+    release = RELEASED_WITH.get(patch, patch)
+    name = f"tests.workflows.versions.order_chase_before_{release.replace('-', '_')}"
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError:
@@ -89,27 +96,6 @@ def activities(history: WorkflowHistory) -> list[str]:
         for event in history.events
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
     ]
-
-
-async def walk_past_the_change(
-    env: WorkflowEnvironment,
-    handle: WorkflowHandle[OrderChase, OrderChaseResult],
-    settings: Settings,
-) -> OrderChaseResult:
-    """Past the grace delay, where the change is made, then paid: the shortest whole chase.
-
-    A chase that fails to replay retries its task for ever: it is ended here so that it does
-    not hold the shared time-skipping server's clock (time stands still while a task waits).
-    """
-    try:
-        # A query replays the history so far on today's worker: a mismatch fails here, at once.
-        await handle.query(OrderChase.state)
-        await env.sleep(timedelta(seconds=settings.order_timings().grace) + timedelta(minutes=1))
-        await handle.signal(OrderChase.record_payment, PaymentReceived("pay-1", full=True))
-        return await handle.result(rpc_timeout=timedelta(seconds=20))
-    except BaseException:
-        await handle.terminate("the versioning test failed")
-        raise
 
 
 async def grace_timer_started(
@@ -181,18 +167,21 @@ async def test_a_chase_started_before_the_change_finishes_on_the_old_path(
 ) -> None:
     order = await make_order(sessions)
     queue = settings.temporal_task_queue
+    steps = scenario(patch)
     async with old_worker(ts_env, deps, queue, before_the_change(patch)):
         handle = await start_order_chase(ts_env.client, settings, order)
         await grace_timer_started(handle, settings.order_timings().grace)
+        await ended_on_failure(handle, steps.before(Chase(ts_env, handle, settings, sessions)))
 
     # The deploy: the old worker is gone, today's code picks the chase up where it waits.
     async with build_worker(ts_env.client, deps, queue):
-        result = await walk_past_the_change(ts_env, handle, settings)
+        result = await ended_on_failure(
+            handle, steps.walk(Chase(ts_env, handle, settings, sessions))
+        )
 
-    assert result == OrderChaseResult("paid", "positive", "paid")
     history = await handle.fetch_history()
     assert patch not in markers(history)
-    assert new_step(patch) not in activities(history)
+    steps.old_path(result, history)
 
 
 async def test_a_chase_started_after_the_change_takes_the_new_path(
@@ -204,10 +193,169 @@ async def test_a_chase_started_after_the_change_takes_the_new_path(
 ) -> None:
     order = await make_order(sessions)
     handle = await start_order_chase(ts_env.client, settings, order)
+    steps = scenario(patch)
+    chase = Chase(ts_env, handle, settings, sessions)
+    await grace_timer_started(handle, settings.order_timings().grace)
+    await ended_on_failure(handle, steps.before(chase))
+    result = await ended_on_failure(handle, steps.walk(chase))
 
-    assert await walk_past_the_change(ts_env, handle, settings) == OrderChaseResult(
-        "paid", "positive", "paid"
-    )
     history = await handle.fetch_history()
-    assert markers(history) == [patch]
-    assert new_step(patch) in activities(history)
+    assert patch in markers(history)
+    steps.new_path(result, history)
+
+
+# --- how a chase reaches each patch, and what tells the old path from the new ----------
+
+
+@dataclass
+class Chase:
+    env: WorkflowEnvironment
+    handle: WorkflowHandle[OrderChase, OrderChaseResult]
+    settings: Settings
+    sessions: Sessions
+
+    async def past_the_grace(self) -> None:
+        grace = timedelta(seconds=self.settings.order_timings().grace)
+        await self.env.sleep(grace + timedelta(minutes=1))
+
+    async def answer(self, kind: str, answer: str) -> None:
+        """Answer the chase's open task of `kind` as a manager would (through the signal)."""
+        async with self.sessions() as session:
+            if await session.get(Manager, "olga") is None:
+                session.add(
+                    Manager(
+                        id="olga",
+                        name="Olga",
+                        email="olga@shop.example",
+                        token_hash="0" * 64,
+                        created_at=datetime.now(UTC),
+                    )
+                )
+                await session.commit()
+        for _ in range(200):
+            async with self.sessions() as session:
+                task_id = await session.scalar(
+                    select(Task.id).where(
+                        Task.workflow_id == self.handle.id, Task.kind == kind, Task.status == "open"
+                    )
+                )
+            if task_id is not None:
+                message = TaskAnswer(task_id, answer, "olga")
+                await self.handle.signal(OrderChase.answer_task, message)
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{self.handle.id} never opened a {kind} task")
+
+    async def until(self, happened: Callable[[WorkflowHistory], bool]) -> None:
+        for _ in range(200):
+            if happened(await self.handle.fetch_history()):
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{self.handle.id} never got there")
+
+    async def pay(self) -> OrderChaseResult:
+        await self.handle.signal(OrderChase.record_payment, PaymentReceived("pay-1", full=True))
+        return await self.handle.result(rpc_timeout=timedelta(seconds=20))
+
+
+async def ended_on_failure(handle: WorkflowHandle[Any, Any], step: Awaitable[T]) -> T:
+    """A chase that fails to replay retries its task for ever: it is ended here so that it does
+    not hold the shared time-skipping server's clock (time stands still while a task waits)."""
+    try:
+        # A query replays the history so far on today's worker: a mismatch fails here, at once.
+        await handle.query(OrderChase.state)
+        return await step
+    except BaseException:
+        await handle.terminate("the versioning test failed")
+        raise
+
+
+@dataclass(frozen=True)
+class Scenario:
+    before: Callable[[Chase], Awaitable[None]]  # on the worker the chase starts on
+    walk: Callable[[Chase], Awaitable[OrderChaseResult]]  # then on today's worker, to the end
+    old_path: Callable[[OrderChaseResult, WorkflowHistory], None]
+    new_path: Callable[[OrderChaseResult, WorkflowHistory], None]
+
+
+async def nothing(chase: Chase) -> None:
+    pass
+
+
+async def pay_after_the_grace(chase: Chase) -> OrderChaseResult:
+    await chase.past_the_grace()
+    return await chase.pay()
+
+
+PAID = OrderChaseResult("paid", "positive", "paid")
+
+
+def sms_old(result: OrderChaseResult, history: WorkflowHistory) -> None:
+    assert result == PAID and "send_payment_sms" not in activities(history)
+
+
+def sms_new(result: OrderChaseResult, history: WorkflowHistory) -> None:
+    assert result == PAID and "send_payment_sms" in activities(history)
+
+
+async def dialling(chase: Chase) -> None:
+    """Taken from the pool, so that the first dial child starts."""
+    await chase.past_the_grace()
+    await chase.answer("take_order", "yes")
+    await chase.until(lambda history: bool(children(history)))
+
+
+async def pay(chase: Chase) -> OrderChaseResult:
+    return await chase.pay()
+
+
+def dial_old(result: OrderChaseResult, history: WorkflowHistory) -> None:
+    assert result == PAID and children(history) == [f"{history.workflow_id}-dial-1"]
+
+
+def dial_new(result: OrderChaseResult, history: WorkflowHistory) -> None:
+    assert result == PAID and children(history) == [f"{history.workflow_id}/dial-1"]
+
+
+async def cancel_then_pay(chase: Chase) -> OrderChaseResult:
+    """The cancel and the payment arrive together: the cancel ends the chase first."""
+    await chase.handle.signal(OrderChase.cancel, OrderCancelled("cancel-1"))
+    return await chase.pay()
+
+
+async def cancelled_then_paid_on_the_old_worker(chase: Chase) -> None:
+    await cancel_then_pay(chase)
+
+
+async def done(chase: Chase) -> OrderChaseResult:
+    return await chase.handle.result()
+
+
+def payment_after_end_old(result: OrderChaseResult, history: WorkflowHistory) -> None:
+    assert result == OrderChaseResult("cancelled", "negative", "cancelled")
+
+
+def payment_after_end_new(result: OrderChaseResult, history: WorkflowHistory) -> None:
+    assert result == OrderChaseResult("paid", "positive", "paid_after_cancel")
+    assert activities(history).count("finish_order") == 2  # cancelled, then paid after all
+
+
+def children(history: WorkflowHistory) -> list[str]:
+    return [
+        event.start_child_workflow_execution_initiated_event_attributes.workflow_id
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
+    ]
+
+
+SCENARIOS = {
+    "sms-payment-link": Scenario(nothing, pay_after_the_grace, sms_old, sms_new),
+    # The old path holds for a dial that started before the deploy.
+    "dial-id-separator": Scenario(dialling, pay, dial_old, dial_new),
+    # The old path holds for a payment the old worker heard after the end.
+    "payment-after-end": Scenario(
+        cancelled_then_paid_on_the_old_worker, done, payment_after_end_old, payment_after_end_new
+    ),
+}
+# Patches deployed together share the copy of the code from before them.
+RELEASED_WITH = {"payment-after-end": "dial-id-separator"}
