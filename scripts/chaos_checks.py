@@ -175,7 +175,7 @@ def _payments_not_refused(by_order: dict[str, list[Call]], facts: Facts) -> Chec
                 continue
             result.case(
                 order.status in ("paid", "false"),
-                f"{order.id}: paid {call.event_id} got {call.status}, "
+                f"{order.id}: paid {call.event_id} got {call.status or 'no answer'}, "
                 f"the order ended {order.status}",
             )
     return result
