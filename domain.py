@@ -39,6 +39,30 @@ class EndReason(StrEnum):
     DUPLICATE = "duplicate"
 
 
+class DialOutcome(StrEnum):
+    REACHED = "reached"
+    WRONG_NUMBER = "wrong_number"
+    DUPLICATE = "duplicate"
+    UNREACHABLE = "unreachable"
+
+
+class OfferStatus(StrEnum):
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    USED = "used"
+
+
+class LeadStopReason(StrEnum):
+    """Why a lead chase stopped."""
+
+    REPLIED = "replied"
+    STATUS_CHANGED = "status_changed"
+    NO_RESPONSE = "no_response"
+    EMAIL_FAILED = "email_failed"
+    SUPERSEDED = "superseded"  # a newer chase of the lead took over
+    STOPPED = "stopped"
+
+
 class TaskStatus(StrEnum):
     OPEN = "open"
     ANSWERED = "answered"

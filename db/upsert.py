@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult
+from sqlalchemy import inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
@@ -17,6 +17,8 @@ async def insert_or_ignore(
     Two requests with the same key at once: exactly one inserts, neither fails."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(model).values(**values).on_conflict_do_nothing()
-    result = cast(CursorResult[Any], await session.execute(statement))
-    return result.rowcount == 1
+    # RETURNING says whether the row went in: psycopg reports no rowcount for this statement.
+    key = inspect(model).primary_key
+    statement = insert(model).values(**values).on_conflict_do_nothing().returning(*key)
+    result = await session.execute(statement)
+    return result.first() is not None

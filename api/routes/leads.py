@@ -21,7 +21,7 @@ from api.temporal import answering, query_workflow, signal_workflow
 from api.timeline import timeline
 from db.history import record
 from db.models import HistoryEntry, Lead, LeadEvent, Manager
-from domain import lead_workflow_id
+from domain import LeadStopReason, lead_workflow_id
 from settings import Settings
 from workflows.lead_chase import LeadChase, LeadChaseInput, StopChase
 
@@ -245,7 +245,7 @@ def _lead_out(lead: Lead) -> LeadOut:
         round=lead.chase_round,
         emails_sent=lead.emails_sent,
         next_email_due=lead.next_email_due,
-        stopped_reason=lead.stopped_reason,
+        stopped_reason=LeadStopReason(lead.stopped_reason) if lead.stopped_reason else None,
         created_at=lead.created_at,
         updated_at=lead.updated_at,
     )

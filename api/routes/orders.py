@@ -33,6 +33,7 @@ from db.upsert import insert_or_ignore
 from domain import (
     CLOSED_STATUSES,
     EndReason,
+    OfferStatus,
     OrderStatus,
     Outcome,
     legacy_dial_workflow_id,
@@ -127,7 +128,7 @@ async def _offer(session: SessionDep, order_id: str) -> OfferOut | None:
     return OfferOut(
         percent=discount.percent,
         valid_until=discount.valid_until,
-        status=discount.status,
+        status=OfferStatus(discount.status),
         granted_at=discount.created_at,
     )
 

@@ -21,8 +21,8 @@ def can_be_id(value: str) -> bool:
 
 
 def can_be_row_id(value: int) -> bool:
-    """Whether an integer from a URL fits the database's row ids (64-bit, from 1)."""
-    return 0 < value < 2**63
+    """Whether an integer from a URL fits the database's row ids (INTEGER: 32-bit, from 1)."""
+    return 0 < value < 2**31
 
 Phone = Annotated[str, Field(min_length=5, max_length=32, pattern=r"^\+?[0-9 ()-]{5,32}$")]
 

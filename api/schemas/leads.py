@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from api.schemas.common import EventId, Id, OneLine
+from domain import LeadStopReason
 
 # CRM statuses are the backend's own words (`chasing`, `won`, `IN_PROCESS`); compared lowercase.
 LeadStatus = Annotated[
@@ -62,7 +63,7 @@ class LeadOut(BaseModel):
     round: int
     emails_sent: int
     next_email_due: datetime | None
-    stopped_reason: str | None  # replied / status_changed / no_response / email_failed
+    stopped_reason: LeadStopReason | None
     created_at: datetime
     updated_at: datetime
 

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from api.schemas.common import EventId, Id, Money, OneLine, Phone
-from domain import EndReason, OrderEventType, OrderStatus, Outcome
+from domain import DialOutcome, EndReason, OfferStatus, OrderEventType, OrderStatus, Outcome
 
 
 class Product(BaseModel):
@@ -65,7 +65,7 @@ class DialOut(BaseModel):
     day: int
     call: int
     attempts: int
-    outcome: str | None = None  # set once the dial has ended
+    outcome: DialOutcome | None = None  # set once the dial has ended
 
 
 class ProcessOut(BaseModel):
@@ -85,7 +85,7 @@ class OfferOut(BaseModel):
 
     percent: int
     valid_until: datetime
-    status: str  # active / expired / used
+    status: OfferStatus
     granted_at: datetime
 
 

@@ -102,7 +102,7 @@ async def test_task_and_notification_ids_of_any_size_are_not_found(
     api: httpx.AsyncClient, settings: Settings
 ) -> None:
     olga = await manager(api, settings, "olga")
-    for task_id in ("1180591620717411303424", "9223372036854775808", "0", "-5"):
+    for task_id in ("1180591620717411303424", "9223372036854775808", "2147483648", "0", "-5"):
         assert (await api.get(f"/v1/tasks/{task_id}", headers=olga)).status_code == 404
         answer = await api.post(f"/v1/tasks/{task_id}/answer", json={"answer": "yes"}, headers=olga)
         assert answer.status_code == 404
