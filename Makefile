@@ -52,6 +52,12 @@ freeze-histories: setup
 bench: setup
 	$(BIN)/python -m scripts.benchmark $(BENCH_ARGS)
 
+# The real stack under kills, a Temporal restart and racing requests, then every invariant
+# (CHAOS_ARGS="--orders 40 --kills 3 --database-url postgresql+psycopg://…"); exits 1 if one broke.
+.PHONY: chaos
+chaos: setup
+	$(BIN)/python -m scripts.chaos $(CHAOS_ARGS)
+
 # docker-compose.yml checked by Docker Compose itself (built with Go if the Docker CLI lacks it).
 compose-config:
 	scripts/check-compose.sh
