@@ -480,17 +480,13 @@ class OrderChase:
         """Stop every branch, and the dial child through its own handle, so that it closes
         its open call task before the chase ends."""
         running: list[asyncio.Task[Any]] = list(branches)
-<<<<<<< HEAD
         if self.bounce_question is not None:
             self.bounce_question.cancel()
             running.append(self.bounce_question)
-        if self.dial is not None and not self.dial.done():
-=======
         # The handle is held here: while the signal is sent the child may complete, and the
         # manager branch then clears self.dial.
         dial = self.dial
         if dial is not None and not dial.done():
->>>>>>> 7f8e756 (Order chase: stop the dial through the handle held before the stopping signal; a dial that completes while the signal is sent cleared self.dial and failed every workflow task after (AttributeError), leaving the chase stuck)
             reason = f"order {self.end.status}" if self.end else "chase continued as new"
             try:
                 await dial.signal(Dial.stopping, DialStop(reason))
