@@ -20,6 +20,7 @@ import httpx
 from temporalio.client import Client
 
 from settings import Settings
+from temporal_client import register_search_attributes
 from tests.servers import cached_binary, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,6 +202,8 @@ class Stack:
 
     async def start(self) -> None:
         await self.start_temporal()
+        # As `make run` does: the chases' search attributes, kept in the server's file.
+        await register_search_attributes(await Client.connect(self.temporal_address))
         self.worker.start()
         self.api.start()
         await self._api_ready()
