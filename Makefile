@@ -48,7 +48,8 @@ record-histories: setup
 freeze-histories: setup
 	$(BIN)/python -m scripts.record_histories --freeze $(PATCH) $(HISTORY_PATHS)
 
-# Figures for the whole stack on this machine (BENCH_ARGS="--orders 1000 --concurrency 50").
+# chaser beside the bare-SDK floor, the stack as `make run` starts it
+# (BENCH_ARGS="--orders 1000 --concurrency 50 --paced 25 --workers 2 --database-url …").
 bench: setup
 	$(BIN)/python -m scripts.benchmark $(BENCH_ARGS)
 

@@ -224,6 +224,24 @@ async def test_the_same_outbox_key_sends_one_copy(
     assert [e.key for e in await outbox(sessions, order.id)] == [key]
 
 
+async def test_sent_at_is_when_the_smtp_server_accepted_the_email(
+    emails: EmailActivities, sessions: Sessions, mailbox: Mailbox
+) -> None:
+    order = await make_order(sessions)
+    scheduled = datetime.now(UTC) - timedelta(hours=1)  # the workflow asked an hour ago
+    before = datetime.now(UTC)
+    await ActivityEnvironment().run(
+        emails.send_order_email,
+        OrderEmail(
+            key=f"test-{order.id}:late", order_id=order.id, kind="order_received", at=scheduled
+        ),
+    )
+    after = datetime.now(UTC)
+    assert len(mailbox.messages) == 1
+    [email] = await outbox(sessions, order.id)
+    assert email.sent_at is not None and before <= email.sent_at <= after
+
+
 async def test_a_message_from_the_smtp_backend(
     emails: EmailActivities, sessions: Sessions, settings: Settings, mailbox: Mailbox
 ) -> None:
