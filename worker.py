@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import compileall
 import logging
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import jinja2
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.discounts import DiscountActivities
 from activities.emails import EmailActivities, MailSetup
@@ -126,6 +129,25 @@ WORKFLOWS: Sequence[type] = (
 )
 
 
+# Modules the sandbox may share between workflows instead of importing them afresh for each
+# new one (what a chase's first task spends most of its CPU on). Data only — enums, dataclasses,
+# constants, no logic — so nothing here could call the clock or do I/O for a workflow:
+# tests/test_determinism.py keeps it that way. Workflow code itself stays in the sandbox, which
+# goes on catching `datetime.now()` and the like there.
+SANDBOX_PASSTHROUGH = (
+    "domain",
+    "workflows.activity_policy",
+    "workflows.search_attributes",
+    "workflows.tasks",
+)
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*SANDBOX_PASSTHROUGH)
+    )
+
+
 def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
     """The one place that lists every workflow and activity; worker.py and the tests use it."""
     orders = OrderActivities(deps.sessions)
@@ -145,6 +167,7 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
+        workflow_runner=workflow_runner(),
         interceptors=[PermanentErrors()],
         activities=[
             orders.set_status,
@@ -200,8 +223,19 @@ def make_runtime(settings: Settings) -> Runtime | None:
     return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
 
 
+def compile_workflow_code() -> None:
+    """The sandbox imports a workflow's modules afresh for every new workflow: from their .pyc
+    when there is one, else by compiling the source again each time (PYTHONDONTWRITEBYTECODE
+    set). Writing the bytecode once at start spares every chase that; where the checkout is
+    read-only it is skipped and only costs the time it always did."""
+    root = Path(__file__).resolve().parent
+    compileall.compile_dir(root / "workflows", quiet=2)
+    compileall.compile_file(root / "domain.py", quiet=2)
+
+
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Wait for Temporal (it may be down at start), then poll until `stop` is set."""
+    compile_workflow_code()
     engine = make_engine(settings.database_url)
     # The tracing interceptor on the client is the worker's too: workflows and activities
     # continue the trace of the request that started or signalled them.
