@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -129,6 +130,7 @@ class StackConfig:
     temporal_file: bool = True
     temporal_args: tuple[str, ...] = ()  # more `temporal server start-dev` flags
     worker_metrics_port: int | None = None  # the worker's SDK metrics for Prometheus
+    extra_env: Mapping[str, str] = field(default_factory=dict)  # settings for worker and API
 
 
 class Stack:
@@ -207,6 +209,7 @@ class Stack:
             PAY_LINK_SECRET=c.backend_token + "-pay-links",
             CHASER_TIME_SCALE=repr(c.time_scale),
         )
+        env.update(c.extra_env)
         if c.worker_metrics_port is not None:
             env["WORKER_METRICS_PORT"] = str(c.worker_metrics_port)
         return env
