@@ -84,12 +84,17 @@ class WriterLock:
             return
         lock = self._lock()
         try:
-            await_only(asyncio.wait_for(lock.acquire(), self.timeout))
+            await_only(self._acquire(lock))
         except TimeoutError as error:
             raise OperationalError(
                 statement, None, sqlite3.OperationalError("database is locked")
             ) from error
         conn.info["writer_lock"] = lock
+
+    async def _acquire(self, lock: asyncio.Lock) -> None:
+        # asyncio.timeout, not wait_for: a cancelled or timed-out wait never holds the lock.
+        async with asyncio.timeout(self.timeout):
+            await lock.acquire()
 
     def _end(self, conn: Connection) -> None:
         self._release(conn.info)
