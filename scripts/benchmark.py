@@ -32,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -45,7 +46,7 @@ from db.models import Email, Order
 from db.session import Sessions, make_engine, make_sessions
 from process_exit import exit_now
 from scripts.bench_floor import POLLING, FloorChase
-from scripts.chaos_stack import Process, Stack, StackConfig
+from scripts.chaos_stack import WORKER_POLLING, Process, Stack, StackConfig
 from tests.mailbox import SmtpServer
 from tests.servers import free_port
 
@@ -515,7 +516,8 @@ async def benchmark(
             await stack.start_chaser()
             for worker in more_workers:
                 worker.start()
-            await stack.worker_polling()
+            for worker in [stack.worker, *more_workers]:  # each serves its metrics by then
+                await until(partial(said, worker, WORKER_POLLING), 1, 60)
             chaser_side = await run_chaser(
                 stack, [stack.worker, *more_workers], ports, sessions, load
             )
