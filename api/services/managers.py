@@ -15,7 +15,7 @@ from api.errors import Conflict, NotFound
 from api.schemas.common import can_be_id
 from api.temporal import signal_workflow
 from db.history import record
-from db.models import Manager, Order, Task
+from db.models import Lead, Manager, Order, Task
 from domain import CLOSED_STATUSES, order_workflow_id
 from workflows.order_chase import OrderChase
 from workflows.tasks import Reassignment
@@ -119,6 +119,30 @@ async def deactivate(
         await active_manager(session, successor_id, "successor")
     if not manager.active:
         raise Conflict(f"manager {manager_id!r} is already deactivated")
+    # A lead's follow-ups go out in its responsible manager's name: they need a person.
+    leads = list(
+        await session.scalars(
+            select(Lead).where(Lead.responsible_manager_id == manager_id).order_by(Lead.id)
+        )
+    )
+    reason = f"{manager_id} deactivated"
+    if leads:
+        if successor_id is None:
+            raise Conflict(
+                f"manager {manager_id!r} is responsible for {len(leads)} leads: name a successor"
+            )
+        for lead in leads:
+            record(
+                session,
+                lead_id=lead.id,
+                at=now,
+                actor=actor,
+                kind="reassigned",
+                old=manager_id,
+                new=successor_id,
+                reason=reason,
+            )
+            lead.responsible_manager_id = successor_id
     manager.active, manager.deactivated_at = False, now
     record(
         session,
@@ -128,7 +152,6 @@ async def deactivate(
         manager_id=manager_id,
         successor_id=successor_id,
     )
-    reason = f"{manager_id} deactivated"
     orders = list(
         await session.scalars(
             select(Order)
