@@ -47,6 +47,7 @@ from temporal_client import register_search_attributes
 from tests.factories import make_order, start_order_chase
 from tests.mailbox import SmtpServer
 from tests.servers import cached_binary, free_port
+from tests.time_skipping import skip
 from worker import WORKFLOWS, build_worker, make_deps
 from workflows.dial import Dial
 from workflows.enrollment import EnrollmentInput, EnrollmentJob, enrollment_workflow_id
@@ -117,7 +118,7 @@ class Recording:
 
     async def sleep(self, duration: timedelta) -> None:
         """Skip server time: timers due meanwhile fire, as they would in production."""
-        await self.env.sleep(duration)
+        await skip(self.env, duration)
 
     async def now(self) -> datetime:
         """The server's clock, which the workflows read as `workflow.now()`."""
