@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -17,6 +18,7 @@ from psycopg import sql
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.api.workflowservice.v1 import ListOpenWorkflowExecutionsRequest
 from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -59,6 +61,27 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     await register_search_attributes(env.client)
     yield env
     await env.shutdown()
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def nothing_left_running(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """After a test on the time-skipping server, end what it left running. A workflow whose
+    worker is gone gets a task at its next timer that nobody takes, and the server's clock
+    stands still while a task is pending: a later test's skip would hang."""
+    yield
+    if "ts_env" not in request.fixturenames:
+        return
+    env: WorkflowEnvironment = request.getfixturevalue("ts_env")
+    service = env.client.workflow_service
+    running = await service.list_open_workflow_executions(
+        ListOpenWorkflowExecutionsRequest(namespace=env.client.namespace, maximum_page_size=1000)
+    )
+    for execution in running.executions:
+        handle = env.client.get_workflow_handle(
+            execution.execution.workflow_id, run_id=execution.execution.run_id
+        )
+        with contextlib.suppress(RPCError):  # it ended meanwhile
+            await handle.terminate(f"left running by {request.node.name}")
 
 
 @pytest_asyncio.fixture(scope="session")
