@@ -54,7 +54,6 @@ from workflows.enrollment import EnrollmentInput, EnrollmentJob, enrollment_work
 from workflows.late_payment import LatePayment, LatePaymentInput
 from workflows.lead_chase import LeadChase, LeadChaseInput, LeadChaseState, StopChase
 from workflows.order_chase import (
-    MAX_HISTORY_EVENTS,
     EmailOpened,
     OrderCancelled,
     OrderChase,
@@ -102,15 +101,15 @@ class Recording:
         max_history_events: int | None = None,
         timings: OrderTimings | None = None,
     ) -> WorkflowHandle[Any, Any]:
-        if max_history_events is None and timings is None:
-            return await start_order_chase(self.env.client, self.settings, order)
+        if max_history_events is None:
+            return await start_order_chase(self.env.client, self.settings, order, timings)
         return await self.env.client.start_workflow(
             OrderChase.run,
             OrderChaseInput(
                 order_id=order.id,
                 has_phone=order.phone is not None,
                 timings=timings or self.settings.order_timings(),
-                max_history_events=max_history_events or MAX_HISTORY_EVENTS,
+                max_history_events=max_history_events,
             ),
             id=f"order-{order.id}",
             task_queue=self.settings.temporal_task_queue,

@@ -13,7 +13,7 @@ from temporalio.client import Client, WorkflowHandle
 from db.models import Email, HistoryEntry, Order
 from db.session import Sessions
 from settings import Settings
-from workflows.order_chase import OrderChase, OrderChaseInput, OrderChaseResult
+from workflows.order_chase import OrderChase, OrderChaseInput, OrderChaseResult, OrderTimings
 
 
 async def make_order(sessions: Sessions, **overrides: Any) -> Order:
@@ -42,12 +42,15 @@ async def make_order(sessions: Sessions, **overrides: Any) -> Order:
 
 
 async def start_order_chase(
-    client: Client, settings: Settings, order: Order
+    client: Client, settings: Settings, order: Order, timings: OrderTimings | None = None
 ) -> WorkflowHandle[OrderChase, OrderChaseResult]:
+    """The order's chase as the backend starts it; `timings` replaces the settings' ones."""
     return await client.start_workflow(
         OrderChase.run,
         OrderChaseInput(
-            order_id=order.id, has_phone=order.phone is not None, timings=settings.order_timings()
+            order_id=order.id,
+            has_phone=order.phone is not None,
+            timings=timings or settings.order_timings(),
         ),
         id=f"order-{order.id}",
         task_queue=settings.temporal_task_queue,

@@ -51,14 +51,7 @@ async def deactivate(
         )
     except ApiError as error:
         await db.rollback()
-        return await _shop(
-            request,
-            user,
-            db,
-            now,
-            error=refusal(error, user.language, user.timezone),
-            status_code=error.status_code,
-        )
+        return await _shop(request, user, db, now, refused=error)
     return await _shop(request, user, db, now, done=("moved", manager.id, moved))
 
 
@@ -70,14 +63,7 @@ async def activate(
     try:
         await manager_service.activate(db, manager_id=manager_id, actor=user.actor, now=now)
     except ApiError as error:
-        return await _shop(
-            request,
-            user,
-            db,
-            now,
-            error=refusal(error, user.language, user.timezone),
-            status_code=404,
-        )
+        return await _shop(request, user, db, now, refused=error)
     return redirect("/app/admin", request)
 
 
@@ -92,14 +78,7 @@ async def new_token(
             db, manager_id=manager_id, actor=user.actor, now=now
         )
     except ApiError as error:
-        return await _shop(
-            request,
-            user,
-            db,
-            now,
-            error=refusal(error, user.language, user.timezone),
-            status_code=404,
-        )
+        return await _shop(request, user, db, now, refused=error)
     return await _shop(request, user, db, now, done=("token", manager.id, token))
 
 
@@ -125,14 +104,7 @@ async def assign(
         )
     except ApiError as error:
         await db.rollback()
-        return await _shop(
-            request,
-            user,
-            db,
-            now,
-            error=refusal(error, user.language, user.timezone),
-            status_code=error.status_code,
-        )
+        return await _shop(request, user, db, now, refused=error)
     return redirect(f"/app/orders/{order_id.strip()}", request)
 
 
@@ -141,10 +113,10 @@ async def _shop(
     user: WebUser,
     db: AsyncSession,
     now: datetime,
-    error: str | None = None,
-    status_code: int = 200,
+    refused: ApiError | None = None,
     done: tuple[str, str, Any] | None = None,
 ) -> HTMLResponse:
+    """The shop's page, with what the last form did or why it was refused."""
     report = await outcomes_report(db)
     backlog: dict[str | None, dict[str, Any]] = {}
     for line in await open_task_lines(db):
@@ -161,8 +133,8 @@ async def _shop(
         widest=widest,
         backlog=[(who, entry["open"], now - entry["oldest"]) for who, entry in backlog.items()],
         managers=everyone,
-        error=error,
+        error=refusal(refused, user.language, user.timezone) if refused else None,
         done=done,
     )
-    response.status_code = status_code
+    response.status_code = refused.status_code if refused else 200
     return response

@@ -16,7 +16,6 @@ from tests.time_skipping import skip
 from workflows.order_chase import (
     OrderCancelled,
     OrderChase,
-    OrderChaseInput,
     OrderChaseResult,
     PaymentReceived,
 )
@@ -121,12 +120,7 @@ async def test_a_payment_heard_while_the_first_email_is_held_past_the_window_sta
     order = await make_order(sessions, customer_email="held@example.com")
     smtp_server.defer.add("held@example.com")
     timings = replace(settings.order_timings(), payment_window=120.0)
-    handle = await ts_env.client.start_workflow(
-        OrderChase.run,
-        OrderChaseInput(order_id=order.id, has_phone=True, timings=timings),
-        id=f"order-{order.id}",
-        task_queue=settings.temporal_task_queue,
-    )
+    handle = await start_order_chase(ts_env.client, settings, order, timings)
     try:
         await handle.signal(OrderChase.record_payment, PaymentReceived("pay-1", full=True))
         await skip(ts_env, timedelta(seconds=300))  # the email retried well past the window

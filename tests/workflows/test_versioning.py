@@ -42,7 +42,6 @@ from worker import WorkerDeps, build_worker
 from workflows.order_chase import (
     OrderCancelled,
     OrderChase,
-    OrderChaseInput,
     OrderChaseResult,
     PaymentReceived,
 )
@@ -442,16 +441,8 @@ async def with_its_first_email_held(
         row.customer_email = address
         await session.commit()
     smtp.defer.add(address)
-    return await env.client.start_workflow(
-        OrderChase.run,
-        OrderChaseInput(
-            order_id=order.id,
-            has_phone=True,
-            timings=replace(settings.order_timings(), payment_window=120.0),
-        ),
-        id=f"order-{order.id}",
-        task_queue=settings.temporal_task_queue,
-    )
+    window = replace(settings.order_timings(), payment_window=120.0)
+    return await start_order_chase(env.client, settings, order, window)
 
 
 async def paid_while_held_past_the_window(chase: Chase) -> None:
