@@ -6,9 +6,10 @@ BIN := $(VENV)/bin
 # into the venv). Exported: the tests and scripts look there too.
 CHASER_CACHE ?= $(HOME)/.cache/chaser
 export CHASER_CACHE
-# The suite mostly waits on servers: one pytest worker per core, each with its own servers
-# and database; a test file stays on one worker (its module fixtures start once).
-PYTEST_ARGS ?= -n auto --dist loadfile
+# One pytest process by default. `PYTEST_ARGS="-n auto --dist loadfile"` runs a worker per core,
+# each with its own servers and database; on two cores it was flaky (a long time skip on a
+# worker's shared test server hung in test_versioning's bounce scenario), so it is not the default.
+PYTEST_ARGS ?=
 
 .PHONY: setup temporal browser run test lint migrate clean record-histories freeze-histories bench compose-config
 
@@ -40,7 +41,7 @@ run: setup
 	scripts/run.sh
 
 test: setup browser
-	@echo "test: each pytest worker starts its own servers (time-skipping, dev server, SMTP, Chromium) and migrates a fresh database"
+	@echo "test: pytest starts its own servers (time-skipping, dev server, SMTP, Chromium) and migrates a fresh database"
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Re-record tests/histories/ from real runs of every registered path (or HISTORY_PATHS=…).
