@@ -94,23 +94,16 @@ async def metrics(session: SessionDep, clock: ClockDep, metrics: MetricsDep) -> 
     return Response(content=body, media_type=CONTENT_TYPE_LATEST)
 
 
-async def _business_counts(
-    session: AsyncSession, now: datetime
-) -> list[tuple[str, str, str, int]]:
+async def _business_counts(session: AsyncSession, now: datetime) -> list[tuple[str, str, str, int]]:
     """(metric, label, age bucket, count) rows: one round trip, each part on an index
     (orders.status, orders.created_at, tasks (status, created_at), leads.status)."""
     none = literal("", String)
     age = case(
-        *[
-            (Task.created_at <= now - older, label)
-            for label, older in reversed(AGE_BUCKETS[1:])
-        ],
+        *[(Task.created_at <= now - older, label) for label, older in reversed(AGE_BUCKETS[1:])],
         else_=AGE_BUCKETS[0][0],
     )
     query = union_all(
-        select(literal("orders", String), Order.status, none, func.count()).group_by(
-            Order.status
-        ),
+        select(literal("orders", String), Order.status, none, func.count()).group_by(Order.status),
         select(literal("created", String), none, none, func.count()).where(
             Order.created_at > now - timedelta(hours=1)
         ),

@@ -275,7 +275,7 @@ class Recording:
             )
         return await self.env.client.start_workflow(
             LeadChase.run,
-            LeadChaseInput(lead_id, chase_number=1, timings=self.settings.lead_timings()),
+            LeadChaseInput(lead_id, chase_number=1, timings=self.settings.lead_timings(now.date())),
             id=f"lead-{lead_id}",
             task_queue=self.settings.temporal_task_queue,
         )

@@ -72,14 +72,18 @@ async def test_workflow_and_activity_lines_carry_the_chase_and_the_order(
     logged = lines(json_log)
     sent = [line for line in logged if line["event"].startswith("email order_received")]
     assert len(sent) == 1
-    assert sent[0] | {
-        "level": "info",
-        "workflow_id": f"order-{order.id}",
-        "order_id": order.id,
-        "workflow_type": "OrderChase",
-        "activity_type": "send_order_email",
-        "attempt": 1,
-    } == sent[0]
+    assert (
+        sent[0]
+        | {
+            "level": "info",
+            "workflow_id": f"order-{order.id}",
+            "order_id": order.id,
+            "workflow_type": "OrderChase",
+            "activity_type": "send_order_email",
+            "attempt": 1,
+        }
+        == sent[0]
+    )
     assert sent[0]["run_id"] == handle.result_run_id
     ignored = [line for line in logged if line["event"] == "ignoring a second answer to task 7"]
     assert len(ignored) == 1

@@ -86,8 +86,9 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = _issue("chaser test CA", ca_key, None, ca=True)
-    server_key, client_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(
-        ec.SECP256R1()
+    server_key, client_key = (
+        ec.generate_private_key(ec.SECP256R1()),
+        ec.generate_private_key(ec.SECP256R1()),
     )
     server = _issue("localhost", server_key, (ca.subject, ca_key))
     client = _issue("chaser worker", client_key, (ca.subject, ca_key))

@@ -70,7 +70,7 @@ async def readyz(
 
 
 async def _check(probe: Awaitable[Any]) -> str:
-    """"ok", or why not: any error of the probe means "down", reported, not raised."""
+    """ "ok", or why not: any error of the probe means "down", reported, not raised."""
     try:
         result = await asyncio.wait_for(probe, CHECK_TIMEOUT)
     except TimeoutError:

@@ -117,7 +117,7 @@ async def test_amounts_that_are_not_money_are_refused(
     auth = {**backend_auth(settings), "Content-Type": "application/json"}
     # Raw JSON: NaN and Infinity are literals Python's parser accepts, not strings.
     raw = (
-        '{"id": "N-1", "product": {"id": "c", "name": "Course"}, "amount": ' + amount + ', '
+        '{"id": "N-1", "product": {"id": "c", "name": "Course"}, "amount": ' + amount + ", "
         '"currency": "RUB", "customer": {"name": "Anna", "email": "anna@example.com"}}'
     )
     response = await api.post("/v1/orders", content=raw, headers=auth)

@@ -212,10 +212,7 @@ async def test_the_same_lead_event_ten_times_at_once_is_one_event(
             "lead": lead | {"responsible_manager_id": "lena"},
         }
         answers = await asyncio.gather(
-            *(
-                api.post(f"/v1/leads/L-{round}/events", json=body, headers=auth)
-                for _ in range(10)
-            )
+            *(api.post(f"/v1/leads/L-{round}/events", json=body, headers=auth) for _ in range(10))
         )
         assert [r.status_code for r in answers] == [202] * 10, [r.text for r in answers]
         assert sorted(r.json()["duplicate"] for r in answers) == [False] + [True] * 9

@@ -9,6 +9,7 @@ from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import holidays
 import httpx
 import pytest
 from sqlalchemy import select
@@ -451,3 +452,38 @@ async def test_without_manager_emails_the_notifications_are_still_kept(
         assert to(mailbox, "olga@shop.example") == []
         (note,) = (await api.get("/v1/notifications", headers=olga)).json()
         assert note["text"] == "Follow-up 1 of 6 sent to Ivan Petrov: «Website redesign»"
+
+
+async def test_follow_ups_skip_the_russian_new_year_holidays(
+    ts_env: WorkflowEnvironment,
+    ts_worker: Worker,
+    settings: Settings,
+    sessions: Sessions,
+    mailbox: Mailbox,
+) -> None:
+    """The production calendar from the holidays package, through the workflow sandbox."""
+    now = (await ts_env.get_current_time()).astimezone(MOSCOW)
+    start = datetime(now.year, 12, 29, 10, 0, tzinfo=MOSCOW)
+    if start <= now:
+        start = start.replace(year=now.year + 1)
+    await ts_env.sleep(start - now)
+    russian = settings.model_copy(update={"holidays_country": "RU"})
+    async with serve_api(
+        create_app(russian, temporal=ts_env.client, clock=ts_env.get_current_time)
+    ) as api:
+        backend = Backend(api, russian, ts_env)
+        await backend.manager()
+        await backend.chase("L-ny", "e-1")
+        assert await backend.result("L-ny") == LeadChaseResult("no_response", 3, 6)
+
+    sent = [local_sent_at(m) for m in to(mailbox, "ivan@client.example")]
+    # The oracle is the holidays package itself, asked directly, not the calendar module.
+    russia = holidays.country_holidays("RU", years=[start.year, start.year + 1])
+    working = [
+        day
+        for day in (start.date() + timedelta(days=n) for n in range(1, 60))
+        if (day.weekday() < 5 and day not in russia) or day in russia.weekend_workdays
+    ]
+    assert [d.date() for d in sent] == working[2::3][:6]
+    assert all(not (d.month == 1 and d.day <= 8) for d in sent)
+    assert all((d.hour, d.minute) == (10, 0) for d in sent)

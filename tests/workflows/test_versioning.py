@@ -369,6 +369,8 @@ def search_attributes_old(result: OrderChaseResult, history: WorkflowHistory) ->
 
 def search_attributes_new(result: OrderChaseResult, history: WorkflowHistory) -> None:
     assert result == PAID and {"ChaseStage", "OrderStatus"} <= upserted(history)
+
+
 async def bounced(chase: Chase) -> None:
     """The customer's address refuses mail from now on; the first objection bounces."""
     address = f"bounce-{chase.handle.id}@example.com"
