@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities import metrics
 from db.history import already_done, record
+from db.locks import Missing, lock_order
 from db.models import Discount, Order, Task
 from db.session import Sessions
 
@@ -53,9 +54,9 @@ class OrderActivities:
     async def set_status(self, change: StatusChange) -> None:
         """Move an open order to a new status; a closed order keeps its final one."""
         async with self.sessions() as session, session.begin():
+            order = await lock_order_row(session, change.order_id)
             if await already_done(session, change.key):
                 return
-            order = await load_order(session, change.order_id)
             if order.status in CLOSED_STATUSES or order.status == change.status:
                 return
             record(
@@ -75,9 +76,9 @@ class OrderActivities:
     async def assign(self, assignment: Assignment) -> None:
         """The manager who took the order gets it, and every later task of it."""
         async with self.sessions() as session, session.begin():
+            order = await lock_order_row(session, assignment.order_id)
             if await already_done(session, assignment.key):
                 return
-            order = await load_order(session, assignment.order_id)
             record(
                 session,
                 key=assignment.key,
@@ -93,9 +94,9 @@ class OrderActivities:
     async def finish_order(self, end: OrderEnd) -> None:
         """End the chase: final status and outcome, and every open task closed automatically."""
         async with self.sessions() as session, session.begin():
+            order = await lock_order_row(session, end.order_id)
             if await already_done(session, end.key):
                 return
-            order = await load_order(session, end.order_id)
             reason = f"order {end.status}"
             # Conditional: an answer the API claimed a moment ago stays answered.
             closed = await session.execute(
@@ -137,6 +138,15 @@ class OrderActivities:
             order.updated_at = order.ended_at = end.at
         metrics.chase_ended(order.product_id, end.status, end.outcome, end.reason)
         activity.logger.info("order %s ended %s (%s)", order.id, end.status, end.reason)
+
+
+async def lock_order_row(session: AsyncSession, order_id: str) -> Order:
+    """The order an activity changes, locked first: a status read, then written, by two
+    activities at once (a part payment's status and the end) would lose one of them."""
+    try:
+        return await lock_order(session, order_id)
+    except Missing:
+        raise ApplicationError(f"order {order_id!r} does not exist", non_retryable=True) from None
 
 
 async def load_order(session: AsyncSession, order_id: str) -> Order:

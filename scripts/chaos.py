@@ -44,6 +44,7 @@ from db.models import Email, HistoryEntry, Order, Task
 from db.session import Sessions, make_engine, make_sessions
 from process_exit import exit_now
 from scripts.chaos_checks import (
+    ALWAYS_RUNNING,
     CLOSED,
     Check,
     Delivery,
@@ -192,6 +193,9 @@ async def unleash(
     return say_checks(checks, {order.id: order.plan for order in orders})
 
 
+CHASES_RUNNING = f"ExecutionStatus='Running' AND WorkflowType!='{ALWAYS_RUNNING}'"
+
+
 async def quiesce(sessions: Sessions, client: Client, timeout: float) -> bool:
     """Wait until every order has ended and no workflow runs (False: not within `timeout`)."""
     deadline = time.monotonic() + timeout
@@ -201,7 +205,7 @@ async def quiesce(sessions: Sessions, client: Client, timeout: float) -> bool:
                 select(func.count()).select_from(Order).where(Order.status.not_in(CLOSED))
             )
         try:
-            running = (await client.count_workflows("ExecutionStatus='Running'")).count
+            running = (await client.count_workflows(CHASES_RUNNING)).count
         except Exception:  # the server may still be warming up after its restart
             running = -1
         if open_orders == 0 and running == 0:

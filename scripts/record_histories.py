@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -53,10 +53,12 @@ from workflows.enrollment import EnrollmentInput, EnrollmentJob, enrollment_work
 from workflows.late_payment import LatePayment, LatePaymentInput
 from workflows.lead_chase import LeadChase, LeadChaseInput, LeadChaseState, StopChase
 from workflows.order_chase import (
+    MAX_HISTORY_EVENTS,
     EmailOpened,
     OrderCancelled,
     OrderChase,
     OrderChaseInput,
+    OrderTimings,
     PaymentReceived,
     PhoneChanged,
     Unsubscribed,
@@ -94,17 +96,20 @@ class Recording:
         return await make_order(self.sessions, id=order_id, **overrides)
 
     async def start_order_chase(
-        self, order: Order, max_history_events: int | None = None
+        self,
+        order: Order,
+        max_history_events: int | None = None,
+        timings: OrderTimings | None = None,
     ) -> WorkflowHandle[Any, Any]:
-        if max_history_events is None:
+        if max_history_events is None and timings is None:
             return await start_order_chase(self.env.client, self.settings, order)
         return await self.env.client.start_workflow(
             OrderChase.run,
             OrderChaseInput(
                 order_id=order.id,
                 has_phone=order.phone is not None,
-                timings=self.settings.order_timings(),
-                max_history_events=max_history_events,
+                timings=timings or self.settings.order_timings(),
+                max_history_events=max_history_events or MAX_HISTORY_EVENTS,
             ),
             id=f"order-{order.id}",
             task_queue=self.settings.temporal_task_queue,
@@ -429,6 +434,25 @@ async def late_payment(rec: Recording) -> WorkflowHandle[Any, Any]:
 async def order_expired(rec: Recording) -> WorkflowHandle[Any, Any]:
     # No signal at all: awaiting the result lets the server skip the whole window.
     return await rec.start_order_chase(await rec.order("expired", phone=None))
+
+
+@recorded(
+    "order-paid-while-first-email-held",
+    "OrderChase",
+    "paid while the order-received email is greylisted past a 2-minute window: the payment "
+    "stands, status paid, thank-you email",
+)
+async def order_paid_while_first_email_held(rec: Recording) -> WorkflowHandle[Any, Any]:
+    order = await rec.order("held", customer_email="held@example.com")
+    rec.smtp.defer.add(order.customer_email)
+    window = replace(rec.settings.order_timings(), payment_window=120.0)
+    handle = await rec.start_order_chase(order, timings=window)
+    try:
+        await handle.signal(OrderChase.record_payment, PaymentReceived("pay-1", full=True))
+        await rec.sleep(timedelta(minutes=5))  # the email retried well past the window
+    finally:
+        rec.smtp.defer.discard(order.customer_email)
+    return handle
 
 
 # --- Order chase: the manager process (SPEC §1 C) -------------------------------------

@@ -59,6 +59,8 @@ PAYMENT_AFTER_END = "payment-after-end"
 SEARCH_ATTRIBUTES = "search-attributes"
 # A customer address that bounced opens an "Email bounced" task.
 EMAIL_BOUNCE_TASK = "email-bounce-task"
+# The window's end expires only a chase that nothing else ended first.
+END_HEARD_BEFORE_EXPIRY = "end-heard-before-expiry"
 
 
 @dataclass
@@ -219,7 +221,10 @@ class OrderChase:
                 timeout=self._until(self.ends_at),
             )
         except TimeoutError:
-            self.end = _End("cancelled", "negative", "expired")
+            # An end heard meanwhile (a payment while the first email was held up past the
+            # window) stands; chases recorded before the change replay their overwrite.
+            if self.end is None or not workflow.patched(END_HEARD_BEFORE_EXPIRY):
+                self.end = _End("cancelled", "negative", "expired")
         await self._stop(branches)
         if self.end is None and self.resume_next is not None:
             await workflow.wait_condition(workflow.all_handlers_finished)

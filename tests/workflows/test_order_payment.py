@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
@@ -10,8 +11,14 @@ from temporalio.worker import Worker
 from db.session import Sessions
 from settings import Settings
 from tests.factories import load_order, make_order, outbox, start_order_chase
-from tests.mailbox import Mailbox
-from workflows.order_chase import OrderCancelled, OrderChase, OrderChaseResult, PaymentReceived
+from tests.mailbox import Mailbox, SmtpServer
+from workflows.order_chase import (
+    OrderCancelled,
+    OrderChase,
+    OrderChaseInput,
+    OrderChaseResult,
+    PaymentReceived,
+)
 
 
 async def test_paid_on_day_29_ends_positively_with_a_thank_you(
@@ -97,3 +104,34 @@ async def test_duplicate_paid_events_send_one_thank_you(
     assert (await handle.result()).status == "paid"
     thanks = [s for s in mailbox.subjects() if s.startswith("Thank you for your payment")]
     assert len(thanks) == 1
+
+
+async def test_a_payment_heard_while_the_first_email_is_held_past_the_window_stands(
+    ts_env: WorkflowEnvironment,
+    ts_worker: Worker,
+    sessions: Sessions,
+    settings: Settings,
+    smtp_server: SmtpServer,
+    mailbox: Mailbox,
+) -> None:
+    """The chase hears the payment while its first email is still being retried (a worker or a
+    mail server down); when the email goes out the window is over: the payment wins, not
+    the expiry (found by `make chaos`, where a kill -9 holds an activity for 60 s)."""
+    order = await make_order(sessions, customer_email="held@example.com")
+    smtp_server.defer.add("held@example.com")
+    timings = replace(settings.order_timings(), payment_window=120.0)
+    handle = await ts_env.client.start_workflow(
+        OrderChase.run,
+        OrderChaseInput(order_id=order.id, has_phone=True, timings=timings),
+        id=f"order-{order.id}",
+        task_queue=settings.temporal_task_queue,
+    )
+    try:
+        await handle.signal(OrderChase.record_payment, PaymentReceived("pay-1", full=True))
+        await ts_env.sleep(timedelta(seconds=300))  # the email retried well past the window
+    finally:
+        smtp_server.defer.discard("held@example.com")
+
+    assert await handle.result() == OrderChaseResult("paid", "positive", "paid")
+    assert (await load_order(sessions, order.id)).status == "paid"
+    assert mailbox.subjects()[-1] == "Thank you for your payment: Python for analysts"

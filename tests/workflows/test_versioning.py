@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -41,6 +41,7 @@ from worker import WorkerDeps, build_worker
 from workflows.order_chase import (
     OrderCancelled,
     OrderChase,
+    OrderChaseInput,
     OrderChaseResult,
     PaymentReceived,
 )
@@ -171,8 +172,7 @@ async def test_a_chase_started_before_the_change_finishes_on_the_old_path(
     queue = settings.temporal_task_queue
     steps = scenario(patch)
     async with old_worker(ts_env, deps, queue, before_the_change(patch)):
-        handle = await start_order_chase(ts_env.client, settings, order)
-        await grace_timer_started(handle, settings.order_timings().grace)
+        handle = await steps.start(ts_env, settings, sessions, order, smtp_server)
         chase = Chase(ts_env, handle, settings, sessions, smtp_server)
         await ended_on_failure(handle, steps.before(chase))
 
@@ -196,10 +196,9 @@ async def test_a_chase_started_after_the_change_takes_the_new_path(
     smtp_server: SmtpServer,
 ) -> None:
     order = await make_order(sessions)
-    handle = await start_order_chase(ts_env.client, settings, order)
     steps = scenario(patch)
+    handle = await steps.start(ts_env, settings, sessions, order, smtp_server)
     chase = Chase(ts_env, handle, settings, sessions, smtp_server)
-    await grace_timer_started(handle, settings.order_timings().grace)
     await ended_on_failure(handle, steps.before(chase))
     result = await ended_on_failure(handle, steps.walk(chase))
 
@@ -283,12 +282,29 @@ async def ended_on_failure(handle: WorkflowHandle[Any, Any], step: Awaitable[T])
         raise
 
 
+ChaseHandle = WorkflowHandle[OrderChase, OrderChaseResult]
+Start = Callable[
+    [WorkflowEnvironment, Settings, Sessions, Order, SmtpServer], Awaitable[ChaseHandle]
+]
+
+
+async def in_its_grace(
+    env: WorkflowEnvironment, settings: Settings, sessions: Sessions, order: Order, smtp: SmtpServer
+) -> ChaseHandle:
+    """Started as the backend starts it, and sitting in its grace delay: its first steps ran
+    on the worker it started on."""
+    handle = await start_order_chase(env.client, settings, order)
+    await grace_timer_started(handle, settings.order_timings().grace)
+    return handle
+
+
 @dataclass(frozen=True)
 class Scenario:
     before: Callable[[Chase], Awaitable[None]]  # on the worker the chase starts on
     walk: Callable[[Chase], Awaitable[OrderChaseResult]]  # then on today's worker, to the end
     old_path: Callable[[OrderChaseResult, WorkflowHistory], None]
     new_path: Callable[[OrderChaseResult, WorkflowHistory], None]
+    start: Start = in_its_grace
 
 
 async def nothing(chase: Chase) -> None:
@@ -409,6 +425,53 @@ def bounce_new(result: OrderChaseResult, history: WorkflowHistory) -> None:
     assert result == PAID and activities(history).count("open_task") == 2  # and email_bounced
 
 
+def held_address(order_id: str) -> str:
+    return f"held-{order_id}@example.com"
+
+
+async def with_its_first_email_held(
+    env: WorkflowEnvironment, settings: Settings, sessions: Sessions, order: Order, smtp: SmtpServer
+) -> ChaseHandle:
+    """Its order-received email greylisted (a mail server or a worker down) and a 2-minute
+    window: the chase is still sending it when the window ends."""
+    address = held_address(order.id)
+    async with sessions() as session:
+        row = await session.get(Order, order.id)
+        assert row is not None
+        row.customer_email = address
+        await session.commit()
+    smtp.defer.add(address)
+    return await env.client.start_workflow(
+        OrderChase.run,
+        OrderChaseInput(
+            order_id=order.id,
+            has_phone=True,
+            timings=replace(settings.order_timings(), payment_window=120.0),
+        ),
+        id=f"order-{order.id}",
+        task_queue=settings.temporal_task_queue,
+    )
+
+
+async def paid_while_held_past_the_window(chase: Chase) -> None:
+    """The payment is heard at once; the email goes out only after the window's end."""
+    address = held_address(chase.handle.id.removeprefix("order-"))
+    try:
+        await chase.handle.signal(OrderChase.record_payment, PaymentReceived("pay-1", full=True))
+        await chase.env.sleep(timedelta(minutes=5))
+    finally:
+        chase.smtp.defer.discard(address)
+    await chase.handle.result()
+
+
+def end_heard_old(result: OrderChaseResult, history: WorkflowHistory) -> None:
+    assert result == OrderChaseResult("cancelled", "negative", "expired")
+
+
+def end_heard_new(result: OrderChaseResult, history: WorkflowHistory) -> None:
+    assert result == PAID and activities(history).count("send_order_email") == 2  # thank-you
+
+
 def children(history: WorkflowHistory) -> list[str]:
     return [
         event.start_child_workflow_execution_initiated_event_attributes.workflow_id
@@ -431,6 +494,14 @@ SCENARIOS = {
     ),
     # The old path holds for an address that bounced before the deploy.
     "email-bounce-task": Scenario(bounced, settled_then_pay, bounce_old, bounce_new),
+    # The old path holds for a window that ended on the old worker.
+    "end-heard-before-expiry": Scenario(
+        paid_while_held_past_the_window,
+        done,
+        end_heard_old,
+        end_heard_new,
+        start=with_its_first_email_held,
+    ),
 }
 # Patches deployed together share the copy of the code from before them.
 RELEASED_WITH = {"payment-after-end": "dial-id-separator"}
