@@ -312,6 +312,7 @@ class Settings(BaseSettings):
             offer_percent=self.offer_percent,
             offer_valid=self.scaled(self.offer_valid),
             objection_emails=list(self.product_emails.get(product_id or "", self.objection_emails)),
+            time_scale=self.chaser_time_scale,
         )
 
 

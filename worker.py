@@ -14,6 +14,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
+from activities.calendars import CalendarActivities, CalendarSetup
 from activities.discounts import DiscountActivities
 from activities.emails import EmailActivities, MailSetup
 from activities.enrollment import EnrollmentActivities
@@ -56,6 +57,8 @@ class WorkerDeps:
     sms: SmsSender
     # A product's order timings (Settings.order_timings), for the chases enrolment jobs start.
     order_timings: Callable[[str], OrderTimings]
+    # Whose hours a call task waits for: managers' and the pool's, on the production calendar.
+    calendars: CalendarSetup
     # MANAGER_NOTIFY_EMAIL: lead chase notices reach the manager by email too.
     manager_notify_email: bool = True
     webhooks: WebhookSetup = field(default_factory=WebhookSetup)
@@ -85,6 +88,12 @@ def make_deps(settings: Settings, sessions: Sessions) -> WorkerDeps:
         manager_notify_email=settings.manager_notify_email,
         webhooks=webhook_setup(settings),
         order_timings=settings.order_timings,
+        calendars=CalendarSetup(
+            default_timezone=settings.default_timezone,
+            working_hours=settings.working_hours,
+            pool_hours=settings.pool_hours,
+            build=settings.calendar,
+        ),
     )
 
 
@@ -133,6 +142,7 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
     discounts = DiscountActivities(deps.sessions)
     sms = SmsActivities(deps.sessions, deps.sms, deps.mail.links)
     tasks = TaskActivities(deps.sessions, deps.templates)
+    calendars = CalendarActivities(deps.sessions, deps.calendars)
     leads = LeadActivities(
         deps.sessions,
         deps.mailer,
@@ -152,6 +162,7 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
             orders.assign,
             tasks.open_task,
             tasks.close_task,
+            calendars.working_calendar,
             emails.send_order_email,
             discounts.grant,
             discounts.expire,

@@ -28,8 +28,10 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
@@ -77,6 +79,9 @@ TASK_QUEUE = "record-histories"
 MANAGER = "olga"
 # Who an order is re-assigned to in the re-assignment path.
 SUCCESSOR = "ivan"
+# A manager with office hours in Moscow, for the path that waits for them.
+OFFICE_MANAGER = "nina"
+OFFICE_HOURS = ("Europe/Moscow", "Mon-Fri 09:00-19:00")
 
 
 # --- The registry ---------------------------------------------------------------------
@@ -162,7 +167,12 @@ class Recording:
         raise RuntimeError(f"{handle.id} keeps an activity running")
 
     async def answer(
-        self, order_id: str, kind: str, answer: str, at: datetime | None = None
+        self,
+        order_id: str,
+        kind: str,
+        answer: str,
+        at: datetime | None = None,
+        manager: str = MANAGER,
     ) -> Task:
         """Answer the open task as `POST /v1/tasks/{id}/answer` does: store, then signal the
         workflow that waits for it (the dial child for a call)."""
@@ -172,9 +182,9 @@ class Recording:
             row = await session.get(Task, task.id)
             assert row is not None
             row.status, row.answer, row.answer_at = "answered", answer, at
-            row.answered_at, row.answered_by = now, MANAGER
+            row.answered_at, row.answered_by = now, manager
         handle = self.env.client.get_workflow_handle(task.workflow_id)
-        answered = TaskAnswer(task.id, answer, MANAGER, at)
+        answered = TaskAnswer(task.id, answer, manager, at)
         if kind == "call":
             await handle.signal(Dial.answer_task, answered)
         else:
@@ -937,6 +947,32 @@ async def dial_cancelled(rec: Recording) -> WorkflowHandle[Any, Any]:
     return rec.dial("dial-cancelled")
 
 
+@recorded(
+    "dial-after-hours",
+    "Dial",
+    "taken on a Friday at 19:30 Moscow by a manager working Mon-Fri 09:00-19:00: the first "
+    "call opens on Monday at 09:00; reached (the parent is cancelled after)",
+)
+async def dial_after_hours(rec: Recording) -> WorkflowHandle[Any, Any]:
+    moscow = ZoneInfo(OFFICE_HOURS[0])
+    now = (await rec.now()).astimezone(moscow)
+    friday = datetime.combine(now.date(), clock_time(19, 29), tzinfo=moscow)
+    friday += timedelta(days=(4 - now.weekday()) % 7)
+    if friday <= now:
+        friday += timedelta(weeks=1)
+    await rec.sleep(friday - now)
+    await rec.start_order_chase(await rec.order("dial-after-hours"))
+    await rec.sleep(timedelta(seconds=rec.settings.order_timings().grace))
+    await rec.answer("dial-after-hours", "take_order", "yes", manager=OFFICE_MANAGER)
+    await rec.sleep(timedelta(days=2, hours=14))  # to Monday 09:30
+    call = await rec.answer("dial-after-hours", "call", "reached", manager=OFFICE_MANAGER)
+    opened = call.created_at.astimezone(moscow)
+    # At the opening, or the moment the worker got to it just after.
+    assert opened.weekday() == 0 and clock_time(9) <= opened.time() < clock_time(9, 1), opened
+    await rec.task("dial-after-hours", "will_pay")
+    return await _then_cancel(rec, "dial-after-hours", "in_progress")
+
+
 async def _then_cancel(rec: Recording, order_id: str, status: str) -> WorkflowHandle[Any, Any]:
     """Once the dial child has ended and its order reached `status`, cancel the order:
     nothing is left running."""
@@ -1025,6 +1061,11 @@ async def record(paths: Sequence[RecordedPath], out: Path) -> list[Saved]:
             smtp_url=f"smtp://127.0.0.1:{smtp.port}",
             temporal_task_queue=TASK_QUEUE,
             public_base_url="http://chaser.test",
+            # Recordings start at whatever hour the server's clock shows: calls go out around
+            # the clock here, and `dial-after-hours` gives its manager office hours.
+            holidays_country=None,
+            working_hours="00:00-24:00",
+            pool_hours="00:00-24:00",
         )
         env = await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=cached_binary("TEMPORAL_TEST_SERVER", "temporal-test-server"),
@@ -1119,13 +1160,16 @@ def write_index(out: Path, saved: Sequence[Saved]) -> None:
 async def _add_manager(sessions: Sessions) -> None:
     """The managers of the recordings' tasks (tasks and orders reference them)."""
     async with sessions() as session, session.begin():
-        for manager_id in (MANAGER, SUCCESSOR):
+        for manager_id in (MANAGER, SUCCESSOR, OFFICE_MANAGER):
+            zone, hours = OFFICE_HOURS if manager_id == OFFICE_MANAGER else ("Europe/Moscow", None)
             session.add(
                 Manager(
                     id=manager_id,
                     name=manager_id.title(),
                     email=f"{manager_id}@shop.example",
                     token_hash=hashlib.sha256(f"record-{manager_id}".encode()).hexdigest(),
+                    timezone=zone,
+                    working_hours=hours,
                     created_at=datetime.now(UTC),
                 )
             )

@@ -81,6 +81,8 @@ class OrderTimings:
     offer_percent: int
     offer_valid: float
     objection_emails: list[str] = field(default_factory=list)
+    # CHASER_TIME_SCALE, for the dial: calls are placed on the real calendar, waits shrink.
+    time_scale: float = 1.0
 
 
 @dataclass
@@ -457,6 +459,7 @@ class OrderChase:
                 calls_per_day=t.calls_per_day,
                 retry_gap=t.retry_gap,
                 day_gap=t.day_gap,
+                time_scale=t.time_scale,
             ),
             id=self._dial_id(),
         )

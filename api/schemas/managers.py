@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
 from api.schemas.common import Id, OneLine, Text
+from workflows.work_calendar import CalendarError, Hours
 
 
 def _known_zone(value: str) -> str:
@@ -20,7 +21,17 @@ def _known_zone(value: str) -> str:
     return value
 
 
+def _hours(value: str) -> str:
+    try:
+        Hours.parse(value)
+    except CalendarError as error:
+        raise ValueError(str(error)) from error
+    return value
+
+
 Language = Literal["en", "ru"]
+# When calls may be placed: `Mon-Fri 09:00-19:00`, in the manager's time zone.
+WorkingHours = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_hours)]
 TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_known_zone)]
 
 
@@ -33,6 +44,7 @@ class ManagerIn(BaseModel):
     signature: Text = ""
     language: Language | None = None  # DEFAULT_LANGUAGE when absent
     timezone: TimeZone | None = None  # DEFAULT_TIMEZONE when absent
+    working_hours: WorkingHours | None = None  # WORKING_HOURS when absent
 
 
 class ManagerPatch(BaseModel):
@@ -45,6 +57,7 @@ class ManagerPatch(BaseModel):
     signature: Text | None = None
     language: Language | None = None
     timezone: TimeZone | None = None
+    working_hours: WorkingHours | None = None
     active: bool | None = None
 
 
@@ -55,6 +68,7 @@ class ManagerOut(BaseModel):
     signature: str
     language: str
     timezone: str
+    working_hours: str | None  # None: WORKING_HOURS
     active: bool
     created_at: datetime
     deactivated_at: datetime | None

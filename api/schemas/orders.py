@@ -69,6 +69,8 @@ class DialOut(BaseModel):
     call: int
     attempts: int
     outcome: DialOutcome | None = None  # set once the dial has ended
+    # While the dial waits for the assignee's working hours: when the next call task opens.
+    next_call_at: datetime | None = None
 
 
 class ProcessOut(BaseModel):

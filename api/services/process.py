@@ -34,6 +34,7 @@ async def order_process(temporal: Client, order_id: str) -> ProcessOut | None:
             day=counters.day,
             call=counters.call,
             attempts=counters.attempts,
+            next_call_at=counters.next_call_at,
         )
     elif state.last_dial is not None:
         last = state.last_dial
