@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 # into the venv). Exported: the tests and scripts look there too.
 CHASER_CACHE ?= $(HOME)/.cache/chaser
 export CHASER_CACHE
+# The suite mostly waits on servers: one pytest worker per core, each with its own servers
+# and database; a test file stays on one worker (its module fixtures start once).
+PYTEST_ARGS ?= -n auto --dist loadfile
 
 .PHONY: setup temporal browser run test lint migrate clean record-histories freeze-histories bench compose-config
 
@@ -37,7 +40,7 @@ run: setup
 	scripts/run.sh
 
 test: setup browser
-	@echo "test: pytest starts its own servers (time-skipping, dev server, SMTP, Chromium) and migrates a fresh database"
+	@echo "test: each pytest worker starts its own servers (time-skipping, dev server, SMTP, Chromium) and migrates a fresh database"
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Re-record tests/histories/ from real runs of every registered path (or HISTORY_PATHS=…).

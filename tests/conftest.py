@@ -10,8 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 import pytest_asyncio
+from psycopg import sql
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -79,8 +81,25 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """CHASER_TEST_DATABASE_URL (PostgreSQL in CI's second run) or a fresh SQLite file."""
     url = os.environ.get("CHASER_TEST_DATABASE_URL")
     if url:
-        return url
+        return database_of_this_worker(url)
     return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'chaser.db'}"
+
+
+def database_of_this_worker(url: str) -> str:
+    """Each pytest-xdist worker empties its database between tests: on one PostgreSQL server
+    they get one each (chaser_gw0, chaser_gw1, …), created here when missing."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        if not connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+        ).fetchone():
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest_asyncio.fixture(scope="session")
