@@ -295,8 +295,17 @@ class Settings(BaseSettings):
         """A duration in seconds after CHASER_TIME_SCALE."""
         return duration.total_seconds() * self.chaser_time_scale
 
-    def order_timings(self, product_id: str | None = None) -> OrderTimings:
-        """The durations (and the product's emails) an order chase takes in its input."""
+    def order_timings(
+        self,
+        product_id: str | None = None,
+        customer_timezone: str | None = None,
+        today: date | None = None,
+    ) -> OrderTimings:
+        """The durations, the product's emails and the customer's send window (with the
+        public holidays around `today`, the chase's start; none without it) an order chase
+        takes in its input."""
+        zone = customer_timezone or self.default_timezone
+        window = self.calendar(zone, self.send_window, today) if today else None
         return OrderTimings(
             grace=self.scaled(self.grace),
             payment_window=self.scaled(self.payment_window),
@@ -313,6 +322,7 @@ class Settings(BaseSettings):
             offer_valid=self.scaled(self.offer_valid),
             objection_emails=list(self.product_emails.get(product_id or "", self.objection_emails)),
             time_scale=self.chaser_time_scale,
+            send_window=window or CalendarSpec(zone, self.send_window),
         )
 
 

@@ -7,6 +7,7 @@ import logging
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 import jinja2
 from temporalio.client import Client
@@ -55,8 +56,8 @@ class WorkerDeps:
     templates: jinja2.Environment
     mail: MailSetup
     sms: SmsSender
-    # A product's order timings (Settings.order_timings), for the chases enrolment jobs start.
-    order_timings: Callable[[str], OrderTimings]
+    # Settings.order_timings (product, customer's zone, today), for the chases enrolment jobs start.
+    order_timings: Callable[[str, str | None, date], OrderTimings]
     # Whose hours a call task waits for: managers' and the pool's, on the production calendar.
     calendars: CalendarSetup
     # MANAGER_NOTIFY_EMAIL: lead chase notices reach the manager by email too.

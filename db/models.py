@@ -77,6 +77,8 @@ class Order(Base):
     currency: Mapped[str] = mapped_column(String(3))
     customer_name: Mapped[str] = mapped_column(String(255))
     customer_email: Mapped[str] = mapped_column(String(320))
+    # IANA; marketing emails keep to the send window there. None: DEFAULT_TIMEZONE.
+    customer_timezone: Mapped[str | None] = mapped_column(String(64))
     phone: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(20), index=True)

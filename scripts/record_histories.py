@@ -71,6 +71,7 @@ from workflows.webhook_delivery import (
     WebhookDeliveryInput,
     webhook_delivery_id,
 )
+from workflows.work_calendar import CalendarSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 HISTORIES = ROOT / "tests" / "histories"
@@ -226,6 +227,15 @@ class Recording:
             assert email is not None, f"no {kind} email for order {order_id}"
             email.opened_at = await self.now()
         await self.chase(order_id).signal(OrderChase.email_opened, EmailOpened(email.id))
+
+    async def sent_at(self, order_id: str, kind: str) -> datetime:
+        """When the order's email of this kind went out."""
+        async with self.sessions() as session:
+            sent = await session.scalar(
+                select(Email.sent_at).where(Email.order_id == order_id, Email.kind == kind)
+            )
+        assert sent is not None, f"no {kind} email sent for order {order_id}"
+        return sent
 
     async def pay(self, order_id: str, event_id: str = "pay-1") -> None:
         """Paid in full; returns once the chase has ended."""
@@ -807,6 +817,29 @@ async def order_cadence_paid_between_objections(rec: Recording) -> WorkflowHandl
 
 
 @recorded(
+    "order-cadence-send-window",
+    "OrderChase",
+    "email cadence for a customer in Berlin with a 09:00-21:00 send window: objection 1 falls "
+    "due at 02:00 there and waits until 09:00; paid the next day",
+)
+async def order_cadence_send_window(rec: Recording) -> WorkflowHandle[Any, Any]:
+    berlin = ZoneInfo("Europe/Berlin")
+    now = (await rec.now()).astimezone(berlin)
+    start = datetime.combine(now.date() + timedelta(days=1), clock_time(2), tzinfo=berlin)
+    await rec.sleep(start - now)  # 02:00 there: objection 1, two days on, falls due at night
+    timings = replace(
+        rec.settings.order_timings(), send_window=CalendarSpec("Europe/Berlin", "09:00-21:00")
+    )
+    handle = await rec.start_order_chase(await rec.order("send-window"), timings=timings)
+    await rec.sleep(timedelta(days=2, hours=8))  # 10:00 there: objection 1 went at 09:00
+    sent = await rec.sent_at("send-window", "objection_1")
+    assert sent.astimezone(berlin).time() < clock_time(9, 1), sent
+    await rec.sleep(timedelta(hours=4))
+    await rec.pay("send-window")
+    return handle
+
+
+@recorded(
     "order-email-bounced-then-paid",
     "OrderChase",
     'the order-received email is refused (SMTP 550): an "Email bounced" task for the pool, '
@@ -1066,6 +1099,7 @@ async def record(paths: Sequence[RecordedPath], out: Path) -> list[Saved]:
             holidays_country=None,
             working_hours="00:00-24:00",
             pool_hours="00:00-24:00",
+            send_window="00:00-24:00",
         )
         env = await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=cached_binary("TEMPORAL_TEST_SERVER", "temporal-test-server"),

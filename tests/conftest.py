@@ -161,6 +161,7 @@ def settings(database_url: str, smtp_server: SmtpServer, tmp_path: Path) -> Sett
         holidays_country=None,
         working_hours="00:00-24:00",
         pool_hours="00:00-24:00",
+        send_window="00:00-24:00",
     )
 
 

@@ -45,10 +45,13 @@ class Walk:
         order_id: str,
         phone: str | None = "+79001234567",
         product: tuple[str, str] = ("course-python", "Python for analysts"),
+        timezone: str | None = None,
     ) -> None:
         customer: dict[str, Any] = {"name": "Anna Petrova", "email": "anna@example.com"}
         if phone is not None:
             customer["phone"] = phone
+        if timezone is not None:
+            customer["timezone"] = timezone
         response = await self.api.post(
             "/v1/orders",
             json={

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.orders import Assignment, OrderActivities, OrderEnd, StatusChange
     from activities.sms import PaymentSms, SmsActivities
     from activities.tasks import NewTask, TaskActivities
+    from workflows.work_calendar import CalendarSpec
 
 from domain import (
     EndReason,
@@ -81,8 +82,10 @@ class OrderTimings:
     offer_percent: int
     offer_valid: float
     objection_emails: list[str] = field(default_factory=list)
-    # CHASER_TIME_SCALE, for the dial: calls are placed on the real calendar, waits shrink.
+    # CHASER_TIME_SCALE: calls and emails are placed on the real calendar, waits shrink.
     time_scale: float = 1.0
+    # The customer's SEND_WINDOW for marketing emails; None (chases started before): any time.
+    send_window: CalendarSpec | None = None
 
 
 @dataclass

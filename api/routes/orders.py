@@ -64,6 +64,7 @@ async def create_order(
             "customer_name": body.customer.name,
             "customer_email": body.customer.email,
             "phone": body.customer.phone,
+            "customer_timezone": body.customer.timezone,
             "language": body.language or settings.default_language,
             "status": OrderStatus.NEW,
             "paid_amount": Decimal(0),
@@ -186,7 +187,10 @@ def _order_out(order: Order) -> OrderOut:
         paid_amount=order.paid_amount,
         currency=order.currency,
         customer=CustomerOut(
-            name=order.customer_name, email=order.customer_email, phone=order.phone
+            name=order.customer_name,
+            email=order.customer_email,
+            phone=order.phone,
+            timezone=order.customer_timezone,
         ),
         language=order.language,
         status=OrderStatus(order.status),

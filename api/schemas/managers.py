@@ -4,21 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
-from api.schemas.common import Id, OneLine, Text
+from api.schemas.common import Id, OneLine, Text, TimeZone
 from workflows.work_calendar import CalendarError, Hours
-
-
-def _known_zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    # OSError: a folder of the zone database ("Europe"), or a name too long for a file.
-    except (ZoneInfoNotFoundError, ValueError, OSError) as error:
-        raise ValueError(f"{value!r} is not a known time zone") from error
-    return value
 
 
 def _hours(value: str) -> str:
@@ -32,7 +22,6 @@ def _hours(value: str) -> str:
 Language = Literal["en", "ru"]
 # When calls may be placed: `Mon-Fri 09:00-19:00`, in the manager's time zone.
 WorkingHours = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_hours)]
-TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_known_zone)]
 
 
 class ManagerIn(BaseModel):

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from api.schemas.common import EventId, Id, Money, OneLine, Phone
+from api.schemas.common import EventId, Id, Money, OneLine, Phone, TimeZone
 from domain import DialOutcome, EndReason, OfferStatus, OrderEventType, OrderStatus, Outcome
 
 
@@ -21,6 +21,8 @@ class Customer(BaseModel):
     name: OneLine
     email: EmailStr
     phone: Phone | None = None
+    # Marketing emails keep to SEND_WINDOW in this zone; DEFAULT_TIMEZONE when absent.
+    timezone: TimeZone | None = None
 
 
 class OrderIn(BaseModel):
@@ -105,6 +107,7 @@ class CustomerOut(BaseModel):
     name: str
     email: str
     phone: str | None = None
+    timezone: str | None = None  # None: DEFAULT_TIMEZONE
 
 
 class OrderOut(BaseModel):

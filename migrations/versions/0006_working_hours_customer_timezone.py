@@ -1,4 +1,4 @@
-"""managers: working hours
+"""managers: working hours; orders: the customer's time zone
 
 Revision ID: 0006
 Revises: 0005
@@ -22,8 +22,13 @@ def upgrade() -> None:
     # Empty for every manager that exists: they keep WORKING_HOURS until given their own.
     with op.batch_alter_table("managers") as table:
         table.add_column(sa.Column("working_hours", sa.String(64), nullable=True))
+    # Empty for every order that exists: DEFAULT_TIMEZONE.
+    with op.batch_alter_table("orders") as table:
+        table.add_column(sa.Column("customer_timezone", sa.String(64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("orders") as table:
+        table.drop_column("customer_timezone")
     with op.batch_alter_table("managers") as table:
         table.drop_column("working_hours")
