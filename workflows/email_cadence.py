@@ -70,7 +70,9 @@ class EmailCadence:
         # without this branch, which is never restarted.
         self.finished = False
         self.started = workflow.now()  # the chase clock's origin (CHASER_TIME_SCALE)
-        self.next_send_at: datetime | None = None  # while waiting for the send window
+        # The next email's moment at the earliest: the current wait's end, or the window's
+        # opening (for the order's view).
+        self.next_email_at: datetime | None = None
 
     async def run(self) -> None:
         """The whole cadence; it returns early when the order is paid or cancelled."""
@@ -157,19 +159,23 @@ class EmailCadence:
             raise ApplicationError(str(error), type="CalendarError", non_retryable=True) from error
         clock = ChaseClock(self.started, self.host.timings.time_scale)
         now = clock.chase_time(workflow.now())
-        self.next_send_at = clock.workflow_time(calendar.next_open(now))
-        stopped = await self._closed_within(_seconds_until(self.next_send_at))
-        self.next_send_at = None
-        return stopped
+        opens = clock.workflow_time(calendar.next_open(now))
+        return await self._closed_within(_seconds_until(opens))
 
     async def _opened_within(self, message_id: str, seconds: float) -> bool:
         """Wait for the email's tracking pixel; True when the cadence must stop."""
+        # Unopened, the next email follows this wait and the purchase wait.
+        after = seconds + self.host.timings.purchase_wait
+        self.next_email_at = workflow.now() + timedelta(seconds=after)
         await _wait(lambda: message_id in self.host.opened or self._stopped(), seconds)
+        self.next_email_at = None
         return self._stopped()
 
     async def _closed_within(self, seconds: float) -> bool:
         """Wait for payment (or cancellation); True when the cadence must stop."""
+        self.next_email_at = workflow.now() + timedelta(seconds=seconds)
         await _wait(self._stopped, seconds)
+        self.next_email_at = None
         return self._stopped()
 
     def _stopped(self) -> bool:

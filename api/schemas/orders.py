@@ -75,6 +75,24 @@ class DialOut(BaseModel):
     next_call_at: datetime | None = None
 
 
+class ZonedMoment(BaseModel):
+    timezone: str
+    local: datetime  # the moment with that zone's offset
+
+
+DueStep = Literal["call", "wait", "email"]  # the dial's next call, a wait's end, an email
+
+
+class NextDue(BaseModel):
+    """When the current step next acts on its own, on the manager's and the customer's
+    clocks: the manager process's step, else the next marketing email."""
+
+    step: DueStep
+    at: datetime
+    manager: ZonedMoment  # the assignee's zone (the pool's: DEFAULT_TIMEZONE)
+    customer: ZonedMoment
+
+
 class ProcessOut(BaseModel):
     """The running workflow's view, from its query; absent once the chase has ended."""
 
@@ -85,6 +103,7 @@ class ProcessOut(BaseModel):
     open_task_id: int | None = None
     dials: int = 0
     dial: DialOut | None = None
+    next_due: NextDue | None = None  # None while the chase waits only for people
 
 
 class OfferOut(BaseModel):

@@ -28,15 +28,28 @@ async def walk(ts_api: httpx.AsyncClient, ts_env: WorkflowEnvironment, settings:
     return Walk(ts_api, ts_env, settings)
 
 
-async def taken_on_friday_evening(walk: Walk, order_id: str, manager: str) -> datetime:
+async def taken_on_friday_evening(
+    walk: Walk, order_id: str, manager: str, customer_timezone: str | None = None
+) -> datetime:
     """The order comes on Friday at 19:29 Moscow; at 19:30 `manager` takes it. When it came."""
     friday = await walk.next_weekday(FRIDAY, time(19, 29), MOSCOW)
     await walk.skip_to(friday)
-    await walk.create_order(order_id)
+    await walk.create_order(order_id, timezone=customer_timezone)
     await walk.skip(minutes=1)
     await walk.answered(manager, await walk.task(manager, order_id, "take_order"), "yes")
     await walk.status(order_id, "in_progress")
     return friday
+
+
+async def next_due(walk: Walk, order_id: str, step: str) -> dict[str, Any]:
+    """The order view's next due moment, once the chase has reached that step."""
+    for _ in range(400):
+        process = (await walk.order(order_id))["process"] or {}
+        due: dict[str, Any] | None = process.get("next_due")
+        if due is not None and due["step"] == step:
+            return due
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"order {order_id} never showed its next {step}")
 
 
 def local(task: dict[str, Any], zone: ZoneInfo) -> tuple[str, int, int]:
@@ -122,7 +135,23 @@ async def test_a_manager_in_vladivostok_is_called_on_at_nine_on_their_own_monday
     walk: Walk,
 ) -> None:
     await walk.manager("ivan", timezone="Asia/Vladivostok", working_hours=OFFICE)
-    friday = await taken_on_friday_evening(walk, "V-1", "ivan")  # Saturday 02:30 for Ivan
+    friday = await taken_on_friday_evening(
+        walk, "V-1", "ivan", customer_timezone="Europe/Kaliningrad"
+    )  # Saturday 02:30 for Ivan, Friday 18:30 for the customer
+    due = await next_due(walk, "V-1", "call")
+    assert due["manager"] == {"timezone": "Asia/Vladivostok", "local": due["manager"]["local"]}
+    manager_local = datetime.fromisoformat(due["manager"]["local"])
+    customer_local = datetime.fromisoformat(due["customer"]["local"])
+    assert (manager_local.strftime("%a %H:%M"), manager_local.utcoffset()) == (
+        "Mon 09:00",
+        timedelta(hours=10),
+    )
+    assert due["customer"]["timezone"] == "Europe/Kaliningrad"
+    assert (customer_local.strftime("%a %H:%M"), customer_local.utcoffset()) == (
+        "Mon 01:00",
+        timedelta(hours=2),
+    )
+    assert datetime.fromisoformat(due["at"]) == manager_local
     await walk.skip_to(friday + timedelta(days=2, hours=6, minutes=30))  # Monday 08:59 there
 
     (call,) = await unanswered_calls(walk, "ivan", "V-1", 1)

@@ -68,6 +68,11 @@ async def test_an_objection_due_at_2am_goes_at_9_and_the_waits_start_then(
     due = created + timedelta(days=2)  # FIRST_REMINDER: 02:00 there
     await walk.skip_to(due + timedelta(hours=6))
     assert [e.kind for e in await outbox(sessions, "W-1")] == ["order_received"]
+    # The take-order task waits for people: the order shows the email waiting for 09:00 there.
+    shown = (await walk.order("W-1"))["process"]["next_due"]
+    assert (shown["step"], shown["customer"]["timezone"]) == ("email", "Europe/Kaliningrad")
+    assert datetime.fromisoformat(shown["customer"]["local"]).strftime("%H:%M") == "09:00"
+    assert shown["manager"]["timezone"] == "Europe/Moscow"  # the pool's: DEFAULT_TIMEZONE
     await walk.skip(hours=2)  # 10:00 there
     first = await sent(sessions, "W-1", "objection_1")
     assert close_to(first, due.replace(hour=9))
