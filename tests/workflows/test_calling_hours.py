@@ -84,13 +84,13 @@ async def test_a_friday_evening_order_is_called_from_monday_morning_nine_times_t
     walk: Walk,
 ) -> None:
     await walk.manager("olga", timezone="Europe/Moscow", working_hours=OFFICE)
-    friday = await taken_on_friday_evening(walk, "F-1", "olga")
+    friday = await taken_on_friday_evening(walk, "CH-1", "olga")
 
     # Nothing on Friday night or over the weekend.
     await walk.skip_to(friday + timedelta(days=2, hours=13, minutes=30))  # Monday 08:59
-    assert await walk.tasks("olga", "F-1", kind="call") == []
+    assert await walk.tasks("olga", "CH-1", kind="call") == []
 
-    calls = await unanswered_calls(walk, "olga", "F-1", 9)
+    calls = await unanswered_calls(walk, "olga", "CH-1", 9)
 
     assert [local(call, MOSCOW) for call in calls] == [
         ("Mon", 9, 0),
@@ -107,16 +107,16 @@ async def test_a_friday_evening_order_is_called_from_monday_morning_nine_times_t
         "(day 1, call 3)",
         "(day 2, call 1)",
     ]
-    assert (await walk.status("F-1", "pending"))["process"]["dial"]["outcome"] == "unreachable"
+    assert (await walk.status("CH-1", "pending"))["process"]["dial"]["outcome"] == "unreachable"
 
 
 async def test_a_gap_that_runs_into_the_night_ends_that_day_of_calls(walk: Walk) -> None:
     # 45 minutes a day: two calls fit, the third would be after hours.
     await walk.manager("olga", timezone="Europe/Moscow", working_hours="Mon-Fri 09:00-09:45")
-    friday = await taken_on_friday_evening(walk, "F-2", "olga")
+    friday = await taken_on_friday_evening(walk, "CH-2", "olga")
     await walk.skip_to(friday + timedelta(days=2, hours=13, minutes=30))  # Monday 08:59
 
-    calls = await unanswered_calls(walk, "olga", "F-2", 6)
+    calls = await unanswered_calls(walk, "olga", "CH-2", 6)
 
     assert [local(call, MOSCOW) for call in calls] == [
         ("Mon", 9, 0),
@@ -127,7 +127,7 @@ async def test_a_gap_that_runs_into_the_night_ends_that_day_of_calls(walk: Walk)
         ("Wed", 9, 30),
     ]
     assert calls[2]["title"].endswith("(day 2, call 1)")
-    dial = (await walk.status("F-2", "pending"))["process"]["dial"]
+    dial = (await walk.status("CH-2", "pending"))["process"]["dial"]
     assert (dial["outcome"], dial["attempts"], dial["day"]) == ("unreachable", 6, 3)
 
 
@@ -136,9 +136,9 @@ async def test_a_manager_in_vladivostok_is_called_on_at_nine_on_their_own_monday
 ) -> None:
     await walk.manager("ivan", timezone="Asia/Vladivostok", working_hours=OFFICE)
     friday = await taken_on_friday_evening(
-        walk, "V-1", "ivan", customer_timezone="Europe/Kaliningrad"
+        walk, "CH-V1", "ivan", customer_timezone="Europe/Kaliningrad"
     )  # Saturday 02:30 for Ivan, Friday 18:30 for the customer
-    due = await next_due(walk, "V-1", "call")
+    due = await next_due(walk, "CH-V1", "call")
     assert due["manager"] == {"timezone": "Asia/Vladivostok", "local": due["manager"]["local"]}
     manager_local = datetime.fromisoformat(due["manager"]["local"])
     customer_local = datetime.fromisoformat(due["customer"]["local"])
@@ -154,7 +154,7 @@ async def test_a_manager_in_vladivostok_is_called_on_at_nine_on_their_own_monday
     assert datetime.fromisoformat(due["at"]) == manager_local
     await walk.skip_to(friday + timedelta(days=2, hours=6, minutes=30))  # Monday 08:59 there
 
-    (call,) = await unanswered_calls(walk, "ivan", "V-1", 1)
+    (call,) = await unanswered_calls(walk, "ivan", "CH-V1", 1)
 
     assert local(call, VLADIVOSTOK) == ("Mon", 9, 0)
     assert local(call, MOSCOW) == ("Mon", 2, 0)  # Sunday night in Moscow is Monday there
@@ -165,27 +165,27 @@ async def test_a_payment_date_after_hours_reminds_at_once_and_calls_next_morning
     walk: Walk, sessions: Sessions
 ) -> None:
     await walk.manager("olga", timezone="Europe/Moscow", working_hours=OFFICE)
-    await taken_on_friday_evening(walk, "F-3", "olga")
+    await taken_on_friday_evening(walk, "CH-3", "olga")
     monday = await walk.next_weekday(MONDAY, time(9, 0), MOSCOW)
     await walk.skip_to(monday + timedelta(seconds=1))
-    call = await walk.task("olga", "F-3", "call")
+    call = await walk.task("olga", "CH-3", "call")
     await walk.answered("olga", call, "reached")
-    await walk.answered("olga", await walk.task("olga", "F-3", "will_pay"), "yes")
+    await walk.answered("olga", await walk.task("olga", "CH-3", "will_pay"), "yes")
     saturday_noon = monday + timedelta(days=5, hours=3)
     await walk.answered(
         "olga",
-        await walk.task("olga", "F-3", "payment_date"),
+        await walk.task("olga", "CH-3", "payment_date"),
         "at",
         at=saturday_noon.isoformat(),
     )
 
     await walk.skip_to(saturday_noon + timedelta(minutes=5))
-    (reminder,) = [e for e in await outbox(sessions, "F-3") if e.kind == "payment_reminder"]
+    (reminder,) = [e for e in await outbox(sessions, "CH-3") if e.kind == "payment_reminder"]
     assert reminder.sent_at is not None
     assert abs(reminder.sent_at - saturday_noon) < timedelta(seconds=5)  # the customer's time
-    assert await walk.tasks("olga", "F-3", kind="call", status="open") == []
+    assert await walk.tasks("olga", "CH-3", kind="call", status="open") == []
 
-    (second_dial_call,) = await unanswered_calls(walk, "olga", "F-3", 1)
+    (second_dial_call,) = await unanswered_calls(walk, "olga", "CH-3", 1)
     # Monday 09:00, or the moment the worker got to it just after.
     assert (
         timedelta(0)
