@@ -27,9 +27,13 @@ RETRY_AFTER_SECONDS = 5
 class ApiError(Exception):
     status_code = 400
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, words: str | None = None, **values: object) -> None:
+        """`detail` is the API's English sentence; `words` names the same sentence in the web
+        app's words (api/web/i18n.py), said there in the manager's language with `values`."""
         super().__init__(detail)
         self.detail = detail
+        self.words = words
+        self.values = values
 
     def headers(self) -> dict[str, str] | None:
         return None
@@ -39,7 +43,7 @@ class NotFound(ApiError):
     status_code = 404
 
     def __init__(self, what: str, key: object) -> None:
-        super().__init__(f"{what} {key!r} not found")
+        super().__init__(f"{what} {key!r} not found", f"no_{what}", key=key)
 
 
 class Conflict(ApiError):

@@ -57,7 +57,7 @@ async def claim(
     if result.rowcount != 1:
         await session.rollback()
         await session.refresh(task)
-        raise Conflict(taken(task))
+        raise taken(task)
     record(
         session,
         order_id=task.order_id,
@@ -76,11 +76,21 @@ async def claim(
     return task
 
 
-def taken(task: Task) -> str:
+def taken(task: Task) -> Conflict:
     """Why a task that is not open takes no answer: who answered it, or why it closed."""
     if task.status == TaskStatus.ANSWERED:
-        return f"task {task.id} was already answered by {task.answered_by!r}"
-    return f"task {task.id} is {task.status} ({task.close_reason}), it takes no answer"
+        return Conflict(
+            f"task {task.id} was already answered by {task.answered_by!r}",
+            "refused_answered",
+            id=task.id,
+            who=task.answered_by,
+        )
+    return Conflict(
+        f"task {task.id} is {task.status} ({task.close_reason}), it takes no answer",
+        "refused_closed",
+        id=task.id,
+        why=task.close_reason,
+    )
 
 
 async def deliver(session: AsyncSession, temporal: Client, task: Task, now: datetime) -> None:

@@ -15,7 +15,7 @@ from api.errors import Conflict, NotFound
 from api.schemas.common import can_be_id
 from api.temporal import signal_workflow
 from db.history import record
-from db.models import Manager, Order, Task
+from db.models import Lead, Manager, Order, Task
 from domain import CLOSED_STATUSES, order_workflow_id
 from workflows.order_chase import OrderChase
 from workflows.tasks import Reassignment
@@ -61,9 +61,11 @@ async def active_manager(session: AsyncSession, manager_id: str, role: str) -> M
     a conflict with the current state, not a missing resource."""
     manager = await session.get(Manager, manager_id)
     if manager is None:
-        raise Conflict(f"{role} {manager_id!r} is not a known manager")
+        raise Conflict(
+            f"{role} {manager_id!r} is not a known manager", "refused_unknown", id=manager_id
+        )
     if not manager.active:
-        raise Conflict(f"{role} {manager_id!r} is deactivated")
+        raise Conflict(f"{role} {manager_id!r} is deactivated", "refused_inactive", id=manager_id)
     return manager
 
 
@@ -83,7 +85,12 @@ async def assign_order(
     if order is None:
         raise NotFound("order", order_id)
     if order.status in CLOSED_STATUSES:
-        raise Conflict(f"order {order_id!r} is already {order.status}")
+        raise Conflict(
+            f"order {order_id!r} is already {order.status}",
+            "refused_order_closed",
+            id=order_id,
+            status=order.status,
+        )
     if manager_id is not None:
         await active_manager(session, manager_id, "manager")
     await _move(session, order, manager_id, actor, now, reason)
@@ -96,7 +103,11 @@ async def assign_order(
             Reassignment(manager_id, actor),
         )
         if not heard:
-            raise Conflict(f"the chase of order {order_id!r} has already ended")
+            raise Conflict(
+                f"the chase of order {order_id!r} has already ended",
+                "refused_chase_ended",
+                id=order_id,
+            )
     await session.commit()
     return order
 
@@ -114,11 +125,42 @@ async def deactivate(
     successor, or back to the pool. Returns the manager and the ids of the orders moved."""
     manager = await get_manager(session, manager_id)
     if successor_id == manager_id:
-        raise Conflict(f"manager {manager_id!r} cannot succeed themselves")
+        raise Conflict(
+            f"manager {manager_id!r} cannot succeed themselves", "refused_self", id=manager_id
+        )
     if successor_id is not None:
         await active_manager(session, successor_id, "successor")
     if not manager.active:
-        raise Conflict(f"manager {manager_id!r} is already deactivated")
+        raise Conflict(
+            f"manager {manager_id!r} is already deactivated", "refused_deactivated", id=manager_id
+        )
+    # A lead's follow-ups go out in its responsible manager's name: they need a person.
+    leads = list(
+        await session.scalars(
+            select(Lead).where(Lead.responsible_manager_id == manager_id).order_by(Lead.id)
+        )
+    )
+    reason = f"{manager_id} deactivated"
+    if leads:
+        if successor_id is None:
+            raise Conflict(
+                f"manager {manager_id!r} is responsible for {len(leads)} leads: name a successor",
+                "refused_leads",
+                id=manager_id,
+                count=len(leads),
+            )
+        for lead in leads:
+            record(
+                session,
+                lead_id=lead.id,
+                at=now,
+                actor=actor,
+                kind="reassigned",
+                old=manager_id,
+                new=successor_id,
+                reason=reason,
+            )
+            lead.responsible_manager_id = successor_id
     manager.active, manager.deactivated_at = False, now
     record(
         session,
@@ -128,7 +170,6 @@ async def deactivate(
         manager_id=manager_id,
         successor_id=successor_id,
     )
-    reason = f"{manager_id} deactivated"
     orders = list(
         await session.scalars(
             select(Order)

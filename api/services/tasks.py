@@ -25,7 +25,9 @@ async def visible_task(session: AsyncSession, task_id: int, manager: Manager) ->
     if task is None:
         raise NotFound("task", task_id)
     if task.assignee_id is not None and task.assignee_id != manager.id:
-        raise Forbidden(f"task {task_id} is assigned to another manager")
+        raise Forbidden(
+            f"task {task_id} is assigned to another manager", "refused_not_yours", id=task_id
+        )
     return task
 
 
@@ -45,11 +47,13 @@ async def answer_task(
     A naive `at` is read in `zone` (the API's default zone, the web app's manager's)."""
     task = await visible_task(session, task_id, manager)
     if task.status != TaskStatus.OPEN:
-        raise Conflict(answers.taken(task))
+        raise answers.taken(task)
     answer_at = None
     if task.options:
         if answer not in task.options:
-            raise Invalid(f"answer {answer!r} is not one of {task.options}")
+            raise Invalid(
+                f"answer {answer!r} is not one of {task.options}", "refused_answer", answer=answer
+            )
     else:
         answer_at = await _checked_time(answer, at, task, zone, now, temporal)
     task = await answers.claim(session, task, manager, answer, answer_at, note, now)
@@ -63,9 +67,13 @@ async def release_task(
     """Give one's own open task back to the shared pool."""
     task = await visible_task(session, task_id, manager)
     if task.status != TaskStatus.OPEN:
-        raise Conflict(f"task {task_id} is {task.status}: there is nothing to release")
+        raise Conflict(
+            f"task {task_id} is {task.status}: there is nothing to release",
+            "refused_release",
+            id=task_id,
+        )
     if task.assignee_id is None:
-        raise Conflict(f"task {task_id} is already in the pool")
+        raise Conflict(f"task {task_id} is already in the pool", "refused_in_pool", id=task_id)
     task.assignee_id = None
     record(
         session,
@@ -86,16 +94,23 @@ async def _checked_time(
 ) -> datetime:
     """A date-time answer: read in `zone` when naive, future, inside the payment window."""
     if answer != "at" or at is None:
-        raise Invalid(f"task {task.id} asks for a date-time: send answer 'at' with 'at'")
+        raise Invalid(
+            f"task {task.id} asks for a date-time: send answer 'at' with 'at'", "refused_no_time"
+        )
     at = at if at.tzinfo is not None else at.replace(tzinfo=ZoneInfo(zone))
     if at <= now:
-        raise Invalid(f"{at.isoformat()} is in the past")
+        raise Invalid(f"{at.isoformat()} is in the past", "refused_past", at=at)
     if task.order_id is not None:
         state = await query_workflow(temporal, order_workflow_id(task.order_id), OrderChase.state)
         if state is None:
-            raise Unavailable(f"the chase of order {task.order_id!r} did not answer in time")
+            raise Unavailable(
+                f"the chase of order {task.order_id!r} did not answer in time", "refused_silent"
+            )
         if at > state.ends_at:
             raise Invalid(
-                f"{at.isoformat()} is after the payment window ends ({state.ends_at.isoformat()})"
+                f"{at.isoformat()} is after the payment window ends ({state.ends_at.isoformat()})",
+                "refused_after_window",
+                at=at,
+                ends=state.ends_at,
             )
     return at

@@ -15,6 +15,7 @@ from api.deps import ClockDep, SessionDep, TemporalDep
 from api.errors import ApiError
 from api.services import managers as manager_service
 from api.services.reports import open_task_lines, outcomes_report
+from api.web.i18n import refusal
 from api.web.pages import BackendUser, Csrf, WebUser, page, redirect
 from db.models import Manager
 
@@ -51,7 +52,12 @@ async def deactivate(
     except ApiError as error:
         await db.rollback()
         return await _shop(
-            request, user, db, now, error=error.detail, status_code=error.status_code
+            request,
+            user,
+            db,
+            now,
+            error=refusal(error, user.language, user.timezone),
+            status_code=error.status_code,
         )
     return await _shop(request, user, db, now, done=("moved", manager.id, moved))
 
@@ -64,7 +70,14 @@ async def activate(
     try:
         await manager_service.activate(db, manager_id=manager_id, actor=user.actor, now=now)
     except ApiError as error:
-        return await _shop(request, user, db, now, error=error.detail, status_code=404)
+        return await _shop(
+            request,
+            user,
+            db,
+            now,
+            error=refusal(error, user.language, user.timezone),
+            status_code=404,
+        )
     return redirect("/app/admin", request)
 
 
@@ -79,7 +92,14 @@ async def new_token(
             db, manager_id=manager_id, actor=user.actor, now=now
         )
     except ApiError as error:
-        return await _shop(request, user, db, now, error=error.detail, status_code=404)
+        return await _shop(
+            request,
+            user,
+            db,
+            now,
+            error=refusal(error, user.language, user.timezone),
+            status_code=404,
+        )
     return await _shop(request, user, db, now, done=("token", manager.id, token))
 
 
@@ -106,7 +126,12 @@ async def assign(
     except ApiError as error:
         await db.rollback()
         return await _shop(
-            request, user, db, now, error=error.detail, status_code=error.status_code
+            request,
+            user,
+            db,
+            now,
+            error=refusal(error, user.language, user.timezone),
+            status_code=error.status_code,
         )
     return redirect(f"/app/orders/{order_id.strip()}", request)
 

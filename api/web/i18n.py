@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
+
+from api.errors import ApiError
 
 LANGUAGES = ("en", "ru")
 
@@ -99,6 +103,58 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "hours": ("{n} h", "{n} ч"),
     "days": ("{n} d", "{n} дн"),
     "orders": ("orders", "заказов"),
+    # Refusals: the API's sentences (api/errors.py, `words`), said to a person.
+    "no_task": ("Task #{key} was not found.", "Задача №{key} не найдена."),
+    "no_order": ("Order {key} was not found.", "Заказ {key} не найден."),
+    "no_manager": ("Manager {key} was not found.", "Менеджер {key} не найден."),
+    "refused_answered": (
+        "Task #{id} was already answered by {who}.",
+        "На задачу №{id} уже ответил(а) {who}.",
+    ),
+    "refused_closed": (
+        "Task #{id} is closed ({why}): it takes no answer.",
+        "Задача №{id} закрыта ({why}): ответ не принимается.",
+    ),
+    "refused_not_yours": (
+        "Task #{id} is assigned to another manager.",
+        "Задача №{id} назначена другому менеджеру.",
+    ),
+    "refused_not_your_order": (
+        "Order {id} is another manager's.",
+        "Заказ {id} ведёт другой менеджер.",
+    ),
+    "refused_answer": (
+        "“{answer}” is not an answer to this task.",
+        "«{answer}» — не ответ на эту задачу.",
+    ),
+    "refused_release": (
+        "Task #{id} is not open: there is nothing to give back.",
+        "Задача №{id} не открыта: возвращать нечего.",
+    ),
+    "refused_in_pool": ("Task #{id} is already in the pool.", "Задача №{id} уже в общем пуле."),
+    "refused_no_time": ("Choose a date and time.", "Выберите дату и время."),
+    "refused_past": ("{at} is in the past.", "{at} уже прошло."),
+    "refused_after_window": (
+        "{at} is after the payment window ends ({ends}).",
+        "{at} — позже конца срока оплаты ({ends}).",
+    ),
+    "refused_silent": (
+        "The order's process did not answer in time: try again in a moment.",
+        "Процесс заказа не ответил вовремя: попробуйте ещё раз через минуту.",
+    ),
+    "refused_unknown": ("{id} is not a known manager.", "{id} — неизвестный менеджер."),
+    "refused_inactive": ("Manager {id} is deactivated.", "Менеджер {id} отключён."),
+    "refused_deactivated": ("Manager {id} is already deactivated.", "Менеджер {id} уже отключён."),
+    "refused_self": ("{id} cannot succeed themselves.", "{id} не может быть своим преемником."),
+    "refused_leads": (
+        "{id} is responsible for {count} leads: choose a successor.",
+        "За менеджером {id} лидов: {count}; выберите преемника.",
+    ),
+    "refused_order_closed": ("Order {id} is already {status}.", "Заказ {id} уже: {status}."),
+    "refused_chase_ended": (
+        "The chase of order {id} has already ended.",
+        "Процесс заказа {id} уже завершён.",
+    ),
 }
 
 # Answers, task kinds and statuses, by the same code the API uses.
@@ -155,3 +211,20 @@ def translator(language: str) -> tuple[Translate, Callable[[str], str]]:
         return pair[index] if pair else code
 
     return t, label
+
+
+def refusal(error: ApiError, language: str, zone: str) -> str:
+    """An API refusal in the manager's language, times in their zone; a refusal the app has
+    no words for keeps the API's sentence."""
+    if error.words not in MESSAGES:
+        return error.detail
+    t, label = translator(language)
+    values = {
+        name: value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+        if isinstance(value, datetime)
+        else label(value)
+        if isinstance(value, str)
+        else value
+        for name, value in error.values.items()
+    }
+    return t(error.words, **values)

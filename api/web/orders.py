@@ -20,6 +20,7 @@ from api.schemas.tasks import AnswerIn
 from api.services import tasks as task_service
 from api.services.process import order_process
 from api.timeline import timeline
+from api.web.i18n import refusal
 from api.web.pages import Csrf, ManagerUser, UserDep, WebUser, page, redirect
 from db.models import Discount, HistoryEntry, Manager, Order, Task
 
@@ -83,7 +84,7 @@ async def answer(
             temporal,
             settings.default_timezone,
             task,
-            error=error.detail,
+            error=refusal(error, user.language, user.timezone),
             status_code=error.status_code,
             entered=at,
         )
@@ -128,7 +129,10 @@ async def order_page(
     if order is None:
         return _refused(request, user, NotFound("order", order_id))
     if not _may_see(user, order):
-        return _refused(request, user, Forbidden(f"order {order_id} is another manager's"))
+        another = Forbidden(
+            f"order {order_id} is another manager's", "refused_not_your_order", id=order_id
+        )
+        return _refused(request, user, another)
     tasks = await _visible_tasks(db, user, order.id)
     return page(request, user, "order.html", tasks=tasks, **await _order_card(db, temporal, order))
 
@@ -222,6 +226,8 @@ def _manager(user: WebUser) -> Manager:
 
 
 def _refused(request: Request, user: WebUser, error: ApiError) -> HTMLResponse:
-    response = page(request, user, "error.html", message=error.detail)
+    response = page(
+        request, user, "error.html", message=refusal(error, user.language, user.timezone)
+    )
     response.status_code = error.status_code
     return response

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
+from db.models import HistoryEntry
 from db.session import Sessions
 from settings import Settings
 from tests.factories import history
@@ -180,3 +182,40 @@ async def test_deactivate_without_a_successor_and_release(walk: Walk) -> None:
     await walk.answered("petr", call, "no_answer")
     await walk.skip(minutes=30)
     assert (await walk.task("petr", "MGR-3", "call"))["assignee_id"] is None
+
+
+async def test_deactivating_a_manager_hands_their_leads_to_the_successor(
+    walk: Walk, sessions: Sessions
+) -> None:
+    api, backend = walk.api, walk.backend
+    lead = {
+        "title": "Website redesign",
+        "name": "Ivan Petrov",
+        "email": "ivan@client.example",
+        "responsible_manager_id": "olga",
+    }
+    created = await api.post(
+        "/v1/leads/L-9/events",
+        json={"event_id": "e-1", "type": "status_changed", "status": "New", "lead": lead},
+        headers=backend,
+    )
+    assert created.status_code == 202, created.text
+
+    # Follow-ups go out in the responsible manager's name: the leads need a successor.
+    for refused in (
+        await api.post("/v1/managers/olga/deactivate", json={}, headers=backend),
+        await api.patch("/v1/managers/olga", json={"active": False}, headers=backend),
+    ):
+        assert refused.status_code == 409 and "1 leads" in refused.json()["detail"]
+    assert (await api.get("/v1/managers/olga", headers=backend)).json()["active"] is True
+
+    done = await api.post(
+        "/v1/managers/olga/deactivate", json={"successor_id": "ivan"}, headers=backend
+    )
+    assert done.status_code == 200, done.text
+    moved = (await api.get("/v1/leads/L-9", headers=backend)).json()
+    assert moved["responsible_manager_id"] == "ivan"
+    async with sessions() as session:
+        lines = await session.scalars(select(HistoryEntry).where(HistoryEntry.lead_id == "L-9"))
+        reassigned = [line.detail for line in lines if line.kind == "reassigned"]
+    assert [(line["old"], line["new"]) for line in reassigned] == [("olga", "ivan")]

@@ -208,7 +208,7 @@ async def test_a_late_answer_is_refused_and_a_new_token_ends_the_session(
     site: Site, sessions: Sessions
 ) -> None:
     olga = await site.manager("olga")
-    ivan = await site.manager("ivan")
+    ivan = await site.manager("ivan", language="ru")
     await site.order("WEB-L1")
     task = await open_task_of(sessions, "WEB-L1", "take_order")
     olgas, ivans = await site.sign_in(olga), await site.sign_in(ivan)
@@ -216,9 +216,10 @@ async def test_a_late_answer_is_refused_and_a_new_token_ends_the_session(
         await page.goto(f"{site.base}/app/tasks/{task.id}")
     await olgas.get_by_role("button", name="Yes").click()
     await expect(olgas.locator(".done")).to_contain_text("Answered Yes by olga")
-    await ivans.get_by_role("button", name="Yes").click()
+    # Ivan reads the refusal in his language.
+    await ivans.get_by_role("button", name="Да").click()
     await expect(ivans.locator("#answer-error")).to_have_text(
-        f"task {task.id} was already answered by 'olga'"
+        f"На задачу №{task.id} уже ответил(а) olga."
     )
     assert (await site.api.get("/v1/orders/WEB-L1", headers=site.backend)).json()[
         "assignee_id"
