@@ -51,9 +51,16 @@ record-histories: setup
 freeze-histories: setup
 	$(BIN)/python -m scripts.record_histories --freeze $(PATCH) $(HISTORY_PATHS)
 
-# Figures for the whole stack on this machine (BENCH_ARGS="--orders 1000 --concurrency 50").
+# chaser beside the bare-SDK floor, the stack as `make run` starts it
+# (BENCH_ARGS="--orders 1000 --concurrency 50 --paced 25 --workers 2 --database-url …").
 bench: setup
 	$(BIN)/python -m scripts.benchmark $(BENCH_ARGS)
+
+# 10,000 open chases on one worker: start rate, memory over time, all take_order tasks open
+# (SCALE_ARGS="--chases 2000 --database-url postgresql+psycopg://…").
+.PHONY: bench-scale
+bench-scale: setup
+	$(BIN)/python -m scripts.bench_scale $(SCALE_ARGS)
 
 # The real stack under kills, a Temporal restart and racing requests, then every invariant
 # (CHAOS_ARGS="--orders 40 --kills 3 --database-url postgresql+psycopg://…"); exits 1 if one broke.

@@ -1,4 +1,7 @@
-"""Request dependencies: settings, a database session, the Temporal client, and who is calling."""
+"""Request dependencies: settings, a database session, the Temporal client, and who is calling.
+
+Each is `async def` though none awaits much: FastAPI runs a plain `def` dependency on its
+thread pool, a thread hop per dependency per request."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from db.models import Manager
 from settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -32,21 +35,21 @@ async def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     """Now, as the API judges it; a time-skipping test hands in the test server's clock."""
     clock: Clock = request.app.state.clock
     return clock
 
 
-def get_temporal_if_connected(request: Request) -> Client | None:
+async def get_temporal_if_connected(request: Request) -> Client | None:
     """The Temporal client, None while the API is still waiting for Temporal to come up."""
     client: Client | None = request.app.state.temporal
     return client
 
 
-def get_temporal(request: Request) -> Client:
+async def get_temporal(request: Request) -> Client:
     """The Temporal client; 503 while the API is still waiting for Temporal to come up."""
-    client = get_temporal_if_connected(request)
+    client = await get_temporal_if_connected(request)
     if client is None:
         raise Unavailable("Temporal is not connected yet")
     return client
@@ -98,12 +101,12 @@ async def get_caller(
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def require_backend(caller: CallerDep) -> None:
+async def require_backend(caller: CallerDep) -> None:
     if caller.manager is not None:
         raise Forbidden("this route takes the backend token, not a manager's")
 
 
-def require_manager(caller: CallerDep) -> Manager:
+async def require_manager(caller: CallerDep) -> Manager:
     if caller.manager is None:
         raise Forbidden("this route takes a manager's token, not the backend's")
     return caller.manager

@@ -57,7 +57,7 @@ def install_metrics(app: FastAPI) -> ApiMetrics:
     return metrics
 
 
-def get_metrics(request: Request) -> ApiMetrics:
+async def get_metrics(request: Request) -> ApiMetrics:
     metrics: ApiMetrics = request.app.state.metrics
     return metrics
 

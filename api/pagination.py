@@ -67,7 +67,7 @@ class Pager:
         return shown
 
 
-def pager(
+async def pager(
     request: Request,
     response: Response,
     limit: Annotated[

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import weakref
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_only
 
 Sessions = async_sessionmaker[AsyncSession]
+BUSY_TIMEOUT = 30.0  # seconds a SQLite write waits for the lock before "database is locked"
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -25,7 +31,7 @@ def make_engine(url: str) -> AsyncEngine:
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     # The API and the worker write the same file: wait for the lock rather than fail.
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT})
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(connection: Any, _record: Any) -> None:
@@ -34,7 +40,73 @@ def make_engine(url: str) -> AsyncEngine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
+    WriterLock().install(engine)
     return engine
+
+
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+class WriterLock:
+    """First come, first served for SQLite's one writer among this process's connections.
+
+    SQLite lets one connection write at a time; the others wait in its busy handler, which
+    sleeps in growing steps and lets a late-comer overtake: with twenty requests in flight
+    a write waited seconds for a lock held milliseconds. Here a connection's first write
+    waits on an asyncio lock instead, in order of arrival, until the writer before it ends
+    its transaction. Another process (the API beside the worker) still meets the busy
+    handler, now one connection at a time. Waiting longer than SQLite's own busy timeout
+    fails as SQLite would have ("database is locked").
+    """
+
+    def __init__(self, timeout: float = BUSY_TIMEOUT) -> None:
+        self.timeout = timeout
+        # One lock per event loop: a test suite runs several loops over one engine.
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def install(self, engine: AsyncEngine) -> None:
+        event.listen(engine.sync_engine, "before_cursor_execute", self._before_execute)
+        event.listen(engine.sync_engine, "commit", self._end)
+        event.listen(engine.sync_engine, "rollback", self._end)
+        event.listen(engine.sync_engine.pool, "checkin", self._checkin)
+
+    def _lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        return lock
+
+    def _before_execute(self, conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "writer_lock" in conn.info or not statement.lstrip().upper().startswith(WRITES):
+            return
+        lock = self._lock()
+        try:
+            await_only(self._acquire(lock))
+        except TimeoutError as error:
+            raise OperationalError(
+                statement, None, sqlite3.OperationalError("database is locked")
+            ) from error
+        conn.info["writer_lock"] = lock
+
+    async def _acquire(self, lock: asyncio.Lock) -> None:
+        # asyncio.timeout, not wait_for: a cancelled or timed-out wait never holds the lock.
+        async with asyncio.timeout(self.timeout):
+            await lock.acquire()
+
+    def _end(self, conn: Connection) -> None:
+        self._release(conn.info)
+
+    def _checkin(self, _dbapi_connection: Any, record: Any) -> None:
+        self._release(record.info)  # a connection given back mid-transaction
+
+    @staticmethod
+    def _release(info: dict[Any, Any]) -> None:
+        lock = info.pop("writer_lock", None)
+        if lock is not None:
+            lock.release()
 
 
 def make_sessions(engine: AsyncEngine) -> Sessions:

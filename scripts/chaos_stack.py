@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -57,6 +58,10 @@ class Process:
             start_new_session=True,
         )
         self.starts += 1
+
+    @property
+    def pid(self) -> int | None:
+        return self._popen.pid if self._popen is not None else None
 
     @property
     def running(self) -> bool:
@@ -121,6 +126,11 @@ class StackConfig:
     time_scale: float
     backend_token: str
     task_queue: str = "chaos"
+    # Temporal's history in data_dir/temporal.db (as `make run`), else in memory.
+    temporal_file: bool = True
+    temporal_args: tuple[str, ...] = ()  # more `temporal server start-dev` flags
+    worker_metrics_port: int | None = None  # the worker's SDK metrics for Prometheus
+    extra_env: Mapping[str, str] = field(default_factory=dict)  # settings for worker and API
 
 
 class Stack:
@@ -137,14 +147,15 @@ class Stack:
             raise SystemExit("chaos: no Temporal CLI; `make setup` builds it")
         env = self._env()
         logs = config.data_dir
+        history = ["--db-filename", str(logs / "temporal.db")] if config.temporal_file else []
         self.temporal = Process(
             "temporal",
             [
                 cli,
                 "server",
                 "start-dev",
-                "--db-filename",
-                str(config.data_dir / "temporal.db"),
+                *history,
+                *config.temporal_args,
                 "--ip",
                 "127.0.0.1",
                 "--port",
@@ -198,10 +209,17 @@ class Stack:
             PAY_LINK_SECRET=c.backend_token + "-pay-links",
             CHASER_TIME_SCALE=repr(c.time_scale),
         )
+        env.update(c.extra_env)
+        if c.worker_metrics_port is not None:
+            env["WORKER_METRICS_PORT"] = str(c.worker_metrics_port)
         return env
 
     async def start(self) -> None:
         await self.start_temporal()
+        await self.start_chaser()
+
+    async def start_chaser(self) -> None:
+        """Once Temporal serves: the worker and the API."""
         # As `make run` does: the chases' search attributes, kept in the server's file.
         await register_search_attributes(await Client.connect(self.temporal_address))
         self.worker.start()

@@ -49,6 +49,7 @@ from temporal_client import register_search_attributes
 from tests.factories import make_order, start_order_chase
 from tests.mailbox import SmtpServer
 from tests.servers import cached_binary, free_port
+from tests.time_skipping import skip
 from worker import WORKFLOWS, build_worker, make_deps
 from workflows.dial import Dial
 from workflows.enrollment import EnrollmentInput, EnrollmentJob, enrollment_workflow_id
@@ -123,7 +124,7 @@ class Recording:
 
     async def sleep(self, duration: timedelta) -> None:
         """Skip server time: timers due meanwhile fire, as they would in production."""
-        await self.env.sleep(duration)
+        await skip(self.env, duration)
 
     async def now(self) -> datetime:
         """The server's clock, which the workflows read as `workflow.now()`."""
@@ -229,10 +230,12 @@ class Recording:
         await self.chase(order_id).signal(OrderChase.email_opened, EmailOpened(email.id))
 
     async def sent_at(self, order_id: str, kind: str) -> datetime:
-        """When the order's email of this kind went out."""
+        """When the chase sent the order's email of this kind, by its clock."""
         async with self.sessions() as session:
             sent = await session.scalar(
-                select(Email.sent_at).where(Email.order_id == order_id, Email.kind == kind)
+                select(Email.created_at).where(
+                    Email.order_id == order_id, Email.kind == kind, Email.status == "sent"
+                )
             )
         assert sent is not None, f"no {kind} email sent for order {order_id}"
         return sent

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import ast
 import inspect
+import json
 from pathlib import Path
 
 import pytest
 from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 import workflows
-from worker import WORKFLOWS
+from tests.workflows.clock_readers import ReadsTheWallClock, ReadsWorkflowTime
+from worker import SANDBOX_PASSTHROUGH, WORKFLOWS, workflow_runner
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW_MODULES = sorted(Path(workflows.__file__).parent.glob("*.py"))
@@ -230,3 +234,55 @@ def test_nothing_switches_the_sandbox_off(path: str) -> None:
         text = file.read_text(encoding="utf-8")
         for escape in ("sandboxed=False", "UnsandboxedWorkflowRunner", "sandbox_unrestricted"):
             assert escape not in text, f"{file.relative_to(ROOT)} uses {escape}"
+
+
+def _first_task_of(workflow_type: str) -> WorkflowHistory:
+    """A history of `workflow_type` (no input) that returned from its first task."""
+    recorded = json.loads((ROOT / "tests" / "histories" / "order-paid.json").read_text())
+    events = recorded["events"][:3]  # started, task scheduled, task started
+    started = events[0]["workflowExecutionStartedEventAttributes"]
+    started["workflowType"]["name"] = workflow_type
+    del started["input"]
+    events += [
+        {
+            "eventId": "4",
+            "eventType": "EVENT_TYPE_WORKFLOW_TASK_COMPLETED",
+            "workflowTaskCompletedEventAttributes": {
+                "scheduledEventId": "2",
+                "startedEventId": "3",
+            },
+        },
+        {
+            "eventId": "5",
+            "eventType": "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
+            "workflowExecutionCompletedEventAttributes": {"workflowTaskCompletedEventId": "4"},
+        },
+    ]
+    return WorkflowHistory.from_json(f"{workflow_type}-1", {"events": events})
+
+
+@pytest.mark.parametrize(
+    ("workflow_class", "refused"), [(ReadsWorkflowTime, False), (ReadsTheWallClock, True)]
+)
+async def test_the_workers_sandbox_still_refuses_the_wall_clock_in_workflow_code(
+    workflow_class: type, refused: bool
+) -> None:
+    replayer = Replayer(workflows=[workflow_class], workflow_runner=workflow_runner())
+    result = await replayer.replay_workflow(
+        _first_task_of(workflow_class.__name__), raise_on_replay_failure=False
+    )
+    if refused:
+        assert "Cannot access datetime.datetime.now" in str(result.replay_failure)
+    else:
+        assert result.replay_failure is None
+
+
+def test_modules_passed_through_the_sandbox_hold_no_clock_randomness_or_io() -> None:
+    """The sandbox does not watch what a passed-through module runs: only data and pure
+    helpers may go there, with the same imports as workflow code."""
+    for name in SANDBOX_PASSTHROUGH:
+        path = ROOT / (name.replace(".", "/") + ".py")
+        source = path.read_text(encoding="utf-8")
+        assert import_problems(source, name) == []
+        calls = [ast.unparse(node) for node in ast.walk(ast.parse(source)) if _impure_call(node)]
+        assert calls == [], f"{name} calls {calls}: keep it in the sandbox"

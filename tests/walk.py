@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from settings import Settings
 from tests.conftest import backend_auth
+from tests.time_skipping import skip
 
 
 class Walk:
@@ -143,7 +144,7 @@ class Walk:
         raise AssertionError(f"order {order_id} is {order['status']}, expected {expected}")
 
     async def skip(self, **delta: float) -> None:
-        await self.env.sleep(timedelta(**delta))
+        await skip(self.env, timedelta(**delta))
 
     async def now(self) -> datetime:
         return await self.env.get_current_time()

@@ -84,13 +84,13 @@ async def current_user(request: Request, settings: SettingsDep, db: SessionDep) 
 UserDep = Annotated[WebUser, Depends(current_user)]
 
 
-def require_manager(user: UserDep) -> WebUser:
+async def require_manager(user: UserDep) -> WebUser:
     if user.manager is None:
         raise NotYours
     return user
 
 
-def require_backend(user: UserDep) -> WebUser:
+async def require_backend(user: UserDep) -> WebUser:
     if user.manager is not None:
         raise NotYours
     return user

@@ -25,6 +25,7 @@ from mail.render import TEMPLATES_DIR
 from settings import Settings
 from tests.factories import history, make_order, outbox, start_order_chase
 from tests.mailbox import Mailbox, SmtpServer
+from tests.time_skipping import skip
 from worker import WorkerDeps, unsubscribe_links
 
 
@@ -96,12 +97,12 @@ async def test_a_temporary_smtp_failure_retries_and_delivers_exactly_one_copy(
     order = await make_order(sessions)
     with trouble(smtp_server, order.customer_email):
         handle = await start_order_chase(ts_env.client, settings, order)
-        await ts_env.sleep(timedelta(minutes=3))  # retries at 5 s, 15 s, 35 s, 75 s, 155 s
+        await skip(ts_env, timedelta(minutes=3))  # retries at 5 s, 15 s, 35 s, 75 s, 155 s
         assert mailbox.to(order.customer_email) == []
         [waiting] = await outbox(sessions, order.id)
         assert (waiting.kind, waiting.status) == ("order_received", "pending")
 
-    await ts_env.sleep(timedelta(minutes=15))  # the backoff reaches 10 minutes at most
+    await skip(ts_env, timedelta(minutes=15))  # the backoff reaches 10 minutes at most
     assert [str(m["Subject"]) for m in mailbox.to(order.customer_email)] == [
         "Your order for Python for analysts"
     ]
@@ -124,7 +125,7 @@ async def test_a_refused_address_fails_that_email_only_and_the_chase_goes_on(
     smtp_server.refuse.add("gone@example.com")
     try:
         handle = await start_order_chase(ts_env.client, settings, order)
-        await ts_env.sleep(timedelta(hours=1))
+        await skip(ts_env, timedelta(hours=1))
         [email] = await outbox(sessions, order.id)
         assert (email.kind, email.status) == ("order_received", "failed")
         assert email.error is not None and "550" in email.error
@@ -139,7 +140,7 @@ async def test_a_refused_address_fails_that_email_only_and_the_chase_goes_on(
 
     # The address bounced: it is suppressed, so the cadence's first objection does not go,
     # and a manager of the pool is asked to check it.
-    await ts_env.sleep(timedelta(days=2))
+    await skip(ts_env, timedelta(days=2))
     assert mailbox.to("gone@example.com") == []
     async with sessions() as session:
         suppression = await session.get(Suppression, "gone@example.com")
@@ -222,6 +223,24 @@ async def test_the_same_outbox_key_sends_one_copy(
     assert await send(emails, order.id, "objection_1", key) == "sent"  # a retry after a crash
     assert len(mailbox.messages) == 1
     assert [e.key for e in await outbox(sessions, order.id)] == [key]
+
+
+async def test_sent_at_is_when_the_smtp_server_accepted_the_email(
+    emails: EmailActivities, sessions: Sessions, mailbox: Mailbox
+) -> None:
+    order = await make_order(sessions)
+    scheduled = datetime.now(UTC) - timedelta(hours=1)  # the workflow asked an hour ago
+    before = datetime.now(UTC)
+    await ActivityEnvironment().run(
+        emails.send_order_email,
+        OrderEmail(
+            key=f"test-{order.id}:late", order_id=order.id, kind="order_received", at=scheduled
+        ),
+    )
+    after = datetime.now(UTC)
+    assert len(mailbox.messages) == 1
+    [email] = await outbox(sessions, order.id)
+    assert email.sent_at is not None and before <= email.sent_at <= after
 
 
 async def test_a_message_from_the_smtp_backend(

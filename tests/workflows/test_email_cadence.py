@@ -21,6 +21,7 @@ from settings import Settings
 from tests.conftest import backend_auth
 from tests.factories import history, make_order, outbox, start_order_chase
 from tests.mailbox import Mailbox
+from tests.time_skipping import skip
 from worker import pay_links
 from workflows.order_chase import OrderChase, OrderChaseResult, PaymentReceived
 
@@ -94,7 +95,7 @@ async def test_unpaid_order_gets_three_objections_in_order_then_the_offer_then_i
     handle = await start_order_chase(ts_env.client, settings, order)
     started = (await handle.describe()).start_time
 
-    await ts_env.sleep(9 * DAY)  # the offer is out and still valid
+    await skip(ts_env, 9 * DAY)  # the offer is out and still valid
     offer = (await ts_api.get(f"/v1/orders/{order.id}", headers=auth)).json()["offer"]
     assert (offer["percent"], offer["status"]) == (5, "active")
     assert offset(datetime.fromisoformat(offer["valid_until"]), started) == 10 * DAY
@@ -152,12 +153,12 @@ async def test_an_opened_email_shortens_the_wait_for_the_next(
     handle = await start_order_chase(ts_env.client, settings, order)
     started = (await handle.describe()).start_time
 
-    await ts_env.sleep(2 * DAY + 3 * HOUR)
+    await skip(ts_env, 2 * DAY + 3 * HOUR)
     [objection_1] = [e for e in await outbox(sessions, order.id) if e.kind == "objection_1"]
     pixel = await ts_api.get(f"/t/{objection_1.id}.gif")  # the customer's mail client, no token
     assert pixel.status_code == 200 and pixel.headers["content-type"] == "image/gif"
 
-    await ts_env.sleep(6 * DAY)
+    await skip(ts_env, 6 * DAY)
     # Opened at 2d 3h: the open wait ends there and the purchase wait (1 day) starts.
     # Unopened, objection 2 would have waited until day 4 (see the test above).
     assert await cadence(sessions, order.id, started) == [
@@ -183,7 +184,7 @@ async def test_paid_between_objection_1_and_2_sends_no_more_objections_but_the_t
     handle = await start_order_chase(ts_env.client, settings, order)
     started = (await handle.describe()).start_time
 
-    await ts_env.sleep(3 * DAY + 12 * HOUR)
+    await skip(ts_env, 3 * DAY + 12 * HOUR)
     paid = await ts_api.post(
         f"/v1/orders/{order.id}/events",
         json={"event_id": "pay-1", "type": "paid"},
@@ -192,7 +193,7 @@ async def test_paid_between_objection_1_and_2_sends_no_more_objections_but_the_t
     assert paid.status_code == 202, paid.text
     assert await handle.result() == OrderChaseResult("paid", "positive", "paid")
 
-    await ts_env.sleep(30 * DAY)
+    await skip(ts_env, 30 * DAY)
     assert await cadence(sessions, order.id, started) == [
         ("order_received", "sent", timedelta(0)),
         ("objection_1", "sent", 2 * DAY),
@@ -218,7 +219,7 @@ async def test_cancelled_order_hears_nothing_after_the_cancellation(
     handle = await start_order_chase(ts_env.client, settings, order)
     started = (await handle.describe()).start_time
 
-    await ts_env.sleep(4 * DAY + HOUR)
+    await skip(ts_env, 4 * DAY + HOUR)
     cancelled = await ts_api.post(
         f"/v1/orders/{order.id}/events",
         json={"event_id": "cancel-1", "type": "cancelled"},
@@ -228,7 +229,7 @@ async def test_cancelled_order_hears_nothing_after_the_cancellation(
     assert await handle.result() == OrderChaseResult("cancelled", "negative", "cancelled")
     received = len(mailbox.messages)
 
-    await ts_env.sleep(40 * DAY)
+    await skip(ts_env, 40 * DAY)
     assert len(mailbox.messages) == received == 3
     assert await cadence(sessions, order.id, started) == [
         ("order_received", "sent", timedelta(0)),
@@ -249,7 +250,7 @@ async def test_a_payment_stored_before_its_signal_suppresses_the_scheduled_email
     handle = await start_order_chase(ts_env.client, settings, order)
     started = (await handle.describe()).start_time
 
-    await ts_env.sleep(DAY)
+    await skip(ts_env, DAY)
     async with sessions() as session:
         session.add(
             OrderEvent(
@@ -257,7 +258,7 @@ async def test_a_payment_stored_before_its_signal_suppresses_the_scheduled_email
             )
         )
         await session.commit()
-    await ts_env.sleep(DAY + HOUR)  # objection 1 was due at day 2
+    await skip(ts_env, DAY + HOUR)  # objection 1 was due at day 2
     await handle.signal(OrderChase.record_payment, PaymentReceived("pay-1", full=True))
 
     assert (await handle.result()).status == "paid"
@@ -301,7 +302,7 @@ async def test_a_product_configured_with_a_landing_email_sends_its_own_cadence_i
     handle = ts_env.client.get_workflow_handle(f"order-{order_id}", result_type=OrderChaseResult)
     started = (await handle.describe()).start_time
 
-    await ts_env.sleep(9 * DAY)
+    await skip(ts_env, 9 * DAY)
     assert await cadence(sessions, order_id, started) == [
         ("order_received", "sent", timedelta(0)),
         ("objection_1", "sent", 2 * DAY),
@@ -329,7 +330,7 @@ async def test_paying_while_the_offer_stands_uses_the_discount(
 ) -> None:
     order = await make_order(sessions, id=f"offer-{uuid.uuid4().hex[:8]}")
     handle = await start_order_chase(ts_env.client, settings, order)
-    await ts_env.sleep(8 * DAY + HOUR)  # the offer went out at 8 days and is valid for 2
+    await skip(ts_env, 8 * DAY + HOUR)  # the offer went out at 8 days and is valid for 2
     auth = backend_auth(settings)
     shown = (await ts_api.get(f"/v1/orders/{order.id}", headers=auth)).json()["offer"]
     assert (shown["percent"], shown["status"]) == (5, "active")

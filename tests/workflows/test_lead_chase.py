@@ -24,6 +24,7 @@ from settings import Settings
 from tests.conftest import backend_auth
 from tests.mailbox import Mailbox
 from tests.servers import serve_api
+from tests.time_skipping import skip
 from worker import build_worker, make_deps
 from workflows.lead_chase import LeadChase, LeadChaseResult
 
@@ -96,7 +97,7 @@ class Backend:
         for _ in range(60):
             if len(to(mailbox, LEAD["email"])) >= count:
                 break
-            await self.env.sleep(timedelta(days=1))
+            await skip(self.env, timedelta(days=1))
         else:
             raise AssertionError(f"{count} follow-ups expected, got {mailbox.subjects()}")
         for _ in range(200):
@@ -133,7 +134,7 @@ async def next_thursday_10am(env: WorkflowEnvironment) -> datetime:
     )
     if thursday <= now:
         thursday += timedelta(days=7)
-    await env.sleep(thursday - now)
+    await skip(env, thursday - now)
     return thursday
 
 
@@ -219,7 +220,7 @@ async def test_replied_after_two_follow_ups_means_no_third(
     assert replied.status_code == 202, replied.text
 
     assert await backend.result("L-2") == LeadChaseResult("replied", 2, 2)
-    await ts_env.sleep(timedelta(days=60))
+    await skip(ts_env, timedelta(days=60))
     assert [str(m["Subject"]) for m in to(mailbox, "ivan@client.example")] == [
         SUBJECT_1,
         SUBJECT_2,
@@ -252,13 +253,13 @@ async def test_status_changed_away_mid_wait_stops_at_once_and_nothing_more_goes_
     await backend.manager()
     await backend.chase("L-3", "e-1")
     await backend.skip_until_sent("L-3", mailbox, 1)
-    await ts_env.sleep(timedelta(hours=30))  # well inside the next three business days
+    await skip(ts_env, timedelta(hours=30))  # well inside the next three business days
 
     won = await backend.event("L-3", "e-2", status="won")
     assert won.status_code == 202, won.text
 
     assert await backend.result("L-3") == LeadChaseResult("status_changed", 1, 1)
-    await ts_env.sleep(timedelta(days=60))
+    await skip(ts_env, timedelta(days=60))
     assert len(to(mailbox, "ivan@client.example")) == 1
     lead = await backend.lead("L-3")
     assert (lead["status"], lead["chasing"], lead["stopped_reason"], lead["next_email_due"]) == (
@@ -303,7 +304,7 @@ async def test_chasing_twice_is_one_chase(
     await backend.manager()
     await backend.chase("L-5", "e-1")
     first = await backend.handle("L-5").describe()
-    await ts_env.sleep(timedelta(days=1))
+    await skip(ts_env, timedelta(days=1))
 
     await backend.chase("L-5", "e-2")
     again = await backend.event("L-5", "e-2", status="chasing")

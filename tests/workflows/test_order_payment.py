@@ -12,6 +12,7 @@ from db.session import Sessions
 from settings import Settings
 from tests.factories import load_order, make_order, outbox, start_order_chase
 from tests.mailbox import Mailbox, SmtpServer
+from tests.time_skipping import skip
 from workflows.order_chase import (
     OrderCancelled,
     OrderChase,
@@ -31,7 +32,7 @@ async def test_paid_on_day_29_ends_positively_with_a_thank_you(
     order = await make_order(sessions)
     handle = await start_order_chase(ts_env.client, settings, order)
 
-    await ts_env.sleep(timedelta(days=29))
+    await skip(ts_env, timedelta(days=29))
     await handle.signal(OrderChase.record_payment, PaymentReceived("pay-1", full=True))
 
     assert await handle.result() == OrderChaseResult("paid", "positive", "paid")
@@ -76,13 +77,13 @@ async def test_cancelled_order_gets_no_email_after_the_cancellation(
 ) -> None:
     order = await make_order(sessions)
     handle = await start_order_chase(ts_env.client, settings, order)
-    await ts_env.sleep(timedelta(hours=1))
+    await skip(ts_env, timedelta(hours=1))
     sent_before = len(mailbox.messages)
 
     await handle.signal(OrderChase.cancel, OrderCancelled("cancel-1"))
 
     assert await handle.result() == OrderChaseResult("cancelled", "negative", "cancelled")
-    await ts_env.sleep(timedelta(days=40))  # long past every reminder the chase could send
+    await skip(ts_env, timedelta(days=40))  # long past every reminder the chase could send
     assert len(mailbox.messages) == sent_before
     assert (await load_order(sessions, order.id)).status == "cancelled"
 
@@ -96,7 +97,7 @@ async def test_duplicate_paid_events_send_one_thank_you(
 ) -> None:
     order = await make_order(sessions)
     handle = await start_order_chase(ts_env.client, settings, order)
-    await ts_env.sleep(timedelta(minutes=10))
+    await skip(ts_env, timedelta(minutes=10))
 
     for event_id in ("pay-1", "pay-1", "pay-2"):
         await handle.signal(OrderChase.record_payment, PaymentReceived(event_id, full=True))
@@ -128,7 +129,7 @@ async def test_a_payment_heard_while_the_first_email_is_held_past_the_window_sta
     )
     try:
         await handle.signal(OrderChase.record_payment, PaymentReceived("pay-1", full=True))
-        await ts_env.sleep(timedelta(seconds=300))  # the email retried well past the window
+        await skip(ts_env, timedelta(seconds=300))  # the email retried well past the window
     finally:
         smtp_server.defer.discard("held@example.com")
 

@@ -41,12 +41,12 @@ async def at_local(walk: Walk, wall: time, zone: ZoneInfo, days: int = 1) -> dat
 
 
 async def sent(sessions: Sessions, order_id: str, kind: str) -> datetime:
-    """When the order's email of this kind went out, waiting briefly (in real time) for the
-    worker to finish sending what is due."""
+    """When the chase sent the order's email of this kind (its clock; `sent_at` is the SMTP
+    server's acceptance in real time), waiting briefly for the worker to finish sending."""
     for _ in range(400):
         for email in await outbox(sessions, order_id):
-            if email.kind == kind and email.sent_at is not None:
-                return email.sent_at
+            if email.kind == kind and email.status == "sent":
+                return email.created_at
         await asyncio.sleep(0.025)
     raise AssertionError(f"no {kind} email sent for order {order_id}")
 

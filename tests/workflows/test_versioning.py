@@ -37,6 +37,7 @@ from settings import Settings
 from tests.factories import make_order, start_order_chase
 from tests.mailbox import SmtpServer
 from tests.patches import workflow_patches
+from tests.time_skipping import skip
 from worker import WorkerDeps, build_worker
 from workflows.order_chase import (
     OrderCancelled,
@@ -220,7 +221,7 @@ class Chase:
 
     async def past_the_grace(self) -> None:
         grace = timedelta(seconds=self.settings.order_timings().grace)
-        await self.env.sleep(grace + timedelta(minutes=1))
+        await skip(self.env, grace + timedelta(minutes=1))
 
     async def answer(self, kind: str, answer: str) -> None:
         """Answer the chase's open task of `kind` as a manager would (through the signal)."""
@@ -397,7 +398,7 @@ async def bounced(chase: Chase) -> None:
         order.customer_email = address
         await session.commit()
     first_reminder = timedelta(seconds=chase.settings.order_timings().first_reminder)
-    await chase.env.sleep(first_reminder + timedelta(hours=1))
+    await skip(chase.env, first_reminder + timedelta(hours=1))
     # The chase has answered the failure (on the new path: scheduled the task) and nothing
     # is in flight: a payment now ends it with no activity left to complete after the end.
     await chase.until(reacted_to_a_failure)
@@ -458,7 +459,7 @@ async def paid_while_held_past_the_window(chase: Chase) -> None:
     address = held_address(chase.handle.id.removeprefix("order-"))
     try:
         await chase.handle.signal(OrderChase.record_payment, PaymentReceived("pay-1", full=True))
-        await chase.env.sleep(timedelta(minutes=5))
+        await skip(chase.env, timedelta(minutes=5))
     finally:
         chase.smtp.defer.discard(address)
     await chase.handle.result()
