@@ -79,9 +79,7 @@ def configure_logging(
     return handler
 
 
-def _temporal_context(
-    _: Any, __: str, event: MutableMapping[str, Any]
-) -> MutableMapping[str, Any]:
+def _temporal_context(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Lift the Temporal SDK's `temporal_workflow` / `temporal_activity` extras into fields."""
     event.pop("color_message", None)  # uvicorn's coloured copy of the message
     for name in ("temporal_workflow", "temporal_activity"):

@@ -17,9 +17,11 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from holiday_dates import known_country, public_days
 from webhooks.signing import check_secret
 from workflows.lead_chase import LeadTimings
 from workflows.order_chase import OrderTimings
+from workflows.work_calendar import CalendarError, CalendarSpec, Hours
 
 T = TypeVar("T", tuple[str, ...], dict[str, list[str]])
 logger = logging.getLogger(__name__)
@@ -70,7 +72,16 @@ class Settings(BaseSettings):
 
     default_timezone: str = "Europe/Moscow"
     default_language: Literal["en", "ru"] = "en"
+    # The calendar (README "Calendar"): the country's public holidays (the `holidays`
+    # package; empty for none), extra days off, and transferred working days.
+    holidays_country: str | None = "RU"
     holidays: Annotated[tuple[date, ...], NoDecode] = ()
+    working_days: Annotated[tuple[date, ...], NoDecode] = ()
+    # Managers' hours unless a manager has their own; the shop's hours for the pool.
+    working_hours: str = "Mon-Fri 09:00-19:00"
+    pool_hours: str = "Mon-Fri 09:00-19:00"
+    # Marketing emails go out only inside this window of the customer's local time.
+    send_window: str = "09:00-21:00"
 
     backend_token: SecretStr = SecretStr(DEV_BACKEND_TOKEN)
     # Signs the web app's session cookie; a sign-in lasts session_max_age.
@@ -128,12 +139,32 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "console"
     log_level: str = "INFO"
 
-    @field_validator("holidays", mode="before")
+    @field_validator("holidays", "working_days", mode="before")
     @classmethod
-    def _split_holidays(cls, value: object) -> object:
-        """HOLIDAYS is a comma-separated list of ISO dates: `2026-01-01,2026-01-02`."""
+    def _split_dates(cls, value: object) -> object:
+        """HOLIDAYS and WORKING_DAYS are comma-separated ISO dates: `2026-01-01,2026-01-02`."""
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("holidays_country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # HOLIDAYS_COUNTRY= (empty): no public holidays
+        if not known_country(value):
+            raise ValueError(
+                f"HOLIDAYS_COUNTRY {value!r} is not a country the holidays package knows"
+            )
+        return value.upper()
+
+    @field_validator("working_hours", "pool_hours", "send_window")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        try:
+            Hours.parse(value)
+        except CalendarError as error:
+            raise ValueError(str(error)) from error
         return value
 
     @field_validator(
@@ -233,22 +264,48 @@ class Settings(BaseSettings):
             raise WeakSecrets(f"CHASER_ENV=production refuses {problem}")
         logger.warning("%s; fine for development, refused with CHASER_ENV=production", problem)
 
-    def lead_timings(self) -> LeadTimings:
+    def calendar(self, timezone: str, hours: str, today: date) -> CalendarSpec:
+        """A chase's calendar in `timezone`: the public holidays from the year before `today`
+        (the chase's start) to two years after, which outlasts any chase, then HOLIDAYS and
+        WORKING_DAYS, which win over the country's."""
+        year = today.year
+        public = public_days(self.holidays_country, range(year - 1, year + 3))
+        days_off = (public.days_off | set(self.holidays)) - set(self.working_days)
+        working = (public.working_days | set(self.working_days)) - set(self.holidays)
+        return CalendarSpec(
+            timezone=timezone,
+            hours=hours,
+            days_off=[day.isoformat() for day in sorted(days_off)],
+            working_days=[day.isoformat() for day in sorted(working)],
+        )
+
+    def lead_timings(self, today: date) -> LeadTimings:
         """The calendar a lead chase takes in its input when it starts (SPEC §2)."""
+        calendar = self.calendar(self.default_timezone, "Mon-Fri 00:00-24:00", today)
         return LeadTimings(
             interval_business_days=self.lead_interval_business_days,
             rounds=self.lead_rounds,
             timezone=self.default_timezone,
-            holidays=[day.isoformat() for day in self.holidays],
+            holidays=calendar.days_off,
             time_scale=self.chaser_time_scale,
+            working_days=calendar.working_days,
         )
 
     def scaled(self, duration: timedelta) -> float:
         """A duration in seconds after CHASER_TIME_SCALE."""
         return duration.total_seconds() * self.chaser_time_scale
 
-    def order_timings(self, product_id: str | None = None) -> OrderTimings:
-        """The durations (and the product's emails) an order chase takes in its input."""
+    def order_timings(
+        self,
+        product_id: str | None = None,
+        customer_timezone: str | None = None,
+        today: date | None = None,
+    ) -> OrderTimings:
+        """The durations, the product's emails and the customer's send window (with the
+        public holidays around `today`, the chase's start; none without it) an order chase
+        takes in its input."""
+        zone = customer_timezone or self.default_timezone
+        window = self.calendar(zone, self.send_window, today) if today else None
         return OrderTimings(
             grace=self.scaled(self.grace),
             payment_window=self.scaled(self.payment_window),
@@ -264,6 +321,8 @@ class Settings(BaseSettings):
             offer_percent=self.offer_percent,
             offer_valid=self.scaled(self.offer_valid),
             objection_emails=list(self.product_emails.get(product_id or "", self.objection_emails)),
+            time_scale=self.chaser_time_scale,
+            send_window=window or CalendarSpec(zone, self.send_window),
         )
 
 

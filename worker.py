@@ -8,6 +8,7 @@ import logging
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import jinja2
@@ -17,6 +18,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.calendars import CalendarActivities, CalendarSetup
 from activities.discounts import DiscountActivities
 from activities.emails import EmailActivities, MailSetup
 from activities.enrollment import EnrollmentActivities
@@ -57,8 +59,10 @@ class WorkerDeps:
     templates: jinja2.Environment
     mail: MailSetup
     sms: SmsSender
-    # A product's order timings (Settings.order_timings), for the chases enrolment jobs start.
-    order_timings: Callable[[str], OrderTimings]
+    # Settings.order_timings (product, customer's zone, today), for the chases enrolment jobs start.
+    order_timings: Callable[[str, str | None, date], OrderTimings]
+    # Whose hours a call task waits for: managers' and the pool's, on the production calendar.
+    calendars: CalendarSetup
     # MANAGER_NOTIFY_EMAIL: lead chase notices reach the manager by email too.
     manager_notify_email: bool = True
     webhooks: WebhookSetup = field(default_factory=WebhookSetup)
@@ -88,6 +92,12 @@ def make_deps(settings: Settings, sessions: Sessions) -> WorkerDeps:
         manager_notify_email=settings.manager_notify_email,
         webhooks=webhook_setup(settings),
         order_timings=settings.order_timings,
+        calendars=CalendarSetup(
+            default_timezone=settings.default_timezone,
+            working_hours=settings.working_hours,
+            pool_hours=settings.pool_hours,
+            build=settings.calendar,
+        ),
     )
 
 
@@ -155,6 +165,7 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
     discounts = DiscountActivities(deps.sessions)
     sms = SmsActivities(deps.sessions, deps.sms, deps.mail.links)
     tasks = TaskActivities(deps.sessions, deps.templates)
+    calendars = CalendarActivities(deps.sessions, deps.calendars)
     leads = LeadActivities(
         deps.sessions,
         deps.mailer,
@@ -175,6 +186,7 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
             orders.assign,
             tasks.open_task,
             tasks.close_task,
+            calendars.working_calendar,
             emails.send_order_email,
             discounts.grant,
             discounts.expire,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,12 +78,13 @@ class EnrollmentActivities:
         self,
         sessions: Sessions,
         temporal: Client,
-        timings: Callable[[str], OrderTimings],
+        # Settings.order_timings: product id, customer's zone, the day the chase starts.
+        timings: Callable[[str, str | None, date], OrderTimings],
         task_queue: str,
     ) -> None:
         self.sessions = sessions
         self.temporal = temporal
-        self.timings = timings  # a product's order timings (Settings.order_timings)
+        self.timings = timings
         self.task_queue = task_queue
 
     @activity.defn
@@ -111,7 +112,9 @@ class EnrollmentActivities:
 
             async def start(order: Order) -> None:
                 async with gate:
-                    timings = self.timings(order.product_id)
+                    timings = self.timings(
+                        order.product_id, order.customer_timezone, batch.at.date()
+                    )
                     await start_chase(self.temporal, order, timings, self.task_queue)
 
             await asyncio.gather(*(start(order) for order in to_start))

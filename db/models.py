@@ -58,6 +58,8 @@ class Manager(Base):
     # The web app speaks this language and shows times in this zone to the manager.
     language: Mapped[str] = mapped_column(String(2), default="en")
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
+    # Calls are placed inside these hours (`Mon-Fri 09:00-19:00`); none: WORKING_HOURS.
+    working_hours: Mapped[str | None] = mapped_column(String(64))
     # A deactivated manager can no longer sign in or answer; their history stays.
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
@@ -75,6 +77,8 @@ class Order(Base):
     currency: Mapped[str] = mapped_column(String(3))
     customer_name: Mapped[str] = mapped_column(String(255))
     customer_email: Mapped[str] = mapped_column(String(320))
+    # IANA; marketing emails keep to the send window there. None: DEFAULT_TIMEZONE.
+    customer_timezone: Mapped[str | None] = mapped_column(String(64))
     phone: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(20), index=True)

@@ -28,8 +28,10 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
@@ -69,6 +71,7 @@ from workflows.webhook_delivery import (
     WebhookDeliveryInput,
     webhook_delivery_id,
 )
+from workflows.work_calendar import CalendarSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 HISTORIES = ROOT / "tests" / "histories"
@@ -77,6 +80,9 @@ TASK_QUEUE = "record-histories"
 MANAGER = "olga"
 # Who an order is re-assigned to in the re-assignment path.
 SUCCESSOR = "ivan"
+# A manager with office hours in Moscow, for the path that waits for them.
+OFFICE_MANAGER = "nina"
+OFFICE_HOURS = ("Europe/Moscow", "Mon-Fri 09:00-19:00")
 
 
 # --- The registry ---------------------------------------------------------------------
@@ -162,7 +168,12 @@ class Recording:
         raise RuntimeError(f"{handle.id} keeps an activity running")
 
     async def answer(
-        self, order_id: str, kind: str, answer: str, at: datetime | None = None
+        self,
+        order_id: str,
+        kind: str,
+        answer: str,
+        at: datetime | None = None,
+        manager: str = MANAGER,
     ) -> Task:
         """Answer the open task as `POST /v1/tasks/{id}/answer` does: store, then signal the
         workflow that waits for it (the dial child for a call)."""
@@ -172,9 +183,9 @@ class Recording:
             row = await session.get(Task, task.id)
             assert row is not None
             row.status, row.answer, row.answer_at = "answered", answer, at
-            row.answered_at, row.answered_by = now, MANAGER
+            row.answered_at, row.answered_by = now, manager
         handle = self.env.client.get_workflow_handle(task.workflow_id)
-        answered = TaskAnswer(task.id, answer, MANAGER, at)
+        answered = TaskAnswer(task.id, answer, manager, at)
         if kind == "call":
             await handle.signal(Dial.answer_task, answered)
         else:
@@ -216,6 +227,17 @@ class Recording:
             assert email is not None, f"no {kind} email for order {order_id}"
             email.opened_at = await self.now()
         await self.chase(order_id).signal(OrderChase.email_opened, EmailOpened(email.id))
+
+    async def sent_at(self, order_id: str, kind: str) -> datetime:
+        """When the chase sent the order's email of this kind, by its clock."""
+        async with self.sessions() as session:
+            sent = await session.scalar(
+                select(Email.created_at).where(
+                    Email.order_id == order_id, Email.kind == kind, Email.status == "sent"
+                )
+            )
+        assert sent is not None, f"no {kind} email sent for order {order_id}"
+        return sent
 
     async def pay(self, order_id: str, event_id: str = "pay-1") -> None:
         """Paid in full; returns once the chase has ended."""
@@ -280,7 +302,7 @@ class Recording:
             )
         return await self.env.client.start_workflow(
             LeadChase.run,
-            LeadChaseInput(lead_id, chase_number=1, timings=self.settings.lead_timings()),
+            LeadChaseInput(lead_id, chase_number=1, timings=self.settings.lead_timings(now.date())),
             id=f"lead-{lead_id}",
             task_queue=self.settings.temporal_task_queue,
         )
@@ -797,6 +819,29 @@ async def order_cadence_paid_between_objections(rec: Recording) -> WorkflowHandl
 
 
 @recorded(
+    "order-cadence-send-window",
+    "OrderChase",
+    "email cadence for a customer in Berlin with a 09:00-21:00 send window: objection 1 falls "
+    "due at 02:00 there and waits until 09:00; paid the next day",
+)
+async def order_cadence_send_window(rec: Recording) -> WorkflowHandle[Any, Any]:
+    berlin = ZoneInfo("Europe/Berlin")
+    now = (await rec.now()).astimezone(berlin)
+    start = datetime.combine(now.date() + timedelta(days=1), clock_time(2), tzinfo=berlin)
+    await rec.sleep(start - now)  # 02:00 there: objection 1, two days on, falls due at night
+    timings = replace(
+        rec.settings.order_timings(), send_window=CalendarSpec("Europe/Berlin", "09:00-21:00")
+    )
+    handle = await rec.start_order_chase(await rec.order("send-window"), timings=timings)
+    await rec.sleep(timedelta(days=2, hours=8))  # 10:00 there: objection 1 went at 09:00
+    sent = await rec.sent_at("send-window", "objection_1")
+    assert sent.astimezone(berlin).time() < clock_time(9, 1), sent
+    await rec.sleep(timedelta(hours=4))
+    await rec.pay("send-window")
+    return handle
+
+
+@recorded(
     "order-email-bounced-then-paid",
     "OrderChase",
     'the order-received email is refused (SMTP 550): an "Email bounced" task for the pool, '
@@ -937,6 +982,32 @@ async def dial_cancelled(rec: Recording) -> WorkflowHandle[Any, Any]:
     return rec.dial("dial-cancelled")
 
 
+@recorded(
+    "dial-after-hours",
+    "Dial",
+    "taken on a Friday at 19:30 Moscow by a manager working Mon-Fri 09:00-19:00: the first "
+    "call opens on Monday at 09:00; reached (the parent is cancelled after)",
+)
+async def dial_after_hours(rec: Recording) -> WorkflowHandle[Any, Any]:
+    moscow = ZoneInfo(OFFICE_HOURS[0])
+    now = (await rec.now()).astimezone(moscow)
+    friday = datetime.combine(now.date(), clock_time(19, 29), tzinfo=moscow)
+    friday += timedelta(days=(4 - now.weekday()) % 7)
+    if friday <= now:
+        friday += timedelta(weeks=1)
+    await rec.sleep(friday - now)
+    await rec.start_order_chase(await rec.order("dial-after-hours"))
+    await rec.sleep(timedelta(seconds=rec.settings.order_timings().grace))
+    await rec.answer("dial-after-hours", "take_order", "yes", manager=OFFICE_MANAGER)
+    await rec.sleep(timedelta(days=2, hours=14))  # to Monday 09:30
+    call = await rec.answer("dial-after-hours", "call", "reached", manager=OFFICE_MANAGER)
+    opened = call.created_at.astimezone(moscow)
+    # At the opening, or the moment the worker got to it just after.
+    assert opened.weekday() == 0 and clock_time(9) <= opened.time() < clock_time(9, 1), opened
+    await rec.task("dial-after-hours", "will_pay")
+    return await _then_cancel(rec, "dial-after-hours", "in_progress")
+
+
 async def _then_cancel(rec: Recording, order_id: str, status: str) -> WorkflowHandle[Any, Any]:
     """Once the dial child has ended and its order reached `status`, cancel the order:
     nothing is left running."""
@@ -1025,6 +1096,12 @@ async def record(paths: Sequence[RecordedPath], out: Path) -> list[Saved]:
             smtp_url=f"smtp://127.0.0.1:{smtp.port}",
             temporal_task_queue=TASK_QUEUE,
             public_base_url="http://chaser.test",
+            # Recordings start at whatever hour the server's clock shows: calls go out around
+            # the clock here, and `dial-after-hours` gives its manager office hours.
+            holidays_country=None,
+            working_hours="00:00-24:00",
+            pool_hours="00:00-24:00",
+            send_window="00:00-24:00",
         )
         env = await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=cached_binary("TEMPORAL_TEST_SERVER", "temporal-test-server"),
@@ -1119,13 +1196,16 @@ def write_index(out: Path, saved: Sequence[Saved]) -> None:
 async def _add_manager(sessions: Sessions) -> None:
     """The managers of the recordings' tasks (tasks and orders reference them)."""
     async with sessions() as session, session.begin():
-        for manager_id in (MANAGER, SUCCESSOR):
+        for manager_id in (MANAGER, SUCCESSOR, OFFICE_MANAGER):
+            zone, hours = OFFICE_HOURS if manager_id == OFFICE_MANAGER else ("Europe/Moscow", None)
             session.add(
                 Manager(
                     id=manager_id,
                     name=manager_id.title(),
                     email=f"{manager_id}@shop.example",
                     token_hash=hashlib.sha256(f"record-{manager_id}".encode()).hexdigest(),
+                    timezone=zone,
+                    working_hours=hours,
                     created_at=datetime.now(UTC),
                 )
             )

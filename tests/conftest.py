@@ -179,6 +179,12 @@ def settings(database_url: str, smtp_server: SmtpServer, tmp_path: Path) -> Sett
         backend_token="test-backend-token",
         public_base_url="http://chaser.test",
         holidays=(),
+        # Tests name the calendar they mean (a test may run at any hour of any date): without
+        # one, managers and the pool work around the clock and no day is a holiday.
+        holidays_country=None,
+        working_hours="00:00-24:00",
+        pool_hours="00:00-24:00",
+        send_window="00:00-24:00",
     )
 
 

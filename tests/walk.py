@@ -4,8 +4,9 @@ time moved on by the time-skipping server."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from temporalio.testing import WorkflowEnvironment
@@ -23,14 +24,16 @@ class Walk:
         self.managers: dict[str, dict[str, str]] = {}
         self.seen_tasks: set[int] = set()
 
-    async def manager(self, manager_id: str) -> dict[str, str]:
-        """Register a manager; returns the headers that authenticate as them."""
+    async def manager(self, manager_id: str, **fields: str) -> dict[str, str]:
+        """Register a manager (`timezone`, `working_hours`...); returns the headers that
+        authenticate as them."""
         response = await self.api.post(
             "/v1/managers",
             json={
                 "id": manager_id,
                 "name": manager_id.title(),
                 "email": f"{manager_id}@shop.example",
+                **fields,
             },
             headers=self.backend,
         )
@@ -43,10 +46,13 @@ class Walk:
         order_id: str,
         phone: str | None = "+79001234567",
         product: tuple[str, str] = ("course-python", "Python for analysts"),
+        timezone: str | None = None,
     ) -> None:
         customer: dict[str, Any] = {"name": "Anna Petrova", "email": "anna@example.com"}
         if phone is not None:
             customer["phone"] = phone
+        if timezone is not None:
+            customer["timezone"] = timezone
         response = await self.api.post(
             "/v1/orders",
             json={
@@ -142,6 +148,19 @@ class Walk:
 
     async def now(self) -> datetime:
         return await self.env.get_current_time()
+
+    async def skip_to(self, moment: datetime) -> None:
+        """Move the server's clock on to `moment`, timers due meanwhile firing."""
+        ahead = moment - await self.now()
+        if ahead > timedelta(0):
+            await self.env.sleep(ahead)
+
+    async def next_weekday(self, weekday: int, wall: time, zone: ZoneInfo) -> datetime:
+        """The coming `weekday` (Monday 0) at `wall` local time in `zone`, after now."""
+        now = (await self.now()).astimezone(zone)
+        moment = datetime.combine(now.date(), wall, tzinfo=zone)
+        moment += timedelta(days=(weekday - now.weekday()) % 7)
+        return moment if moment > now else moment + timedelta(weeks=1)
 
 
 def when(task: dict[str, Any]) -> datetime:

@@ -1,18 +1,30 @@
-"""The dial sub-process: a child workflow that calls a customer up to N times a day for D days."""
+"""The dial sub-process: a child workflow that calls a customer up to N times a day for D days.
+
+Days are the assignee's working days and calls fall inside their working hours
+(workflows/work_calendar.py): a call due after hours waits for the next working morning.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.calendars import CalendarActivities, WhoseCalendar
     from activities.tasks import CloseTask, NewTask, TaskActivities
+
+    # Pure, but holds ZoneInfo objects, which the sandbox would wrap in proxies.
+    from workflows.work_calendar import Calendar, CalendarError, ChaseClock
 
 from workflows.activity_policy import ACTIVITY_TIMEOUT, WRITE_RETRY
 from workflows.tasks import CALL_ANSWERS, Reassignment, TaskAnswer
+
+# Patch id: calls inside the assignee's working hours, days counted as working days.
+DIAL_WORKING_HOURS = "dial-working-hours"
 
 
 @dataclass
@@ -23,6 +35,8 @@ class DialInput:
     calls_per_day: int
     retry_gap: float  # seconds between calls on one day
     day_gap: float  # seconds between the last call of a day and the first of the next
+    # CHASER_TIME_SCALE: calls are placed on the real calendar, then every wait shrinks.
+    time_scale: float = 1.0
 
 
 @dataclass
@@ -44,6 +58,7 @@ class DialCounters:
     call: int
     attempts: int
     open_task_id: int | None
+    next_call_at: datetime | None = None  # when the next call task opens, while one waits
 
 
 @workflow.defn
@@ -59,23 +74,15 @@ class Dial:
         self.answers: dict[int, TaskAnswer] = {}
         self.stop_reason = "dial cancelled"
         self.assignee_id = input.assignee_id  # re-assigning the order changes it
+        self.next_call_at: datetime | None = None
 
     @workflow.run
     async def run(self, input: DialInput) -> DialResult:
         try:
-            while True:
-                answer = await self._call(input)
-                self.attempts += 1
-                if answer.answer != "no_answer":
-                    return self._result(answer.answer)
-                self.call += 1
-                if self.call < input.calls_per_day:
-                    await workflow.sleep(timedelta(seconds=input.retry_gap))
-                elif self.day < input.dial_days:
-                    await workflow.sleep(timedelta(seconds=input.day_gap))
-                    self.day, self.call = self.day + 1, 0
-                else:
-                    return self._result("unreachable")
+            # Versioning: dials started before working hours existed call by the clock.
+            if workflow.patched(DIAL_WORKING_HOURS):
+                return await self._on_working_days(input)
+            return await self._by_the_clock(input)
         except asyncio.CancelledError:
             # The order ended (paid, cancelled, expired): leave no call task behind.
             if self.open_task_id is not None:
@@ -86,6 +93,71 @@ class Dial:
                     retry_policy=WRITE_RETRY,
                 )
             raise
+
+    async def _on_working_days(self, input: DialInput) -> DialResult:
+        """Calls inside the assignee's hours; a day is one of their working days, and a gap
+        that would cross a night ends that day early instead."""
+        clock = ChaseClock(workflow.now(), input.time_scale)
+        gap = timedelta(seconds=input.retry_gap / input.time_scale)
+        days_apart = max(1, round(input.day_gap / input.time_scale / 86_400))
+        due = clock.started  # on the chase clock
+        while True:
+            calendar = await self._assignees_calendar()
+            at = calendar.next_open(due)
+            if self.call and at != due:  # the gap ran into a night: that day is over
+                if self.day >= input.dial_days:
+                    return self._result("unreachable")
+                self.day, self.call = self.day + 1, 0
+            await self._sleep_until(clock.workflow_time(at))
+            answer = await self._call(input)
+            self.attempts += 1
+            if answer.answer != "no_answer":
+                return self._result(answer.answer)
+            self.call += 1
+            now = clock.chase_time(workflow.now())
+            if self.call < input.calls_per_day:
+                due = now + gap
+            elif self.day < input.dial_days:
+                # The same time of day, `days_apart` working days on (DAY_GAP in whole days).
+                due = calendar.add_working_days(now, days_apart)
+                self.day, self.call = self.day + 1, 0
+            else:
+                return self._result("unreachable")
+
+    async def _assignees_calendar(self) -> Calendar:
+        spec = await workflow.execute_activity_method(
+            CalendarActivities.working_calendar,
+            WhoseCalendar(self.assignee_id, workflow.now()),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=WRITE_RETRY,
+        )
+        try:
+            return spec.calendar()
+        except CalendarError as error:
+            # A zone or hours the API let through but this tzdata lacks: no retry heals it.
+            raise ApplicationError(str(error), type="CalendarError", non_retryable=True) from error
+
+    async def _sleep_until(self, moment: datetime) -> None:
+        self.next_call_at = moment
+        if moment > workflow.now():
+            await workflow.sleep(moment - workflow.now())
+        self.next_call_at = None
+
+    async def _by_the_clock(self, input: DialInput) -> DialResult:
+        """The dial as it was: calls `retry_gap` apart, days `day_gap` apart, at any hour."""
+        while True:
+            answer = await self._call(input)
+            self.attempts += 1
+            if answer.answer != "no_answer":
+                return self._result(answer.answer)
+            self.call += 1
+            if self.call < input.calls_per_day:
+                await workflow.sleep(timedelta(seconds=input.retry_gap))
+            elif self.day < input.dial_days:
+                await workflow.sleep(timedelta(seconds=input.day_gap))
+                self.day, self.call = self.day + 1, 0
+            else:
+                return self._result("unreachable")
 
     @workflow.signal
     def answer_task(self, answer: TaskAnswer) -> None:
@@ -107,7 +179,9 @@ class Dial:
 
     @workflow.query
     def counters(self) -> DialCounters:
-        return DialCounters(self.day, self.call, self.attempts, self.open_task_id)
+        return DialCounters(
+            self.day, self.call, self.attempts, self.open_task_id, self.next_call_at
+        )
 
     async def _call(self, input: DialInput) -> TaskAnswer:
         attempt = self.attempts + 1

@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
 
     # Pure and deterministic, but it holds ZoneInfo objects, which the sandbox would
     # otherwise wrap in proxies that datetime refuses as a tzinfo.
-    from workflows.business_days import BusinessCalendar, CalendarError
+    from workflows.work_calendar import ALL_DAY, Calendar, CalendarError, ChaseClock
 
 from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
 
@@ -32,9 +32,10 @@ class LeadTimings:
     interval_business_days: int
     rounds: int
     timezone: str
-    holidays: list[str] = field(default_factory=list)  # ISO dates
+    holidays: list[str] = field(default_factory=list)  # ISO dates: every day off
     # CHASER_TIME_SCALE: due moments are found on the real calendar, then every wait shrinks.
     time_scale: float = 1.0
+    working_days: list[str] = field(default_factory=list)  # ISO dates: transferred ones
 
 
 @dataclass
@@ -79,7 +80,7 @@ class LeadChase:
         self.lead_id = input.lead_id
         self.chase_number = input.chase_number
         self.timings = input.timings
-        self.started = workflow.now()
+        self.clock = ChaseClock(workflow.now(), input.timings.time_scale)
         self.round = 0
         self.emails_sent = 0
         self.next_email_due: datetime | None = None
@@ -92,7 +93,7 @@ class LeadChase:
         if searchable:
             workflow.upsert_search_attributes([LEAD_STATUS.value_set("chasing")])
         calendar = self._calendar()
-        due = self.started
+        due = self.clock.started
         steps = [(r, n) for r in range(1, self.timings.rounds + 1) for n in (1, 2)]
         for round_, number in steps:
             self.round = round_
@@ -130,14 +131,15 @@ class LeadChase:
         if self.stopped_reason is None:  # the first reason stands
             self.stopped_reason = reason
 
-    def _calendar(self) -> BusinessCalendar:
+    def _calendar(self) -> Calendar:
+        t = self.timings
         try:
-            return BusinessCalendar.of(self.timings.timezone, self.timings.holidays)
+            return Calendar.of(t.timezone, ALL_DAY, t.holidays, t.working_days)
         except CalendarError as error:
             # A bad zone or holiday will not heal on retry: fail the chase, visibly.
             raise ApplicationError(str(error), type="CalendarError", non_retryable=True) from error
 
-    def _next_due(self, calendar: BusinessCalendar, previous: datetime) -> datetime:
+    def _next_due(self, calendar: Calendar, previous: datetime) -> datetime:
         """The next follow-up's moment on the chase clock, counted from the previous due one.
 
         Counting from the previous due moment (not from when the email went out) keeps
@@ -145,15 +147,15 @@ class LeadChase:
         interval is the count restarted from now, so a backlog is not sent in a burst.
         """
         days = self.timings.interval_business_days
-        due = calendar.add_business_days(previous, days).astimezone(UTC)
-        now = self._chase_now()
+        due = calendar.add_working_days(previous, days).astimezone(UTC)
+        now = self.clock.chase_time(workflow.now())
         if due <= now:
-            due = calendar.add_business_days(now, days).astimezone(UTC)
+            due = calendar.add_working_days(now, days).astimezone(UTC)
         return due
 
     async def _wait_until(self, due: datetime) -> None:
         """Sleep until `due` (chase clock) or until a stop, whichever comes first."""
-        self.next_email_due = self._in_workflow_time(due)
+        self.next_email_due = self.clock.workflow_time(due)
         await self._save()
         timeout = (self.next_email_due - workflow.now()).total_seconds()
         if timeout > 0:
@@ -223,14 +225,6 @@ class LeadChase:
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=WRITE_RETRY,
         )
-
-    def _chase_now(self) -> datetime:
-        """Now on the chase clock: real calendar time, run `time_scale` times as fast."""
-        return self.started + (workflow.now() - self.started) / self.timings.time_scale
-
-    def _in_workflow_time(self, moment: datetime) -> datetime:
-        """When a chase-clock moment comes in workflow time (the same with a scale of 1)."""
-        return self.started + (moment - self.started) * self.timings.time_scale
 
     def _key(self, step: str) -> str:
         """Idempotency key of a side effect: the workflow id, the chase number and the step."""

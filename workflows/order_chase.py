@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.orders import Assignment, OrderActivities, OrderEnd, StatusChange
     from activities.sms import PaymentSms, SmsActivities
     from activities.tasks import NewTask, TaskActivities
+    from workflows.work_calendar import CalendarSpec
 
 from domain import (
     EndReason,
@@ -81,6 +82,10 @@ class OrderTimings:
     offer_percent: int
     offer_valid: float
     objection_emails: list[str] = field(default_factory=list)
+    # CHASER_TIME_SCALE: calls and emails are placed on the real calendar, waits shrink.
+    time_scale: float = 1.0
+    # The customer's SEND_WINDOW for marketing emails; None (chases started before): any time.
+    send_window: CalendarSpec | None = None
 
 
 @dataclass
@@ -154,6 +159,10 @@ class OrderState:
     dial_workflow_id: str | None = None
     last_dial: DialResult | None = None
     last_dial_workflow_id: str | None = None
+    # When the manager process's current wait ends (the grace, a payment date...), and when
+    # the next marketing email is due at the earliest.
+    step_due_at: datetime | None = None
+    next_email_at: datetime | None = None
 
 
 @dataclass
@@ -200,6 +209,7 @@ class OrderChase:
         # Set in run(): whether this chase publishes its search attributes.
         self.searchable = False
         self.published: dict[str, object] = {}
+        self.step_due_at: datetime | None = None  # the manager process's wait, for the query
 
     @workflow.run
     async def run(self, input: OrderChaseInput) -> OrderChaseResult:
@@ -305,6 +315,8 @@ class OrderChase:
             dial_workflow_id=self.dial.id if self.dial is not None else None,
             last_dial=self.last_dial,
             last_dial_workflow_id=self.last_dial_id,
+            step_due_at=self.step_due_at,
+            next_email_at=self.cadence.next_email_at,
         )
 
     @property
@@ -431,6 +443,7 @@ class OrderChase:
         """Wait for `condition`, False when `seconds` run out. Every wait of the manager
         process goes through here: when the chase closes meanwhile, the branch stops even if
         an activity's result raced its cancellation into the same workflow task."""
+        self.step_due_at = None if seconds is None else workflow.now() + timedelta(seconds=seconds)
         try:
             await workflow.wait_condition(
                 lambda: condition() or self.closed(),
@@ -438,6 +451,8 @@ class OrderChase:
             )
         except TimeoutError:
             pass
+        finally:
+            self.step_due_at = None
         if self.closed():
             raise asyncio.CancelledError("the chase has closed")
         return condition()
@@ -457,6 +472,7 @@ class OrderChase:
                 calls_per_day=t.calls_per_day,
                 retry_gap=t.retry_gap,
                 day_gap=t.day_gap,
+                time_scale=t.time_scale,
             ),
             id=self._dial_id(),
         )

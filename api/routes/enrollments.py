@@ -107,6 +107,7 @@ def _imported(order: ImportedOrderIn, default_language: str, now: datetime) -> O
         customer_name=order.customer.name,
         customer_email=order.customer.email,
         phone=order.customer.phone,
+        customer_timezone=order.customer.timezone,
         language=order.language or default_language,
         status=order.status,
         paid_amount=order.amount if order.status == "paid" else Decimal(0),

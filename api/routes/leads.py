@@ -186,7 +186,10 @@ async def _start(
     await temporal.start_workflow(
         LeadChase.run,
         LeadChaseInput(
-            lead_id=lead.id, chase_number=lead.chase_number, timings=settings.lead_timings()
+            lead_id=lead.id,
+            chase_number=lead.chase_number,
+            # The calendar around the day the lead became Chasing.
+            timings=settings.lead_timings(lead.updated_at.date()),
         ),
         id=lead_workflow_id(lead.id),
         task_queue=settings.temporal_task_queue,

@@ -24,10 +24,10 @@ from api.schemas.orders import (
 from api.services import managers
 from api.services.chases import ensure_order_chase
 from api.services.order_events import apply_event, deliver
-from api.services.process import order_process
+from api.services.process import Zones, order_process
 from api.timeline import timeline
 from db.history import record
-from db.models import Discount, HistoryEntry, Order
+from db.models import Discount, HistoryEntry, Manager, Order
 from db.upsert import insert_or_ignore
 from domain import (
     CLOSED_STATUSES,
@@ -64,6 +64,7 @@ async def create_order(
             "customer_name": body.customer.name,
             "customer_email": body.customer.email,
             "phone": body.customer.phone,
+            "customer_timezone": body.customer.timezone,
             "language": body.language or settings.default_language,
             "status": OrderStatus.NEW,
             "paid_amount": Decimal(0),
@@ -143,15 +144,25 @@ async def assign_order(
 
 @router.get("/{order_id}", responses=responses(404))
 async def get_order(
-    order_id: str, session: SessionDep, temporal: TemporalDep, _: BackendDep
+    order_id: str,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    _: BackendDep,
 ) -> OrderOut:
     """Status, assignee and outcome from the database; the running process from its query,
-    or `live: false` when no worker answered in time."""
+    with when it next acts on the manager's and the customer's clocks, or `live: false` when
+    no worker answered in time."""
     order = await _get_order(session, order_id)
     out = _order_out(order)
     out.offer = await _offer(session, order.id)
     if order.chase_started and order.status not in CLOSED_STATUSES:
-        out.process = await order_process(temporal, order.id)
+        assignee = await session.get(Manager, order.assignee_id) if order.assignee_id else None
+        zones = Zones(
+            manager=assignee.timezone if assignee else settings.default_timezone,
+            customer=order.customer_timezone or settings.default_timezone,
+        )
+        out.process = await order_process(temporal, order.id, zones)
         out.live = out.process is not None
     return out
 
@@ -186,7 +197,10 @@ def _order_out(order: Order) -> OrderOut:
         paid_amount=order.paid_amount,
         currency=order.currency,
         customer=CustomerOut(
-            name=order.customer_name, email=order.customer_email, phone=order.phone
+            name=order.customer_name,
+            email=order.customer_email,
+            phone=order.phone,
+            timezone=order.customer_timezone,
         ),
         language=order.language,
         status=OrderStatus(order.status),

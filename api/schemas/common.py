@@ -7,6 +7,7 @@ import unicodedata
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, Field
 
@@ -67,7 +68,21 @@ OneLine = Annotated[str, Field(min_length=1, max_length=255), _checked("")]
 Text = Annotated[str, Field(max_length=2000), _checked("\n\t", blank=True)]
 # The backend's own keys (event ids): printable, one line.
 EventId = Annotated[str, Field(min_length=1, max_length=128), _checked("")]
+
+
 # An amount of money: finite, positive, at most 10 digits before the point and 2 after.
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    # OSError: a folder of the zone database ("Europe"), or a name too long for a file.
+    except (ZoneInfoNotFoundError, ValueError, OSError) as error:
+        raise ValueError(f"{value!r} is not a known time zone") from error
+    return value
+
+
+# An IANA time zone name: `Europe/Moscow`.
+TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_known_zone)]
+
 Money = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2, allow_inf_nan=False)]
 
 

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
-from api.schemas.common import Id, OneLine, Text
+from api.schemas.common import Id, OneLine, Text, TimeZone
+from workflows.work_calendar import CalendarError, Hours
 
 
-def _known_zone(value: str) -> str:
+def _hours(value: str) -> str:
     try:
-        ZoneInfo(value)
-    # OSError: a folder of the zone database ("Europe"), or a name too long for a file.
-    except (ZoneInfoNotFoundError, ValueError, OSError) as error:
-        raise ValueError(f"{value!r} is not a known time zone") from error
+        Hours.parse(value)
+    except CalendarError as error:
+        raise ValueError(str(error)) from error
     return value
 
 
 Language = Literal["en", "ru"]
-TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_known_zone)]
+# When calls may be placed: `Mon-Fri 09:00-19:00`, in the manager's time zone.
+WorkingHours = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_hours)]
 
 
 class ManagerIn(BaseModel):
@@ -33,6 +33,7 @@ class ManagerIn(BaseModel):
     signature: Text = ""
     language: Language | None = None  # DEFAULT_LANGUAGE when absent
     timezone: TimeZone | None = None  # DEFAULT_TIMEZONE when absent
+    working_hours: WorkingHours | None = None  # WORKING_HOURS when absent
 
 
 class ManagerPatch(BaseModel):
@@ -45,6 +46,7 @@ class ManagerPatch(BaseModel):
     signature: Text | None = None
     language: Language | None = None
     timezone: TimeZone | None = None
+    working_hours: WorkingHours | None = None
     active: bool | None = None
 
 
@@ -55,6 +57,7 @@ class ManagerOut(BaseModel):
     signature: str
     language: str
     timezone: str
+    working_hours: str | None  # None: WORKING_HOURS
     active: bool
     created_at: datetime
     deactivated_at: datetime | None

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from api.schemas.common import EventId, Id, Money, OneLine, Phone
+from api.schemas.common import EventId, Id, Money, OneLine, Phone, TimeZone
 from domain import DialOutcome, EndReason, OfferStatus, OrderEventType, OrderStatus, Outcome
 
 
@@ -21,6 +21,8 @@ class Customer(BaseModel):
     name: OneLine
     email: EmailStr
     phone: Phone | None = None
+    # Marketing emails keep to SEND_WINDOW in this zone; DEFAULT_TIMEZONE when absent.
+    timezone: TimeZone | None = None
 
 
 class OrderIn(BaseModel):
@@ -69,6 +71,26 @@ class DialOut(BaseModel):
     call: int
     attempts: int
     outcome: DialOutcome | None = None  # set once the dial has ended
+    # While the dial waits for the assignee's working hours: when the next call task opens.
+    next_call_at: datetime | None = None
+
+
+class ZonedMoment(BaseModel):
+    timezone: str
+    local: datetime  # the moment with that zone's offset
+
+
+DueStep = Literal["call", "wait", "email"]  # the dial's next call, a wait's end, an email
+
+
+class NextDue(BaseModel):
+    """When the current step next acts on its own, on the manager's and the customer's
+    clocks: the manager process's step, else the next marketing email."""
+
+    step: DueStep
+    at: datetime
+    manager: ZonedMoment  # the assignee's zone (the pool's: DEFAULT_TIMEZONE)
+    customer: ZonedMoment
 
 
 class ProcessOut(BaseModel):
@@ -81,6 +103,7 @@ class ProcessOut(BaseModel):
     open_task_id: int | None = None
     dials: int = 0
     dial: DialOut | None = None
+    next_due: NextDue | None = None  # None while the chase waits only for people
 
 
 class OfferOut(BaseModel):
@@ -103,6 +126,7 @@ class CustomerOut(BaseModel):
     name: str
     email: str
     phone: str | None = None
+    timezone: str | None = None  # None: DEFAULT_TIMEZONE
 
 
 class OrderOut(BaseModel):

@@ -19,7 +19,9 @@ async def ensure_order_chase(
     if order.chase_started:
         return
     async with answering(f"starting the chase of order {order.id!r}"):
-        timings = settings.order_timings(order.product_id)
+        timings = settings.order_timings(
+            order.product_id, order.customer_timezone, order.created_at.date()
+        )
         await start_chase(temporal, order, timings, settings.temporal_task_queue)
     order.chase_started = True
     await session.commit()

@@ -42,6 +42,7 @@ async def test_list_edit_and_a_new_token(walk: Walk) -> None:
         "signature": "",
         "language": "en",
         "timezone": "Europe/Moscow",
+        "working_hours": None,  # WORKING_HOURS
         "active": True,
         "created_at": None,
         "deactivated_at": None,
@@ -62,6 +63,16 @@ async def test_list_edit_and_a_new_token(walk: Walk) -> None:
     assert bad.status_code == 422
     assert (await api.get("/v1/managers/olga", headers=backend)).json()["timezone"] == (
         "Asia/Yekaterinburg"
+    )
+    hours = await api.patch(
+        "/v1/managers/olga", json={"working_hours": "Mon-Sat 10:00-18:00"}, headers=backend
+    )
+    assert hours.status_code == 200 and hours.json()["working_hours"] == "Mon-Sat 10:00-18:00"
+    bad = await api.patch("/v1/managers/olga", json={"working_hours": "9 to 5"}, headers=backend)
+    assert bad.status_code == 422
+    assert "write them as 'Mon-Fri 09:00-19:00'" in bad.json()["detail"]
+    assert (await api.get("/v1/managers/olga", headers=backend)).json()["working_hours"] == (
+        "Mon-Sat 10:00-18:00"
     )
     assert (await api.patch("/v1/managers/nobody", json={}, headers=backend)).status_code == 404
     as_manager = await api.get("/v1/managers", headers=walk.managers["olga"])

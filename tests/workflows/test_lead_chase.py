@@ -4,7 +4,7 @@ activities, a real SMTP server and the database the migrations built."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -452,3 +452,39 @@ async def test_without_manager_emails_the_notifications_are_still_kept(
         assert to(mailbox, "olga@shop.example") == []
         (note,) = (await api.get("/v1/notifications", headers=olga)).json()
         assert note["text"] == "Follow-up 1 of 6 sent to Ivan Petrov: «Website redesign»"
+
+
+async def test_follow_ups_skip_a_new_year_holiday_week(
+    ts_env: WorkflowEnvironment,
+    ts_worker: Worker,
+    settings: Settings,
+    sessions: Sessions,
+    mailbox: Mailbox,
+) -> None:
+    """Russia's 1-8 January as days off (the package's dates are tested in
+    test_work_calendar.py; the shared test server's clock may be past the years it knows),
+    through the workflow sandbox."""
+    now = (await ts_env.get_current_time()).astimezone(MOSCOW)
+    start = datetime(now.year, 12, 29, 10, 0, tzinfo=MOSCOW)
+    if start <= now:
+        start = start.replace(year=now.year + 1)
+    await ts_env.sleep(start - now)
+    new_year = [date(start.year + 1, 1, day) for day in range(1, 9)]
+    with_holidays = settings.model_copy(update={"holidays": tuple(new_year)})
+    async with serve_api(
+        create_app(with_holidays, temporal=ts_env.client, clock=ts_env.get_current_time)
+    ) as api:
+        backend = Backend(api, with_holidays, ts_env)
+        await backend.manager()
+        await backend.chase("L-ny", "e-1")
+        assert await backend.result("L-ny") == LeadChaseResult("no_response", 3, 6)
+
+    sent = [local_sent_at(m) for m in to(mailbox, "ivan@client.example")]
+    working = [
+        day
+        for day in (start.date() + timedelta(days=n) for n in range(1, 60))
+        if day.weekday() < 5 and day not in new_year
+    ]
+    assert [d.date() for d in sent] == working[2::3][:6]
+    assert not set(new_year) & {d.date() for d in sent}
+    assert all((d.hour, d.minute) == (10, 0) for d in sent)

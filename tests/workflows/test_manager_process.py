@@ -88,6 +88,7 @@ async def test_no_phone_then_a_phone_on_day_3_starts_the_dial(
         "call": 0,
         "attempts": 0,
         "outcome": None,
+        "next_call_at": None,
     }
 
 
@@ -150,6 +151,7 @@ async def test_nine_unanswered_calls_with_their_gaps_then_contact_us(
         "call": 3,
         "attempts": 9,
         "outcome": "unreachable",
+        "next_call_at": None,
     }
     assert order["process"]["stage"] == "unreachable"
     assert "contact_us" in await sent_kinds(sessions, "N-1")
@@ -290,6 +292,7 @@ async def test_wrong_number_asks_for_the_right_one_and_dials_it_with_fresh_count
         "call": 0,
         "attempts": 0,
         "outcome": None,
+        "next_call_at": None,
     }
 
 
