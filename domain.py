@@ -37,6 +37,7 @@ class EndReason(StrEnum):
     DECLINED = "declined"
     NO_PHONE = "no_phone"
     DUPLICATE = "duplicate"
+    MISTAKE = "mistake"  # the order was created by mistake: neutral, like a duplicate
 
 
 class DialOutcome(StrEnum):
@@ -78,6 +79,16 @@ class TaskKind(StrEnum):
     CONFIRM_CANCEL = "confirm_cancel"
     CALLBACK_TIME = "callback_time"
     EMAIL_BOUNCED = "email_bounced"  # the customer's address refused mail: check it
+    NO_PHONE_CHECK = "no_phone_check"  # five days without a phone: check the order
+    DISCOUNT = "discount"  # the percent (and validity) the manager grants on the call
+    INSTALMENTS = "instalments"  # how many parts the customer pays in
+    INSTALMENT_CALL = "instalment_call"  # a part's due date passed unpaid: call the customer
+
+
+class InstalmentStatus(StrEnum):
+    DUE = "due"
+    PAID = "paid"  # the payments so far cover this part and the ones before it
+    MISSED = "missed"  # its due date passed short
 
 
 class OrderEventType(StrEnum):

@@ -21,6 +21,7 @@ from holiday_dates import known_country, public_days
 from webhooks.signing import check_secret
 from workflows.lead_chase import LeadTimings
 from workflows.order_chase import OrderTimings
+from workflows.special_terms import TermsTimings
 from workflows.work_calendar import CalendarError, CalendarSpec, Hours
 
 T = TypeVar("T", tuple[str, ...], dict[str, list[str]])
@@ -123,6 +124,16 @@ class Settings(BaseSettings):
     offer_percent: int = 5
     offer_valid: timedelta = timedelta(days=2)
     objection_emails: tuple[str, ...] = ("objection_1", "objection_2", "objection_3")
+    # Special terms a manager agrees on a call (seed 003): a discount up to this percent...
+    max_manager_discount: int = 10
+    # ...or payment in 2..MAX_INSTALMENTS parts: the first due INSTALMENT_FIRST_DUE after the
+    # plan, the next ones INSTALMENT_INTERVAL apart, each reminded INSTALMENT_NOTICE before;
+    # the chase lasts until INSTALMENT_GRACE after the last one (or the payment window's end).
+    max_instalments: int = 6
+    instalment_first_due: timedelta = timedelta(days=3)
+    instalment_interval: timedelta = timedelta(days=30)
+    instalment_notice: timedelta = timedelta(days=1)
+    instalment_grace: timedelta = timedelta(days=7)
     # Per product, the emails of its cadence in order (PRODUCT_EMAILS, JSON:
     # `{"course-x": ["objection_1", "landing"]}`); products not named use objection_emails.
     product_emails: dict[str, list[str]] = {}
@@ -178,6 +189,10 @@ class Settings(BaseSettings):
         "open_wait",
         "purchase_wait",
         "offer_valid",
+        "instalment_first_due",
+        "instalment_interval",
+        "instalment_notice",
+        "instalment_grace",
         "webhook_poll",
         "webhook_first_retry",
         "webhook_max_retry_gap",
@@ -221,6 +236,20 @@ class Settings(BaseSettings):
     def _batch_size(cls, value: int) -> int:
         if not 1 <= value <= 1000:
             raise ValueError(f"ENROLL_BATCH_SIZE must be 1..1000, got {value}")
+        return value
+
+    @field_validator("max_manager_discount")
+    @classmethod
+    def _discount(cls, value: int) -> int:
+        if not 1 <= value <= 100:
+            raise ValueError(f"MAX_MANAGER_DISCOUNT must be 1..100, got {value}")
+        return value
+
+    @field_validator("max_instalments")
+    @classmethod
+    def _instalments(cls, value: int) -> int:
+        if not 2 <= value <= 36:
+            raise ValueError(f"MAX_INSTALMENTS must be 2..36, got {value}")
         return value
 
     @field_validator("chaser_time_scale")
@@ -323,6 +352,14 @@ class Settings(BaseSettings):
             objection_emails=list(self.product_emails.get(product_id or "", self.objection_emails)),
             time_scale=self.chaser_time_scale,
             send_window=window or CalendarSpec(zone, self.send_window),
+            terms=TermsTimings(
+                max_discount=self.max_manager_discount,
+                max_instalments=self.max_instalments,
+                first_due=self.scaled(self.instalment_first_due),
+                interval=self.scaled(self.instalment_interval),
+                notice=self.scaled(self.instalment_notice),
+                grace=self.scaled(self.instalment_grace),
+            ),
         )
 
 

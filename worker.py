@@ -22,6 +22,7 @@ from activities.calendars import CalendarActivities, CalendarSetup
 from activities.discounts import DiscountActivities
 from activities.emails import EmailActivities, MailSetup
 from activities.enrollment import EnrollmentActivities
+from activities.instalments import InstalmentActivities
 from activities.leads import LeadActivities, LeadMailSetup
 from activities.orders import OrderActivities
 from activities.permanent import PermanentErrors
@@ -163,6 +164,7 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
     orders = OrderActivities(deps.sessions)
     emails = EmailActivities(deps.sessions, deps.mailer, deps.templates, deps.mail)
     discounts = DiscountActivities(deps.sessions)
+    instalments = InstalmentActivities(deps.sessions)
     sms = SmsActivities(deps.sessions, deps.sms, deps.mail.links)
     tasks = TaskActivities(deps.sessions, deps.templates)
     calendars = CalendarActivities(deps.sessions, deps.calendars)
@@ -190,6 +192,8 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
             emails.send_order_email,
             discounts.grant,
             discounts.expire,
+            instalments.record_plan,
+            instalments.check_part,
             sms.send_payment_sms,
             leads.send_lead_email,
             leads.notify_manager,

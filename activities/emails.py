@@ -18,6 +18,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import metrics
+from activities.instalments import plan_of
 from activities.orders import CLOSED_STATUSES, load_order
 from activities.outbox import commit_once, deliver
 from db.history import record
@@ -41,6 +42,9 @@ TRANSACTIONAL = frozenset(
         "ask_phone",
         "ask_correct_phone",
         "contact_us",
+        # Terms the customer agreed to on a call: a manager's discount, an instalment due.
+        "manager_discount",
+        "instalment_reminder",
     }
 )
 
@@ -53,6 +57,7 @@ class OrderEmail:
     at: datetime
     discount_percent: int = 0
     valid_until: datetime | None = None
+    instalment: int = 0  # the part of the order's instalment plan the email is about
 
 
 @dataclass
@@ -92,13 +97,10 @@ class EmailActivities:
             order = await load_order(session, request.order_id)
             message_id = email.id if email is not None else uuid4().hex
             discount = await _active_discount(session, order.id, request)
+            context = self._context(order, discount, message_id)
+            context["instalment"] = await self._instalment(session, order.id, request.instalment)
             try:
-                rendered = render_email(
-                    self.templates,
-                    request.kind,
-                    order.language,
-                    self._context(order, discount, message_id),
-                )
+                rendered = render_email(self.templates, request.kind, order.language, context)
             except jinja2.TemplateError as error:
                 # A missing template or variable is a deployment bug: retrying cannot fix it.
                 raise ApplicationError(
@@ -190,6 +192,24 @@ class EmailActivities:
             if valid_until
             else None,
             "pixel_url": f"{base_url}/t/{message_id}.gif",
+        }
+
+    async def _instalment(
+        self, session: AsyncSession, order_id: str, number: int
+    ) -> dict[str, Any] | None:
+        """Part `number` of the order's plan, for the reminder; None for other emails."""
+        if not number:
+            return None
+        part = next((p for p in await plan_of(session, order_id) if p.number == number), None)
+        if part is None:
+            raise ApplicationError(
+                f"order {order_id!r} has no instalment {number}", non_retryable=True
+            )
+        return {
+            "number": part.number,
+            "parts": part.parts,
+            "amount": part.amount,
+            "due_at": part.due_at.astimezone(ZoneInfo(self.setup.timezone)),
         }
 
     async def _why_not(

@@ -29,6 +29,9 @@ class NewTask:
     # A call's place in the dial, for its title in the order's language.
     day: int = 0
     call: int = 0
+    # The bounds of a number question (workflows.tasks.NUMBER_TASKS).
+    number_min: int | None = None
+    number_max: int | None = None
 
 
 @dataclass
@@ -61,8 +64,10 @@ class TaskActivities:
                 workflow_id=new.workflow_id,
                 kind=new.kind,
                 title=self._title(order, new),
-                call_script=self._call_script(order) if new.kind == "call" else None,
+                call_script=self._call_script(order, new.kind),
                 options=new.options,
+                number_min=new.number_min,
+                number_max=new.number_max,
                 assignee_id=assignee_id,
                 status="open",
                 created_at=new.at,
@@ -114,17 +119,20 @@ class TaskActivities:
             return new.title
         return template.render(day=new.day, call=new.call).strip()
 
-    def _call_script(self, order: Order) -> str:
-        """What to say to the customer, in the order's language: the product's own script,
-        or the default one."""
-        template = self.templates.select_template(
-            [
+    def _call_script(self, order: Order, kind: str) -> str | None:
+        """What to say to the customer, in the order's language: for a dial's call the
+        product's own script or the default one; for an overdue instalment its own."""
+        if kind == "instalment_call":
+            names = [f"call_scripts/{order.language}/{kind}.txt", f"call_scripts/en/{kind}.txt"]
+        elif kind == "call":
+            names = [
                 f"call_scripts/{order.language}/{order.product_id}.txt",
                 f"call_scripts/{order.language}/default.txt",
                 "call_scripts/en/default.txt",
             ]
-        )
-        return template.render(
+        else:
+            return None
+        return self.templates.select_template(names).render(
             customer_name=order.customer_name,
             product_name=order.product_name,
             amount=order.amount,

@@ -143,8 +143,11 @@ class Task(Base):
     kind: Mapped[str] = mapped_column(String(32), index=True)
     title: Mapped[str] = mapped_column(String(255))
     call_script: Mapped[str | None] = mapped_column(Text)
-    # The allowed answers; empty when the task asks for a date-time (`at`).
+    # The allowed answers; empty when the task asks for a date-time (`at`) or a number.
     options: Mapped[list[str]] = mapped_column(default=list)
+    # The bounds of a number question (workflows.tasks.NUMBER_TASKS); None for the others.
+    number_min: Mapped[int | None]
+    number_max: Mapped[int | None]
     assignee_id: Mapped[str | None] = mapped_column(ForeignKey("managers.id"), index=True)
     status: Mapped[str] = mapped_column(String(10), index=True)  # open / answered / closed
     close_reason: Mapped[str | None] = mapped_column(String(64))
@@ -152,6 +155,8 @@ class Task(Base):
     answered_at: Mapped[datetime | None]
     answer: Mapped[str | None] = mapped_column(String(32))
     answer_at: Mapped[datetime | None]
+    answer_number: Mapped[int | None]
+    answer_valid_days: Mapped[int | None]  # a discount's validity, when given in days
     note: Mapped[str | None] = mapped_column(Text)
     answered_by: Mapped[str | None] = mapped_column(ForeignKey("managers.id"))
     # When the waiting workflow heard the answer; None on an answered task: owed.
@@ -189,6 +194,23 @@ class Discount(Base):
     percent: Mapped[int]
     valid_until: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(10))  # active / expired / used
+    created_at: Mapped[datetime]
+
+
+class Instalment(Base):
+    """One part of an order's instalment plan: due on a date, paid when the order's payments
+    so far cover it and the parts before it."""
+
+    __tablename__ = "instalments"
+    __table_args__ = (UniqueConstraint("order_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    number: Mapped[int]  # 1-based
+    parts: Mapped[int]  # how many the plan has
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(10))  # due / paid / missed
     created_at: Mapped[datetime]
 
 

@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.emails import EmailActivities, OrderEmail
     from activities.orders import Assignment, OrderActivities, OrderEnd, StatusChange
     from activities.sms import PaymentSms, SmsActivities
-    from activities.tasks import NewTask, TaskActivities
+    from activities.tasks import CloseTask, NewTask, TaskActivities
     from workflows.work_calendar import CalendarSpec
 
 from domain import (
@@ -41,6 +41,7 @@ from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
 from workflows.dial import Dial, DialInput, DialResult, DialStop
 from workflows.email_cadence import EmailCadence
 from workflows.search_attributes import ASSIGNEE_ID, CHASE_STAGE, ORDER_STATUS
+from workflows.special_terms import SpecialTerms, TermsTimings
 from workflows.tasks import ORDER_TASKS, Reassignment, TaskAnswer
 
 # A chase that loops through call-backs continues as new past this many events. One loop
@@ -62,6 +63,8 @@ SEARCH_ATTRIBUTES = "search-attributes"
 EMAIL_BOUNCE_TASK = "email-bounce-task"
 # The window's end expires only a chase that nothing else ended first.
 END_HEARD_BEFORE_EXPIRY = "end-heard-before-expiry"
+# Five days without a phone open a "check the order" task beside the pending wait.
+NO_PHONE_CHECK = "no-phone-check"
 
 
 @dataclass
@@ -86,6 +89,8 @@ class OrderTimings:
     time_scale: float = 1.0
     # The customer's SEND_WINDOW for marketing emails; None (chases started before): any time.
     send_window: CalendarSpec | None = None
+    # Discounts and instalments agreed on a call (workflows/special_terms.py).
+    terms: TermsTimings = field(default_factory=TermsTimings)
 
 
 @dataclass
@@ -206,6 +211,7 @@ class OrderChase:
         self.resume_next: Resume | None = None
         self.bounce_question: asyncio.Task[None] | None = None
         self.cadence = EmailCadence(self)
+        self.terms = SpecialTerms(self)
         # Set in run(): whether this chase publishes its search attributes.
         self.searchable = False
         self.published: dict[str, object] = {}
@@ -225,16 +231,22 @@ class OrderChase:
             ]
         else:
             branches = [asyncio.create_task(self._dial_loop())]
-        try:
-            await workflow.wait_condition(
-                lambda: self.end is not None or self.resume_next is not None or _failed(branches),
-                timeout=self._until(self.ends_at),
-            )
-        except TimeoutError:
-            # An end heard meanwhile (a payment while the first email was held up past the
-            # window) stands; chases recorded before the change replay their overwrite.
-            if self.end is None or not workflow.patched(END_HEARD_BEFORE_EXPIRY):
-                self.end = _End("cancelled", "negative", "expired")
+        while True:
+            try:
+                await workflow.wait_condition(
+                    lambda: (
+                        self.end is not None or self.resume_next is not None or _failed(branches)
+                    ),
+                    timeout=self._until(self.ends_at),
+                )
+            except TimeoutError:
+                if self.ends_at > workflow.now():
+                    continue  # an instalment plan moved the window's end on meanwhile
+                # An end heard meanwhile (a payment while the first email was held up past the
+                # window) stands; chases recorded before the change replay their overwrite.
+                if self.end is None or not workflow.patched(END_HEARD_BEFORE_EXPIRY):
+                    self.end = _End("cancelled", "negative", "expired")
+            break
         await self._stop(branches)
         if self.end is None and self.resume_next is not None:
             await workflow.wait_condition(workflow.all_handlers_finished)
@@ -360,6 +372,10 @@ class OrderChase:
         if take.answer == "duplicate":
             self._end_with("false", "neutral", "duplicate")
             return
+        if take.answer == "mistake":
+            # Offered only by take tasks opened on this code: no chase recorded it before.
+            self._end_with(OrderStatus.CANCELLED, Outcome.NEUTRAL, EndReason.MISTAKE)
+            return
         self.assignee_id = take.manager_id
         self._publish(ASSIGNEE_ID.value_set(take.manager_id))
         await workflow.execute_activity_method(
@@ -408,7 +424,13 @@ class OrderChase:
     async def _after_reached(self) -> bool:
         """The customer answered: will they pay? False when the chase ends here."""
         will_pay = await self._ask("will_pay")
-        if will_pay.answer == "yes":
+        # The special terms are offered only by will_pay tasks opened on this code.
+        if will_pay.answer == "instalments":
+            await self.terms.instalments()
+            return False
+        if will_pay.answer == "discount":
+            await self.terms.discount()
+        if will_pay.answer in ("yes", "discount"):
             if not self.partially_paid:
                 await self._set_status("payment_pending")
             date = await self._ask("payment_date")
@@ -430,8 +452,38 @@ class OrderChase:
         if await self._phone_within(self.timings.phone_wait, since):
             return True
         await self._set_status("pending", "no phone")
+        # Versioning: chases that went pending before the check existed wait without it.
+        if workflow.patched(NO_PHONE_CHECK):
+            return await self._check_the_order(since)
         if await self._phone_within(self.timings.pending_wait, since):
             return True
+        self._end_with("cancelled", "negative", "no_phone")
+        return False
+
+    async def _check_the_order(self, since: int) -> bool:
+        """Seed 003, stage 4: the assignee is reminded to check the order while the pending
+        wait runs. `cancel` ends the chase at once, `wait` lets the wait run on."""
+        task_id = await self._open_task("no_phone_check")
+        self.stage = "awaiting_phone"
+
+        def cancelled() -> bool:
+            answer = self.answers.get(task_id)
+            return answer is not None and answer.answer == "cancel"
+
+        phone = await self._wait(
+            lambda: self.phone_changes > since or cancelled(), self.timings.pending_wait
+        )
+        self.open_task_id = None
+        if phone and not cancelled():
+            if task_id not in self.answers:
+                await workflow.execute_activity_method(
+                    TaskActivities.close_task,
+                    CloseTask(task_id, "a phone arrived", workflow.now()),
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=WRITE_RETRY,
+                )
+            return True
+        # Cancelled by the manager, or no phone in time: the end closes the task if open.
         self._end_with("cancelled", "negative", "no_phone")
         return False
 
@@ -501,6 +553,9 @@ class OrderChase:
         """Stop every branch, and the dial child through its own handle, so that it closes
         its open call task before the chase ends."""
         running: list[asyncio.Task[Any]] = list(branches)
+        for beside in self.terms.beside:
+            beside.cancel()
+            running.append(beside)
         if self.bounce_question is not None:
             self.bounce_question.cancel()
             running.append(self.bounce_question)
@@ -529,8 +584,20 @@ class OrderChase:
                 if not is_cancelled_exception(error):
                     raise
 
-    async def _ask(self, kind: str, pool: bool = False) -> TaskAnswer:
+    async def _ask(
+        self, kind: str, pool: bool = False, numbers: tuple[int, int] | None = None
+    ) -> TaskAnswer:
         """Open a task for the assignee (or the shared pool) and wait for its answer."""
+        task_id = await self._open_task(kind, pool, numbers)
+        await self._wait(lambda: task_id in self.answers)
+        self.open_task_id = None
+        return self.answers[task_id]
+
+    async def _open_task(
+        self, kind: str, pool: bool = False, numbers: tuple[int, int] | None = None
+    ) -> int:
+        """Open a task for the assignee (or the shared pool); `numbers`: the bounds of a
+        number question."""
         title, options = ORDER_TASKS[kind]
         self.tasks_opened += 1
         self.stage = kind
@@ -545,14 +612,14 @@ class OrderChase:
                 options=list(options),
                 assignee_id=None if pool else self.assignee_id,
                 at=workflow.now(),
+                number_min=numbers[0] if numbers else None,
+                number_max=numbers[1] if numbers else None,
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=WRITE_RETRY,
         )
         self.open_task_id = task_id
-        await self._wait(lambda: task_id in self.answers)
-        self.open_task_id = None
-        return self.answers[task_id]
+        return task_id
 
     async def _sleep_until(self, answer: TaskAnswer, stage: str) -> None:
         assert answer.at is not None, "the API only passes date answers with a time"
@@ -655,6 +722,7 @@ class OrderChase:
         step: str | None = None,
         discount_percent: int = 0,
         valid_until: datetime | None = None,
+        instalment: int = 0,
     ) -> str | None:
         """Send a customer email and return its message id; None when it could not be sent
         (a permanently refused address loses that email only)."""
@@ -668,6 +736,7 @@ class OrderChase:
                     at=workflow.now(),
                     discount_percent=discount_percent,
                     valid_until=valid_until,
+                    instalment=instalment,
                 ),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=EMAIL_RETRY,

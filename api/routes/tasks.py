@@ -77,6 +77,8 @@ async def answer_task(
         answer=body.answer,
         at=body.at,
         note=body.note,
+        number=body.number,
+        valid_days=body.valid_days,
         zone=settings.default_timezone,
         now=await clock(),
     )
@@ -92,6 +94,12 @@ async def release_task(
     return task_out(task)
 
 
+def answer_type(task: Task) -> Literal["choice", "datetime", "number"]:
+    if task.options:
+        return "choice"
+    return "number" if task.number_max is not None else "datetime"
+
+
 def task_out(task: Task) -> TaskOut:
     return TaskOut(
         id=task.id,
@@ -101,7 +109,9 @@ def task_out(task: Task) -> TaskOut:
         title=task.title,
         call_script=task.call_script,
         options=task.options,
-        answer_type="choice" if task.options else "datetime",
+        answer_type=answer_type(task),
+        number_min=task.number_min,
+        number_max=task.number_max,
         assignee_id=task.assignee_id,
         status=TaskStatus(task.status),
         close_reason=task.close_reason,
@@ -109,6 +119,8 @@ def task_out(task: Task) -> TaskOut:
         answered_at=task.answered_at,
         answer=task.answer,
         answer_at=task.answer_at,
+        answer_number=task.answer_number,
+        answer_valid_days=task.answer_valid_days,
         note=task.note,
         answered_by=task.answered_by,
     )

@@ -19,6 +19,8 @@ class Outcomes(BaseModel):
     # paid / (paid + lost): duplicates are not real orders and open ones are undecided.
     conversion: float | None
     negative_reasons: dict[str, int]
+    # Why orders were left out of conversion: a duplicate, or created by mistake.
+    neutral_reasons: dict[str, int]
 
 
 class ProductOutcomes(Outcomes):

@@ -19,7 +19,10 @@ class TaskOut(BaseModel):
     title: str
     call_script: str | None
     options: list[str]
-    answer_type: Literal["choice", "datetime"]  # one of options, or the `at` field
+    # one of options, the `at` field, or the `number` field (between number_min and number_max)
+    answer_type: Literal["choice", "datetime", "number"]
+    number_min: int | None
+    number_max: int | None
     assignee_id: str | None
     status: TaskStatus
     close_reason: str | None
@@ -27,8 +30,14 @@ class TaskOut(BaseModel):
     answered_at: datetime | None
     answer: str | None
     answer_at: datetime | None
+    answer_number: int | None
+    answer_valid_days: int | None
     note: str | None
     answered_by: str | None
+
+
+# A manager's discount is valid at most this long.
+MAX_VALID_DAYS = 90
 
 
 class AnswerIn(BaseModel):
@@ -37,6 +46,10 @@ class AnswerIn(BaseModel):
     answer: str = Field(min_length=1, max_length=32)
     # ISO 8601; without an offset it is read in DEFAULT_TIMEZONE.
     at: datetime | None = None
+    # A number question's answer (with `"answer": "number"`): a discount's percent, a count
+    # of instalments; a discount also takes its validity, `valid_days` or `at`.
+    number: int | None = Field(default=None, ge=0, le=1000)
+    valid_days: int | None = Field(default=None, ge=1, le=MAX_VALID_DAYS)
     note: Text | None = None
 
 

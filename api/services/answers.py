@@ -37,6 +37,8 @@ async def claim(
     at: datetime | None,
     note: str | None,
     now: datetime,
+    number: int | None = None,
+    valid_days: int | None = None,
 ) -> Task:
     """Record the answer if the task is still open; a Conflict names who got there first."""
     result = cast(
@@ -48,6 +50,8 @@ async def claim(
                 status=TaskStatus.ANSWERED,
                 answer=answer,
                 answer_at=at,
+                answer_number=number,
+                answer_valid_days=valid_days,
                 answered_at=now,
                 answered_by=manager.id,
                 note=note,
@@ -69,6 +73,8 @@ async def claim(
         task_kind=task.kind,
         answer=answer,
         at_time=at.isoformat() if at else None,
+        number=number,
+        valid_days=valid_days,
         note=note,
     )
     await session.commit()
@@ -98,7 +104,14 @@ async def deliver(session: AsyncSession, temporal: Client, task: Task, now: date
     Temporal out of reach leaves it owed: api.redelivery sends it when Temporal is back."""
     assert task.answer is not None and task.answered_by is not None
     handler = Dial.answer_task if task.kind == "call" else OrderChase.answer_task
-    message = TaskAnswer(task.id, task.answer, task.answered_by, task.answer_at)
+    message = TaskAnswer(
+        task.id,
+        task.answer,
+        task.answered_by,
+        task.answer_at,
+        number=task.answer_number,
+        valid_days=task.answer_valid_days,
+    )
     try:
         heard = await signal_workflow(temporal, task.workflow_id, handler, message)
     except Unavailable as error:

@@ -57,10 +57,13 @@ def _count(ends: Counter[tuple[str | None, str | None]]) -> Outcomes:
     """Outcome counts from (outcome, end reason) → orders; outcome None is a chase still open."""
     by_outcome: Counter[str | None] = Counter()
     lost: Counter[str] = Counter()
+    left_out: Counter[str] = Counter()
     for (outcome, reason), count in ends.items():
         by_outcome[outcome] += count
         if outcome == "negative":
             lost[reason or "unknown"] += count
+        elif outcome == "neutral":
+            left_out[reason or "unknown"] += count
     decided = by_outcome["positive"] + by_outcome["negative"]
     return Outcomes(
         orders=sum(ends.values()),
@@ -70,6 +73,7 @@ def _count(ends: Counter[tuple[str | None, str | None]]) -> Outcomes:
         negative=by_outcome["negative"],
         conversion=round(by_outcome["positive"] / decided, 4) if decided else None,
         negative_reasons=dict(sorted(lost.items())),
+        neutral_reasons=dict(sorted(left_out.items())),
     )
 
 

@@ -15,7 +15,7 @@ from api.services import answers
 from api.temporal import query_workflow
 from db.history import record
 from db.models import Manager, Task
-from domain import TaskStatus, order_workflow_id
+from domain import TaskKind, TaskStatus, order_workflow_id
 from workflows.order_chase import OrderChase
 
 
@@ -42,6 +42,8 @@ async def answer_task(
     note: str | None,
     zone: str,
     now: datetime,
+    number: int | None = None,
+    valid_days: int | None = None,
 ) -> Task:
     """Check the answer and claim the task: one answer wins, then its workflow hears it.
     A naive `at` is read in `zone` (the API's default zone, the web app's manager's)."""
@@ -54,9 +56,26 @@ async def answer_task(
             raise Invalid(
                 f"answer {answer!r} is not one of {task.options}", "refused_answer", answer=answer
             )
+        number = valid_days = None
+    elif task.number_max is not None:
+        _check_number(answer, number, task)
+        if task.kind == TaskKind.DISCOUNT:
+            if (at is None) == (valid_days is None):
+                raise Invalid(
+                    f"task {task.id} asks how long the discount holds: send 'valid_days' "
+                    "or 'at' (not both)",
+                    "refused_no_validity",
+                )
+            if at is not None:
+                answer_at = await _checked_time("at", at, task, zone, now, temporal)
+        else:
+            valid_days = None
     else:
         answer_at = await _checked_time(answer, at, task, zone, now, temporal)
-    task = await answers.claim(session, task, manager, answer, answer_at, note, now)
+        number = valid_days = None
+    task = await answers.claim(
+        session, task, manager, answer, answer_at, note, now, number, valid_days
+    )
     await answers.deliver(session, temporal, task, now)
     return task
 
@@ -87,6 +106,25 @@ async def release_task(
     )
     await session.commit()
     return task
+
+
+def _check_number(answer: str, number: int | None, task: Task) -> None:
+    """A number question's answer: `number`, between the task's bounds."""
+    if answer != "number" or number is None:
+        raise Invalid(
+            f"task {task.id} asks for a number: send answer 'number' with 'number'",
+            "refused_no_number",
+        )
+    low, high = task.number_min, task.number_max
+    assert low is not None and high is not None
+    if not low <= number <= high:
+        raise Invalid(
+            f"{number} is not between {low} and {high}",
+            "refused_number",
+            number=number,
+            low=low,
+            high=high,
+        )
 
 
 async def _checked_time(

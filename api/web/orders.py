@@ -54,11 +54,13 @@ async def answer(
     clock: ClockDep,
     answer: Annotated[str, Form(max_length=32)] = "",
     at: Annotated[str, Form(max_length=40)] = "",
+    number: Annotated[str, Form(max_length=10)] = "",
+    valid_days: Annotated[str, Form(max_length=10)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """The manager's answer; a refusal is shown on the page and changes nothing."""
     try:
-        body = _answer_in(answer, at, note)
+        body = _answer_in(answer, at, note, number, valid_days)
         await task_service.answer_task(
             db,
             temporal,
@@ -67,6 +69,8 @@ async def answer(
             answer=body.answer,
             at=body.at,
             note=body.note,
+            number=body.number,
+            valid_days=body.valid_days,
             zone=user.timezone,  # the date-time input is in the manager's zone
             now=await clock(),
         )
@@ -155,11 +159,17 @@ async def next_task(
     )
 
 
-def _answer_in(answer: str, at: str, note: str) -> AnswerIn:
+def _answer_in(answer: str, at: str, note: str, number: str, valid_days: str) -> AnswerIn:
     """The form read as the API reads its JSON body: the same rules for every field."""
     try:
         return AnswerIn.model_validate(
-            {"answer": answer, "at": at or None, "note": note.strip() or None}
+            {
+                "answer": answer,
+                "at": at or None,
+                "number": number.strip() or None,
+                "valid_days": valid_days.strip() or None,
+                "note": note.strip() or None,
+            }
         )
     except ValidationError as error:
         raise Invalid(

@@ -14,7 +14,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.deps import SessionDep, SettingsDep, hash_token
 from api.web import session as web_session
 from api.web.i18n import language_of, translator
-from db.models import Manager
+from db.models import Manager, Task
+from domain import TaskKind
 from mail.render import TEMPLATES_DIR
 from settings import Settings
 
@@ -135,6 +136,18 @@ def render(
         text = moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
         return f"{text} ({timezone})" if with_zone else text
 
+    def answer_text(task: Task) -> str:
+        """A task's answer as the page says it: a label, a moment, or a number."""
+        if task.answer == "at":
+            return local(task.answer_at, True)
+        if task.answer != "number":
+            return label(task.answer or "")
+        if task.kind != TaskKind.DISCOUNT:
+            return str(task.answer_number)
+        if task.answer_valid_days is not None:
+            return t("percent_for", n=task.answer_number, days=task.answer_valid_days)
+        return t("percent_until", n=task.answer_number, at=local(task.answer_at, True))
+
     templates: jinja2.Environment = request.app.state.page_templates
     html = templates.get_template(name).render(
         t=t,
@@ -143,6 +156,7 @@ def render(
         user=user,
         csrf=user.session.csrf if user else csrf,
         local=local,
+        answer_text=answer_text,
         path=request.url.path,
         **context,
     )

@@ -1,0 +1,241 @@
+"""Special payment terms agreed on a call (seed 003: "the customer wants special terms —
+instalments, a discount"), answers to "Will the order be paid?" in the order chase.
+
+A discount is granted like the personal offer (a discount row, its expiry, the payment link
+carrying it) and told to the customer by email; the chase then asks for the payment date as
+after `yes`. Instalments record a plan; before each part's due date the customer gets a
+reminder, and a part still short at its due date gives the assignee a call task inside their
+working hours. Payments are not tied to parts: the order's paid amount covers them in order,
+and the order is paid when it reaches the amount, as for any order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.calendars import CalendarActivities, WhoseCalendar
+    from activities.discounts import DiscountActivities, DiscountExpiry, DiscountGrant
+    from activities.instalments import InstalmentActivities, Part, PartCheck, PlanRequest
+    from activities.tasks import CloseTask, TaskActivities
+
+    # Pure, but holds ZoneInfo objects, which the sandbox would wrap in proxies.
+    from workflows.work_calendar import CalendarError, ChaseClock
+
+from workflows.activity_policy import ACTIVITY_TIMEOUT, WRITE_RETRY
+from workflows.tasks import TaskAnswer
+
+if TYPE_CHECKING:
+    from workflows.order_chase import OrderTimings
+
+DAY = 86_400.0
+
+
+@dataclass
+class TermsTimings:
+    """The bounds and durations of special terms, in seconds (scaled) like OrderTimings.
+    Chases started before these terms existed get the defaults, unscaled."""
+
+    max_discount: int = 10  # MAX_MANAGER_DISCOUNT, percent
+    max_instalments: int = 6
+    first_due: float = 3 * DAY  # plan -> first part due
+    interval: float = 30 * DAY  # between due dates
+    notice: float = DAY  # the reminder email before a due date
+    grace: float = 7 * DAY  # the chase outlasts the last due date by this much
+
+
+class TermsHost(Protocol):
+    """What the order chase offers the special terms."""
+
+    order_id: str
+    timings: OrderTimings
+    assignee_id: str | None
+    partially_paid: bool
+    ends_at: datetime
+    dials: int
+    answers: dict[int, TaskAnswer]
+    stage: str
+
+    def closed(self) -> bool: ...
+
+    async def send_email(
+        self,
+        kind: str,
+        step: str | None = None,
+        discount_percent: int = 0,
+        valid_until: datetime | None = None,
+        instalment: int = 0,
+    ) -> str | None: ...
+
+    async def _open_task(
+        self, kind: str, pool: bool = False, numbers: tuple[int, int] | None = None
+    ) -> int: ...
+
+    async def _ask(
+        self, kind: str, pool: bool = False, numbers: tuple[int, int] | None = None
+    ) -> TaskAnswer: ...
+
+    async def _wait(self, condition: Callable[[], bool], seconds: float | None = None) -> bool: ...
+
+    async def _set_status(self, status: str, reason: str | None = None) -> None: ...
+
+    def _key(self, step: str) -> str: ...
+
+
+class SpecialTerms:
+    """The discount and instalment answers of one chase, and what they leave running."""
+
+    def __init__(self, host: TermsHost) -> None:
+        self.host = host
+        # A granted discount's expiry runs beside the chase; the host stops it at the end.
+        self.beside: list[asyncio.Task[None]] = []
+        self.plan: list[Part] = []
+
+    @property
+    def timings(self) -> TermsTimings:
+        return self.host.timings.terms
+
+    async def discount(self) -> None:
+        """Ask the percent and validity, grant it, tell the customer."""
+        host = self.host
+        answer = await host._ask("discount", numbers=(1, self.timings.max_discount))
+        assert answer.number is not None, "the API passes number answers with their number"
+        now = workflow.now()
+        if answer.at is not None:
+            valid_until = answer.at
+        else:
+            assert answer.valid_days is not None, "the API demands a validity"
+            days = timedelta(days=answer.valid_days) * host.timings.time_scale
+            valid_until = now + days
+        key = host._key(f"discount:manager:{host.dials}")
+        granted = await workflow.execute_activity_method(
+            DiscountActivities.grant,
+            DiscountGrant(key, host.order_id, answer.number, valid_until, now),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=WRITE_RETRY,
+        )
+        if not granted.granted:
+            return  # the order closed meanwhile: the chase is ending
+        await host.send_email(
+            "manager_discount",
+            step=f"manager_discount:{host.dials}",
+            discount_percent=granted.percent,
+            valid_until=granted.valid_until,
+        )
+        self.beside.append(asyncio.create_task(self._expire(key, granted.valid_until)))
+
+    async def _expire(self, key: str, valid_until: datetime) -> None:
+        await _wait(self.host.closed, _seconds_until(valid_until))
+        if self.host.closed():
+            return
+        await workflow.execute_activity_method(
+            DiscountActivities.expire,
+            DiscountExpiry(key=key, order_id=self.host.order_id, at=workflow.now()),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=WRITE_RETRY,
+        )
+
+    async def instalments(self) -> None:
+        """Ask the number of parts, record the plan and follow it; returns only by the
+        chase's end (the payments adding up, a cancel, the window's end)."""
+        host, t = self.host, self.timings
+        answer = await host._ask("instalments", numbers=(2, t.max_instalments))
+        assert answer.number is not None, "the API passes number answers with their number"
+        now = workflow.now()
+        self.plan = await workflow.execute_activity_method(
+            InstalmentActivities.record_plan,
+            PlanRequest(
+                key=host._key("instalments:plan"),
+                order_id=host.order_id,
+                parts=answer.number,
+                first_due=now + timedelta(seconds=t.first_due),
+                interval=t.interval,
+                at=now,
+            ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=WRITE_RETRY,
+        )
+        # The plan outlasts the payment window: the chase waits for its last part.
+        host.ends_at = max(host.ends_at, self.plan[-1].due_at + timedelta(seconds=t.grace))
+        if not host.partially_paid:
+            await host._set_status("payment_pending", "instalments")
+        notice = timedelta(seconds=t.notice)
+        for index, part in enumerate(self.plan):
+            host.stage = f"instalment_{part.number}"
+            await host._wait(lambda: False, _seconds_until(part.due_at - notice))
+            if not await self._covered(part, final=False):
+                await host.send_email(
+                    "instalment_reminder",
+                    step=f"instalment_reminder:{part.number}",
+                    instalment=part.number,
+                )
+            await host._wait(lambda: False, _seconds_until(part.due_at))
+            if await self._covered(part, final=True):
+                continue
+            later = self.plan[index + 1 :]
+            await self._call(later[0].due_at - notice if later else None)
+        host.stage = "instalments_due"
+        await host._wait(lambda: False)
+
+    async def _covered(self, part: Part, final: bool) -> bool:
+        state = await workflow.execute_activity_method(
+            InstalmentActivities.check_part,
+            PartCheck(
+                key=self.host._key(f"instalment:{part.number}:missed"),
+                order_id=self.host.order_id,
+                number=part.number,
+                at=workflow.now(),
+                final=final,
+            ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=WRITE_RETRY,
+        )
+        return state.covered
+
+    async def _call(self, until: datetime | None) -> None:
+        """A call task for the assignee once their working hours open; unanswered by the
+        next part's reminder it closes, and that part takes over."""
+        host = self.host
+        spec = await workflow.execute_activity_method(
+            CalendarActivities.working_calendar,
+            WhoseCalendar(host.assignee_id, workflow.now()),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=WRITE_RETRY,
+        )
+        try:
+            calendar = spec.calendar()
+        except CalendarError as error:
+            # A zone or hours this worker's tzdata lacks: no retry heals it.
+            raise ApplicationError(str(error), type="CalendarError", non_retryable=True) from error
+        clock = ChaseClock(workflow.now(), host.timings.time_scale)
+        opens = clock.workflow_time(calendar.next_open(clock.started))
+        await host._wait(lambda: False, _seconds_until(opens))
+        task_id = await host._open_task("instalment_call")
+        seconds = None if until is None else _seconds_until(until)
+        if not await host._wait(lambda: task_id in host.answers, seconds):
+            await workflow.execute_activity_method(
+                TaskActivities.close_task,
+                CloseTask(task_id, "the next instalment is due", workflow.now()),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=WRITE_RETRY,
+            )
+
+
+async def _wait(condition: Callable[[], bool], seconds: float) -> None:
+    if seconds <= 0 or condition():
+        return
+    try:
+        await workflow.wait_condition(condition, timeout=seconds)
+    except TimeoutError:
+        pass
+
+
+def _seconds_until(moment: datetime) -> float:
+    return max((moment - workflow.now()).total_seconds(), 0.0)
