@@ -121,9 +121,10 @@ class Walk:
         raise AssertionError(f"no new open {kind} task for order {order_id}")
 
     async def answer(
-        self, manager: str, task: dict[str, Any], answer: str, at: str | None = None
+        self, manager: str, task: dict[str, Any], answer: str, at: str | None = None, **more: Any
     ) -> httpx.Response:
-        body: dict[str, Any] = {"answer": answer}
+        """`more`: the other fields of the body (`number`, `valid_days`, `note`)."""
+        body: dict[str, Any] = {"answer": answer, **more}
         if at is not None:
             body["at"] = at
         return await self.api.post(

@@ -7,6 +7,7 @@ from decimal import Decimal
 from fastapi import APIRouter, Response
 from sqlalchemy import select
 
+from activities.instalments import plan_of
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import NotFound, responses
 from api.pagination import PagerDep
@@ -15,6 +16,7 @@ from api.schemas.orders import (
     AssignIn,
     CustomerOut,
     EventAccepted,
+    InstalmentOut,
     OfferOut,
     OrderEventIn,
     OrderIn,
@@ -32,6 +34,7 @@ from db.upsert import insert_or_ignore
 from domain import (
     CLOSED_STATUSES,
     EndReason,
+    InstalmentStatus,
     OfferStatus,
     OrderStatus,
     Outcome,
@@ -156,6 +159,15 @@ async def get_order(
     order = await _get_order(session, order_id)
     out = _order_out(order)
     out.offer = await _offer(session, order.id)
+    out.instalments = [
+        InstalmentOut(
+            number=part.number,
+            amount=part.amount,
+            due_at=part.due_at,
+            status=InstalmentStatus(part.status),
+        )
+        for part in await plan_of(session, order.id)
+    ]
     if order.chase_started and order.status not in CLOSED_STATUSES:
         assignee = await session.get(Manager, order.assignee_id) if order.assignee_id else None
         zones = Zones(

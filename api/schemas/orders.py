@@ -9,7 +9,15 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from api.schemas.common import EventId, Id, Money, OneLine, Phone, TimeZone
-from domain import DialOutcome, EndReason, OfferStatus, OrderEventType, OrderStatus, Outcome
+from domain import (
+    DialOutcome,
+    EndReason,
+    InstalmentStatus,
+    OfferStatus,
+    OrderEventType,
+    OrderStatus,
+    Outcome,
+)
 
 
 class Product(BaseModel):
@@ -115,6 +123,16 @@ class OfferOut(BaseModel):
     granted_at: datetime
 
 
+class InstalmentOut(BaseModel):
+    """One part of the instalment plan agreed on a call; `paid` once the payments so far
+    cover it and the parts before it, `missed` when its due date passed short."""
+
+    number: int
+    amount: Decimal
+    due_at: datetime
+    status: InstalmentStatus
+
+
 class ProductOut(BaseModel):
     id: str
     name: str
@@ -146,6 +164,7 @@ class OrderOut(BaseModel):
     ended_at: datetime | None
     process: ProcessOut | None = None
     offer: OfferOut | None = None
+    instalments: list[InstalmentOut] = []
     # False when the running chase did not answer in time (no worker): `process` is then
     # absent and the rest is the stored state. True otherwise, ended chases included.
     live: bool = True

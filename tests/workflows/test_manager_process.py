@@ -34,7 +34,7 @@ async def take(walk: Walk, order_id: str, manager: str = "olga") -> None:
     """Past the grace minute, `manager` takes the order from the pool."""
     await walk.skip(minutes=1)
     task = await walk.task(manager, order_id, "take_order")
-    assert task["assignee_id"] is None and task["options"] == ["yes", "duplicate"]
+    assert task["assignee_id"] is None and task["options"] == ["yes", "duplicate", "mistake"]
     await walk.answered(manager, task, "yes")
 
 
@@ -435,3 +435,98 @@ async def test_call_list_has_unpaid_orders_with_a_phone(walk: Walk) -> None:
     listed = (await walk.api.get("/v1/call-list", headers=walk.managers["olga"])).json()
     assert [entry["order_id"] for entry in listed] == ["L-1"]
     assert listed[0]["phone"] == "+79001234567"
+
+
+async def no_phone_for_5_days(walk: Walk, order_id: str) -> tuple[dict[str, Any], datetime]:
+    """An order without a phone, the ask skipped, five days on: the check task and when the
+    manager answered the ask."""
+    await walk.create_order(order_id, phone=None)
+    await take(walk, order_id)
+    await walk.answered("olga", await walk.task("olga", order_id, "ask_phone"), "skip")
+    answered = await walk.now()
+    await walk.skip(days=5)
+    await walk.status(order_id, "pending")
+    check = await walk.task("olga", order_id, "no_phone_check")
+    assert abs(when(check) - answered - timedelta(days=5)) < timedelta(seconds=5)
+    assert (check["title"], check["options"], check["assignee_id"]) == (
+        "No phone for 5 days — check the order",
+        ["wait", "cancel"],
+        "olga",
+    )
+    return check, answered
+
+
+async def test_no_phone_for_5_days_asks_to_check_the_order_and_cancel_ends_it(
+    walk: Walk, sessions: Sessions
+) -> None:
+    check, answered = await no_phone_for_5_days(walk, "NP-1")
+    await walk.answered("olga", check, "cancel")
+    order = await walk.status("NP-1", "cancelled")
+    assert (order["outcome"], order["end_reason"]) == ("negative", "no_phone")
+    ended = datetime.fromisoformat(order["ended_at"])
+    assert abs(ended - answered - timedelta(days=5)) < timedelta(seconds=5)  # at once
+    assert await walk.tasks("olga", "NP-1") == []
+    assert (await walk.answer("olga", check, "wait")).status_code == 409
+
+
+async def test_wait_closes_the_check_and_the_3_day_wait_runs_to_the_cancel(walk: Walk) -> None:
+    check, answered = await no_phone_for_5_days(walk, "NP-2")
+    await walk.answered("olga", check, "wait")
+    await walk.skip(days=2)
+    assert (await walk.order("NP-2"))["status"] == "pending"
+    assert await walk.tasks("olga", "NP-2") == []  # answered: nothing open
+    await walk.skip(days=1)
+    order = await walk.status("NP-2", "cancelled")
+    assert (order["outcome"], order["end_reason"]) == ("negative", "no_phone")
+    ended = datetime.fromisoformat(order["ended_at"])
+    assert abs(ended - answered - timedelta(days=8)) < timedelta(seconds=5)
+
+
+async def test_a_phone_in_the_3_days_closes_the_unanswered_check_and_dials(walk: Walk) -> None:
+    check, _ = await no_phone_for_5_days(walk, "NP-3")
+    await walk.skip(days=1)
+    assert (
+        await walk.event("NP-3", "ph-1", "phone_changed", phone="+79001112233")
+    ).status_code == 202
+    call = await walk.task("olga", "NP-3", "call")
+    assert call["assignee_id"] == "olga"
+    closed = await walk.tasks("olga", "NP-3", status="closed")
+    assert [(t["id"], t["close_reason"]) for t in closed] == [(check["id"], "a phone arrived")]
+    assert (await walk.answer("olga", check, "cancel")).status_code == 409
+
+
+async def test_the_check_closes_by_itself_when_the_order_is_paid(walk: Walk) -> None:
+    check, _ = await no_phone_for_5_days(walk, "NP-4")
+    assert (await walk.event("NP-4", "pay-1", "paid")).status_code == 202
+    order = await walk.status("NP-4", "paid")
+    assert order["outcome"] == "positive"
+    closed = await walk.tasks("olga", "NP-4", status="closed")
+    assert [t["id"] for t in closed] == [check["id"]]
+
+
+async def test_created_by_mistake_cancels_neutral_and_stays_out_of_conversion(
+    walk: Walk, sessions: Sessions
+) -> None:
+    await walk.create_order("M-1")
+    await walk.skip(minutes=1)
+    task = await walk.task("ivan", "M-1", "take_order")
+    await walk.answered("ivan", task, "mistake")
+
+    order = await walk.status("M-1", "cancelled")
+    assert (order["outcome"], order["end_reason"], order["assignee_id"]) == (
+        "neutral",
+        "mistake",
+        None,
+    )
+    assert await walk.tasks("olga", "M-1") == []
+    assert await sent_kinds(sessions, "M-1") == ["order_received"]
+    report = await walk.api.get(
+        "/v1/reports/outcomes", params={"product_id": "course-python"}, headers=walk.backend
+    )
+    total = report.json()["total"]
+    assert (total["neutral"], total["negative"], total["neutral_reasons"]) == (
+        1,
+        0,
+        {"mistake": 1},
+    )
+    assert total["conversion"] is None  # nothing paid, nothing lost
