@@ -14,9 +14,9 @@ from temporalio import activity
 
 from activities.orders import load_order
 from db.history import already_done, record
-from db.models import Instalment
+from db.models import Instalment, Order
 from db.session import Sessions
-from domain import InstalmentStatus
+from domain import InstalmentStatus, OrderStatus
 
 CENT = Decimal("0.01")
 
@@ -106,17 +106,18 @@ class InstalmentActivities:
 
     @activity.defn
     async def check_part(self, check: PartCheck) -> PartState:
-        """Whether the payments so far cover part `number`; at its due date a part still
-        short is marked missed (once per key), a covered one paid."""
+        """Whether the payments so far cover part `number` (and so every part before it);
+        at its due date a part still short is marked missed, once per key."""
         async with self.sessions() as session, session.begin():
             order = await load_order(session, check.order_id)
             rows = await plan_of(session, order.id)
-            due_so_far = sum((r.amount for r in rows if r.number <= check.number), Decimal(0))
-            paid = order.status == "paid" or order.paid_amount >= due_so_far
+            covered = covered_parts(order, rows)
+            for row in rows:
+                if row.number in covered:
+                    row.status = InstalmentStatus.PAID
             part = next(r for r in rows if r.number == check.number)
-            if paid and part.status != InstalmentStatus.PAID:
-                part.status = InstalmentStatus.PAID
-            elif check.final and not paid and not await already_done(session, check.key):
+            paid = part.number in covered
+            if check.final and not paid and not await already_done(session, check.key):
                 part.status = InstalmentStatus.MISSED
                 record(
                     session,
@@ -130,6 +131,18 @@ class InstalmentActivities:
                     paid_amount=str(order.paid_amount),
                 )
             return PartState(paid, str(order.paid_amount))
+
+
+def covered_parts(order: Order, plan: list[Instalment]) -> set[int]:
+    """The parts the order's payments cover, in order; every part of a paid order."""
+    if order.status == OrderStatus.PAID:
+        return {part.number for part in plan}
+    covered, due = set(), Decimal(0)
+    for part in plan:
+        due += part.amount
+        if order.paid_amount >= due:
+            covered.add(part.number)
+    return covered
 
 
 async def plan_of(session: AsyncSession, order_id: str) -> list[Instalment]:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from fastapi import APIRouter, Response
 from sqlalchemy import select
 
-from activities.instalments import plan_of
+from activities.instalments import covered_parts, plan_of
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import NotFound, responses
 from api.pagination import PagerDep
@@ -159,14 +159,18 @@ async def get_order(
     order = await _get_order(session, order_id)
     out = _order_out(order)
     out.offer = await _offer(session, order.id)
+    plan = await plan_of(session, order.id)
+    covered = covered_parts(order, plan)  # the payments, as they stand now
     out.instalments = [
         InstalmentOut(
             number=part.number,
             amount=part.amount,
             due_at=part.due_at,
-            status=InstalmentStatus(part.status),
+            status=InstalmentStatus(
+                InstalmentStatus.PAID if part.number in covered else part.status
+            ),
         )
-        for part in await plan_of(session, order.id)
+        for part in plan
     ]
     if order.chase_started and order.status not in CLOSED_STATUSES:
         assignee = await session.get(Manager, order.assignee_id) if order.assignee_id else None
