@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -174,6 +175,8 @@ class Recording:
         answer: str,
         at: datetime | None = None,
         manager: str = MANAGER,
+        number: int | None = None,
+        valid_days: int | None = None,
     ) -> Task:
         """Answer the open task as `POST /v1/tasks/{id}/answer` does: store, then signal the
         workflow that waits for it (the dial child for a call)."""
@@ -183,9 +186,10 @@ class Recording:
             row = await session.get(Task, task.id)
             assert row is not None
             row.status, row.answer, row.answer_at = "answered", answer, at
+            row.answer_number, row.answer_valid_days = number, valid_days
             row.answered_at, row.answered_by = now, manager
         handle = self.env.client.get_workflow_handle(task.workflow_id)
-        answered = TaskAnswer(task.id, answer, manager, at)
+        answered = TaskAnswer(task.id, answer, manager, at, number, valid_days)
         if kind == "call":
             await handle.signal(Dial.answer_task, answered)
         else:
@@ -244,6 +248,20 @@ class Recording:
         chase = self.chase(order_id)
         await chase.signal(OrderChase.record_payment, PaymentReceived(event_id, full=True))
         await self.ended(chase)
+
+    async def part_paid(self, order_id: str, event_id: str, amount: str) -> None:
+        """A `partially_paid` event as the API applies it: the paid amount, then the signal
+        (a full payment when the parts add up to the amount)."""
+        async with self.sessions() as session, session.begin():
+            order = await session.get(Order, order_id)
+            assert order is not None
+            order.paid_amount += Decimal(amount)
+            full = order.paid_amount >= order.amount
+        await self.chase(order_id).signal(
+            OrderChase.record_payment, PaymentReceived(event_id, full)
+        )
+        if full:
+            await self.ended(self.chase(order_id))
 
     async def cancel(self, order_id: str, event_id: str = "cancel-1") -> None:
         """Cancelled by the backend; returns once the chase has ended."""
@@ -493,6 +511,18 @@ async def order_duplicate_at_take(rec: Recording) -> WorkflowHandle[Any, Any]:
 
 
 @recorded(
+    "order-created-by-mistake",
+    "OrderChase",
+    "manager process: the take-order task is answered mistake: cancelled (reason mistake), neutral",
+)
+async def order_created_by_mistake(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("mistake"))
+    await rec.sleep(timedelta(minutes=1))
+    await rec.answer("mistake", "take_order", "mistake")
+    return handle
+
+
+@recorded(
     "order-duplicate-at-call",
     "OrderChase",
     "manager process: taken, the first call is answered duplicate: dial-1 ends, status false",
@@ -532,6 +562,40 @@ async def order_no_phone_cancelled(rec: Recording) -> WorkflowHandle[Any, Any]:
     await rec.take("no-phone")
     await rec.answer("no-phone", "ask_phone", "skip")
     return handle  # awaiting the result skips the phone and pending waits
+
+
+@recorded(
+    "order-no-phone-check-cancel",
+    "OrderChase",
+    "manager process: no phone, ask_phone skipped; pending after 5 days with the task 'No "
+    "phone for 5 days — check the order', answered cancel: cancelled (reason no_phone)",
+)
+async def order_no_phone_check_cancel(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("check-cancel", phone=None))
+    await rec.take("check-cancel")
+    await rec.answer("check-cancel", "ask_phone", "skip")
+    await rec.sleep(timedelta(days=5))
+    await rec.answer("check-cancel", "no_phone_check", "cancel")
+    return handle
+
+
+@recorded(
+    "order-no-phone-check-wait-then-phone",
+    "OrderChase",
+    "manager process: no phone; after 5 days the check task, answered wait; a phone on day 6 "
+    "starts dial-1; paid",
+)
+async def order_no_phone_check_wait_then_phone(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("check-wait", phone=None))
+    await rec.take("check-wait")
+    await rec.answer("check-wait", "ask_phone", "send")
+    await rec.sleep(timedelta(days=5))
+    await rec.answer("check-wait", "no_phone_check", "wait")
+    await rec.sleep(timedelta(days=1))
+    await rec.new_phone("check-wait", "phone-1", "+79001112233")
+    await rec.task("check-wait", "call")
+    await rec.pay("check-wait")
+    return handle
 
 
 @recorded(
@@ -579,6 +643,65 @@ async def order_will_pay_reminder_paid(rec: Recording) -> WorkflowHandle[Any, An
     await rec.task("will-pay", "call")
     await rec.pay("will-pay")
     return handle
+
+
+@recorded(
+    "order-manager-discount",
+    "OrderChase",
+    "manager process: reached, will pay with a discount: 7% for 3 days granted, emailed; "
+    "payment date 2 days on, its reminder and dial-2; the discount expires; paid",
+)
+async def order_manager_discount(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("discount"))
+    await rec.take("discount")
+    await rec.answer("discount", "call", "reached")
+    await rec.answer("discount", "will_pay", "discount")
+    await rec.answer("discount", "discount", "number", number=7, valid_days=3)
+    await rec.answer("discount", "payment_date", "at", at=await rec.now() + timedelta(days=2))
+    await rec.sleep(timedelta(days=2))
+    await rec.task("discount", "call")
+    await rec.sleep(timedelta(days=1, hours=1))
+    await rec.pay("discount")
+    return handle
+
+
+@recorded(
+    "order-instalments-paid",
+    "OrderChase",
+    "manager process: reached, will pay in 3 instalments; part 1 reminded and paid; part 2 "
+    "reminded, missed (call task, reached), paid late; part 3 reminded, paid: the parts add up",
+)
+async def order_instalments_paid(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("instalments"))
+    await rec.take("instalments")
+    await rec.answer("instalments", "call", "reached")
+    await rec.answer("instalments", "will_pay", "instalments")
+    await rec.answer("instalments", "instalments", "number", number=3)
+    await rec.status("instalments", "payment_pending")
+    await rec.sleep(timedelta(days=2, hours=1))  # part 1's reminder
+    await rec.part_paid("instalments", "part-1", "1633.33")
+    await rec.sleep(timedelta(days=31))  # part 2 reminded, then due
+    await rec.answer("instalments", "instalment_call", "reached")
+    await rec.part_paid("instalments", "part-2", "1633.33")
+    await rec.sleep(timedelta(days=29))  # part 3's reminder
+    await rec.part_paid("instalments", "part-3", "1633.34")
+    return handle
+
+
+@recorded(
+    "order-instalments-unpaid-expired",
+    "OrderChase",
+    "manager process: 2 instalments, none paid: each reminded and missed, its call task "
+    "unanswered (the first closed when the second is reminded); ended expired a week after "
+    "the last due date",
+)
+async def order_instalments_unpaid_expired(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("instalments-unpaid"))
+    await rec.take("instalments-unpaid")
+    await rec.answer("instalments-unpaid", "call", "reached")
+    await rec.answer("instalments-unpaid", "will_pay", "instalments")
+    await rec.answer("instalments-unpaid", "instalments", "number", number=2)
+    return handle  # awaiting the result skips through both parts to the end
 
 
 @recorded(

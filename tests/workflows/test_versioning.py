@@ -464,6 +464,53 @@ def end_heard_new(result: OrderChaseResult, history: WorkflowHistory) -> None:
     assert result == PAID and activities(history).count("send_order_email") == 2  # thank-you
 
 
+async def without_a_phone(
+    env: WorkflowEnvironment, settings: Settings, sessions: Sessions, order: Order, smtp: SmtpServer
+) -> ChaseHandle:
+    """An order without a phone, its chase in its grace delay."""
+    async with sessions() as session:
+        row = await session.get(Order, order.id)
+        assert row is not None
+        row.phone = order.phone = None
+        await session.commit()
+    return await in_its_grace(env, settings, sessions, order, smtp)
+
+
+async def pending_without_a_phone(chase: Chase) -> None:
+    """Taken, the ask for a phone skipped, the five days over: the order is pending."""
+    await chase.past_the_grace()
+    await chase.answer("take_order", "yes")
+    await chase.answer("ask_phone", "skip")
+    await chase.until(lambda history: activities(history).count("open_task") == 2)
+    await chase.settled()
+    await skip(chase.env, timedelta(days=5, minutes=1))
+    order_id = chase.handle.id.removeprefix("order-")
+    for _ in range(200):
+        async with chase.sessions() as session:
+            order = await session.get(Order, order_id)
+            assert order is not None
+            if order.status == "pending":
+                break
+        await asyncio.sleep(0.05)
+    await chase.settled()
+
+
+async def three_more_days(chase: Chase) -> OrderChaseResult:
+    await skip(chase.env, timedelta(days=3, minutes=1))
+    return await chase.handle.result()
+
+
+NO_PHONE = OrderChaseResult("cancelled", "negative", "no_phone")
+
+
+def no_phone_check_old(result: OrderChaseResult, history: WorkflowHistory) -> None:
+    assert result == NO_PHONE and activities(history).count("open_task") == 2  # take, ask
+
+
+def no_phone_check_new(result: OrderChaseResult, history: WorkflowHistory) -> None:
+    assert result == NO_PHONE and activities(history).count("open_task") == 3  # and the check
+
+
 def children(history: WorkflowHistory) -> list[str]:
     return [
         event.start_child_workflow_execution_initiated_event_attributes.workflow_id
@@ -493,6 +540,14 @@ SCENARIOS = {
         end_heard_old,
         end_heard_new,
         start=with_its_first_email_held,
+    ),
+    # The old path holds for an order that went pending without a phone before the deploy.
+    "no-phone-check": Scenario(
+        pending_without_a_phone,
+        three_more_days,
+        no_phone_check_old,
+        no_phone_check_new,
+        start=without_a_phone,
     ),
 }
 # Patches deployed together share the copy of the code from before them.
