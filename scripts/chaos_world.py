@@ -259,10 +259,12 @@ PLANS: dict[str, tuple[Plan, int]] = {
 
 # Plausible answers by task kind, with weights; date-time tasks get a time a moment ahead.
 ANSWERS: dict[str, dict[str, int]] = {
-    "take_order": {"yes": 19, "duplicate": 1},
+    "take_order": {"yes": 19, "duplicate": 1, "mistake": 1},
     "ask_phone": {"send": 3, "skip": 1},
     "call": {"reached": 10, "no_answer": 6, "wrong_number": 2, "duplicate": 1},
-    "will_pay": {"yes": 3, "no": 2},
+    # No instalments: a plan outlasts the payment window by design (months), so the run
+    # would wait for it far past its scaled window.
+    "will_pay": {"yes": 3, "no": 2, "discount": 1, "instalments": 0},
     "confirm_cancel": {"yes": 1, "no": 1},
 }
 POLL_EVERY = 0.25
@@ -365,6 +367,12 @@ class Robots:
         if task["answer_type"] == "datetime":
             at = datetime.now(UTC) + timedelta(seconds=self.rng.uniform(0.3, 2.5))
             return {"answer": "at", "at": at.isoformat()}
+        if task["answer_type"] == "number":
+            number = self.rng.randint(task["number_min"], task["number_max"])
+            body: dict[str, Any] = {"answer": "number", "number": number}
+            if task["kind"] == "discount":
+                body["valid_days"] = self.rng.randint(1, 3)
+            return body
         weights = ANSWERS.get(task["kind"], {})
         options = task["options"]
         chosen = self.rng.choices(options, weights=[weights.get(o, 1) for o in options])[0]

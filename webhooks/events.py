@@ -21,6 +21,8 @@ EVENT_TYPES = (
     "email.unsubscribed",
     "discount.granted",
     "discount.expired",
+    "instalments.planned",
+    "instalments.missed",
     "lead.chase_started",
     "lead.email_sent",
     "lead.chase_ended",
@@ -39,6 +41,8 @@ _ORDER_EVENTS = {
     "unsubscribed": "email.unsubscribed",
     "discount_granted": "discount.granted",
     "discount_expired": "discount.expired",
+    "instalment_plan": "instalments.planned",
+    "instalment_missed": "instalments.missed",
 }
 _LEAD_EVENTS = {
     "chase_started": "lead.chase_started",

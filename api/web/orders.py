@@ -14,6 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
+from activities.instalments import covered_parts, plan_of
 from api.deps import ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError, Forbidden, Invalid, NotFound
 from api.schemas.tasks import AnswerIn
@@ -215,8 +216,17 @@ async def _order_card(db: AsyncSession, temporal: Client, order: Order) -> dict[
         .where(Discount.order_id == order.id)
         .order_by(Discount.created_at.desc(), Discount.id.desc())
     )
+    plan = await plan_of(db, order.id)
+    covered = covered_parts(order, plan)
+    instalments = [(part, "paid" if part.number in covered else part.status) for part in plan]
     lines = await timeline(db, HistoryEntry.order_id == order.id)
-    return {"order": order, "process": process, "offer": offer, "lines": lines}
+    return {
+        "order": order,
+        "process": process,
+        "offer": offer,
+        "instalments": instalments,
+        "lines": lines,
+    }
 
 
 async def _visible_tasks(db: AsyncSession, user: WebUser, order_id: str) -> list[Task]:

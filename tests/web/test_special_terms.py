@@ -73,6 +73,10 @@ async def test_a_discount_in_russian_a_refused_percent_then_instalments(
             break
         await page.wait_for_timeout(100)
     assert [part["number"] for part in order["instalments"]] == [1, 2, 3]
+    await page.reload()  # the order card shows the plan
+    await expect(page.locator(".order .plan li")).to_have_count(3)
+    await expect(page.locator(".order .plan li").first).to_contain_text("1633.33 RUB")
+    await expect(page.locator(".order .plan li").first).to_contain_text("(Ожидается)")
 
 
 async def test_an_order_created_by_mistake_is_closed_from_the_take_task(site: Site) -> None:

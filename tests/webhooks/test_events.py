@@ -64,6 +64,8 @@ def test_every_mapped_type_is_one_an_endpoint_can_ask_for() -> None:
         "unsubscribed",
         "discount_granted",
         "discount_expired",
+        "instalment_plan",
+        "instalment_missed",
         "chase_started",
         "chase_stopped",
     ]

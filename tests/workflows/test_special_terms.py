@@ -14,8 +14,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
+from db.models import WebhookEvent
 from db.session import Sessions
 from settings import Settings
 from tests.factories import history, outbox
@@ -202,6 +204,16 @@ async def test_instalments_remind_each_part_call_when_one_is_missed_and_pay_when
     await walk.env.client.get_workflow_handle("order-IN-1").result()  # the thank-you is out
     kinds = [line.kind for line in await history(sessions, "IN-1")]
     assert kinds.count("instalment_plan") == 1 and kinds.count("instalment_missed") == 1
+    async with sessions() as session:  # the shop hears of both through its webhooks
+        hooks = await session.scalars(
+            select(WebhookEvent).where(
+                WebhookEvent.subject == "order:IN-1", WebhookEvent.type.startswith("instalments.")
+            )
+        )
+        assert [(h.type, h.data.get("number")) for h in hooks] == [
+            ("instalments.planned", None),
+            ("instalments.missed", 2),
+        ]
     emails = [e.kind for e in await outbox(sessions, "IN-1") if e.status == "sent"]
     assert emails.count("instalment_reminder") == 3 and emails[-1] == "thank_you"
 
