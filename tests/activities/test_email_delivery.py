@@ -18,6 +18,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.emails import EmailActivities, OrderEmail
+from activities.instalments import InstalmentActivities, PlanRequest
 from db.models import OrderEvent, Suppression, Task
 from db.session import Sessions
 from db.suppressions import suppress
@@ -34,6 +35,10 @@ def emails(deps: WorkerDeps) -> EmailActivities:
     return EmailActivities(deps.sessions, deps.mailer, deps.templates, deps.mail)
 
 
+# The emails that tell of a discount; an instalment reminder tells of part 1 of a plan.
+DISCOUNTED = frozenset({"personal_offer", "manager_discount"})
+
+
 async def send(emails: EmailActivities, order_id: str, kind: str, key: str | None = None) -> str:
     """Run the real activity once, outside a workflow; returns the outbox status."""
     sent = await ActivityEnvironment().run(
@@ -43,8 +48,9 @@ async def send(emails: EmailActivities, order_id: str, kind: str, key: str | Non
             order_id=order_id,
             kind=kind,
             at=datetime.now(UTC),
-            discount_percent=5 if kind == "personal_offer" else 0,
-            valid_until=datetime.now(UTC) + timedelta(days=2) if kind == "personal_offer" else None,
+            discount_percent=5 if kind in DISCOUNTED else 0,
+            valid_until=datetime.now(UTC) + timedelta(days=2) if kind in DISCOUNTED else None,
+            instalment=1 if kind == "instalment_reminder" else 0,
         ),
     )
     return sent.status
@@ -172,6 +178,9 @@ async def test_customer_text_is_escaped_in_the_html_of_every_email(
     folder = TEMPLATES_DIR / "emails" / language
     kinds = sorted(p.stem for p in folder.glob("*.html") if not p.stem.startswith("lead_"))
     assert {"objection_1", "objection_2", "objection_3", "landing", "personal_offer"} <= set(kinds)
+    now = datetime.now(UTC)
+    plan = PlanRequest(f"plan-{order.id}", order.id, 2, now + timedelta(days=3), 86_400.0, now)
+    await ActivityEnvironment().run(InstalmentActivities(sessions).record_plan, plan)
     for kind in kinds:
         assert await send(emails, order.id, kind) == "sent"
 
