@@ -11,7 +11,15 @@ from decimal import Decimal
 
 CLOSED = frozenset({"paid", "cancelled", "false"})
 # Emails sent once per step of a loop (each dial may end in one): their outbox keys differ.
-REPEATABLE_KINDS = frozenset({"payment_reminder", "ask_correct_phone", "contact_us"})
+REPEATABLE_KINDS = frozenset(
+    {
+        "payment_reminder",
+        "ask_correct_phone",
+        "contact_us",
+        "manager_discount",
+        "instalment_reminder",
+    }
+)
 # Only this may reach the customer after the order ended.
 AFTER_THE_END = "thank_you"
 # An email whose send was already past its last check when the order ended may land a
