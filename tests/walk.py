@@ -144,6 +144,12 @@ class Walk:
             await asyncio.sleep(0.025)
         raise AssertionError(f"order {order_id} is {order['status']}, expected {expected}")
 
+    async def ended(self, order_id: str) -> Any:
+        """The chase's result, once its last activity (the thank-you, the end's write) is
+        done: a test that returns earlier leaves an activity to complete after the
+        workflow is terminated, which can stop the shared time-skipping server's clock."""
+        return await self.env.client.get_workflow_handle(f"order-{order_id}").result()
+
     async def skip(self, **delta: float) -> None:
         await skip(self.env, timedelta(**delta))
 

@@ -467,6 +467,7 @@ async def test_no_phone_for_5_days_asks_to_check_the_order_and_cancel_ends_it(
     assert abs(ended - answered - timedelta(days=5)) < timedelta(seconds=5)  # at once
     assert await walk.tasks("olga", "NP-1") == []
     assert (await walk.answer("olga", check, "wait")).status_code == 409
+    await walk.ended("NP-1")
 
 
 async def test_wait_closes_the_check_and_the_3_day_wait_runs_to_the_cancel(walk: Walk) -> None:
@@ -480,6 +481,7 @@ async def test_wait_closes_the_check_and_the_3_day_wait_runs_to_the_cancel(walk:
     assert (order["outcome"], order["end_reason"]) == ("negative", "no_phone")
     ended = datetime.fromisoformat(order["ended_at"])
     assert abs(ended - answered - timedelta(days=8)) < timedelta(seconds=5)
+    await walk.ended("NP-2")
 
 
 async def test_a_phone_in_the_3_days_closes_the_unanswered_check_and_dials(walk: Walk) -> None:
@@ -502,6 +504,7 @@ async def test_the_check_closes_by_itself_when_the_order_is_paid(walk: Walk) -> 
     assert order["outcome"] == "positive"
     closed = await walk.tasks("olga", "NP-4", status="closed")
     assert [t["id"] for t in closed] == [check["id"]]
+    await walk.ended("NP-4")
 
 
 async def test_created_by_mistake_cancels_neutral_and_stays_out_of_conversion(
@@ -530,3 +533,4 @@ async def test_created_by_mistake_cancels_neutral_and_stays_out_of_conversion(
         {"mistake": 1},
     )
     assert total["conversion"] is None  # nothing paid, nothing lost
+    await walk.ended("M-1")

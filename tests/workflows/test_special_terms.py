@@ -134,6 +134,7 @@ async def test_a_discount_bounded_and_valid_for_days_goes_by_email_then_the_paym
     order = await walk.status("DS-1", "paid")
     assert order["outcome"] == "positive"
     assert await walk.tasks("olga", "DS-1") == []
+    await walk.ended("DS-1")
 
 
 async def test_instalments_remind_each_part_call_when_one_is_missed_and_pay_when_they_add_up(
@@ -201,7 +202,7 @@ async def test_instalments_remind_each_part_call_when_one_is_missed_and_pay_when
         "4900.00",
     )
     assert [p["status"] for p in order["instalments"]] == ["paid", "paid", "paid"]
-    await walk.env.client.get_workflow_handle("order-IN-1").result()  # the thank-you is out
+    await walk.ended("IN-1")  # the thank-you is out
     kinds = [line.kind for line in await history(sessions, "IN-1")]
     assert kinds.count("instalment_plan") == 1 and kinds.count("instalment_missed") == 1
     async with sessions() as session:  # the shop hears of both through its webhooks
@@ -237,3 +238,4 @@ async def test_an_unpaid_plan_ends_a_week_after_its_last_part(walk: Walk) -> Non
     assert (order["outcome"], order["end_reason"]) == ("negative", "expired")
     assert [p["status"] for p in order["instalments"]] == ["missed", "missed"]
     assert await walk.tasks("olga", "IN-2") == []
+    await walk.ended("IN-2")
