@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     # Order chase (SPEC §1).
     grace: timedelta = timedelta(minutes=1)
     payment_window: timedelta = timedelta(days=30)
+    # A pause (POST /v1/orders/{id}/pause) moves the payment window's end by its length.
+    pause_extends_window: bool = False
     phone_wait: timedelta = timedelta(days=5)
     pending_wait: timedelta = timedelta(days=3)
     dial_days: int = 3
@@ -323,6 +325,7 @@ class Settings(BaseSettings):
             objection_emails=list(self.product_emails.get(product_id or "", self.objection_emails)),
             time_scale=self.chaser_time_scale,
             send_window=window or CalendarSpec(zone, self.send_window),
+            pause_extends_window=self.pause_extends_window,
         )
 
 

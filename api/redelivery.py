@@ -1,9 +1,9 @@
-"""Owed signals sent again: order events and task answers stored but not yet heard.
+"""Owed signals sent again: order events, task answers and pauses stored but not yet heard.
 
 The routes commit a fact before they signal it (api.services), so a process that dies in
 between, or a Temporal that is down, leaves the row with an empty `signalled_at`. This loop,
 run beside the API, finds such rows and delivers them; workflows ignore a second delivery
-(events by id, answers by task), so a row delivered twice costs nothing.
+(events by id, answers by task, pauses by their row id), so a row delivered twice costs nothing.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from temporalio.client import Client
 
 from api.deps import Clock
 from api.errors import Unavailable
-from api.services import answers, order_events
-from db.models import OrderEvent, Task
+from api.services import answers, order_events, pauses
+from db.models import OrderEvent, OrderPause, Task
 from db.session import Sessions
 from domain import TaskStatus
 
@@ -63,6 +63,17 @@ async def redeliver_owed(
         for task in tasks:
             await answers.deliver(session, temporal, task, now)
             delivered += 1
+        changes = list(
+            await session.scalars(
+                select(OrderPause)
+                .where(OrderPause.signalled_at.is_(None), OrderPause.at < now - GRACE)
+                .order_by(OrderPause.id)
+                .limit(BATCH)
+            )
+        )
+        for change in changes:
+            await pauses.deliver(session, temporal, change, now)
+            delivered += 1
     return delivered
 
 
@@ -74,7 +85,7 @@ async def keep_redelivering(
         try:
             delivered = await redeliver_owed(sessions, temporal, task_queue, clock)
             if delivered:
-                logger.info("redelivered %d owed events and answers", delivered)
+                logger.info("redelivered %d owed events, answers and pauses", delivered)
         except Unavailable as error:
             logger.warning("redelivery postponed: %s", error)
         except Exception:

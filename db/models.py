@@ -109,6 +109,22 @@ class OrderEvent(Base):
     signalled_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
+class OrderPause(Base):
+    """A pause of an order's chase, or an early resume (`until` empty), in the order asked:
+    the id orders the changes for the chase, so a redelivered older one undoes nothing."""
+
+    __tablename__ = "order_pauses"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    until: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(String(255))
+    actor: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime]
+    # When the chase heard of it; None: owed (api.redelivery sends it again).
+    signalled_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
 class HistoryEntry(Base):
     """One line of an order's or a lead's timeline: who did what, when."""
 

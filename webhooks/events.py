@@ -13,6 +13,8 @@ EVENT_TYPES = (
     "order.status_changed",
     "order.assigned",
     "order.chase_ended",
+    "order.paused",
+    "order.resumed",
     "task.created",
     "task.answered",
     "email.sent",
@@ -30,6 +32,8 @@ EVENT_TYPES = (
 _ORDER_EVENTS = {
     "status_changed": "order.status_changed",
     "assigned": "order.assigned",
+    "paused": "order.paused",
+    "resumed": "order.resumed",
     "task_created": "task.created",
     "task_answered": "task.answered",
     "call_result": "task.answered",

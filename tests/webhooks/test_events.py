@@ -55,6 +55,8 @@ def test_every_mapped_type_is_one_an_endpoint_can_ask_for() -> None:
     kinds = [
         "status_changed",
         "assigned",
+        "paused",
+        "resumed",
         "task_created",
         "task_answered",
         "call_result",
