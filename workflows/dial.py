@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.work_calendar import Calendar, CalendarError, ChaseClock
 
 from workflows.activity_policy import ACTIVITY_TIMEOUT, WRITE_RETRY
-from workflows.pause import DialHold, Pause
+from workflows.pause import DialHold, Pause, moment
 from workflows.tasks import CALL_ANSWERS, Reassignment, TaskAnswer
 
 # Patch id: calls inside the assignee's working hours, days counted as working days.
@@ -199,7 +199,7 @@ class Dial:
         opens meanwhile, and the next call moves on by the pause."""
         # Versioning: a dial that heard this before pauses existed replays ignoring it.
         if workflow.patched(PAUSE):
-            self.pause.change(hold.until)
+            self.pause.change(moment(hold.until))
 
     @workflow.signal
     def stopping(self, stop: DialStop) -> None:

@@ -40,7 +40,7 @@ from domain import (
 from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
 from workflows.dial import Dial, DialInput, DialResult, DialStop
 from workflows.email_cadence import EmailCadence
-from workflows.pause import ChasePause, ChaseResume, DialHold, Pause
+from workflows.pause import ChasePause, ChaseResume, DialHold, Pause, moment
 from workflows.search_attributes import ASSIGNEE_ID, CHASE_STAGE, ORDER_STATUS
 from workflows.tasks import ORDER_TASKS, Reassignment, TaskAnswer
 
@@ -219,7 +219,7 @@ class OrderChase:
         self.resume_next: Resume | None = None
         self.bounce_question: asyncio.Task[None] | None = None
         self.pause = Pause(
-            datetime.fromisoformat(resume.paused_until) if resume and resume.paused_until else None,
+            moment(resume.paused_until) if resume else None,
             resume.pause_reason if resume else None,
         )
         self.pause.seq = resume.pause_seq if resume else 0
@@ -340,7 +340,7 @@ class OrderChase:
         """Stand still until `pause.until`: no email, no task, every timer shifted by the
         pause; a payment or a cancel still ends the chase at once."""
         if self._pause_change_applies(pause.seq):
-            await self._hold(pause.until, pause.reason)
+            await self._hold(moment(pause.until), pause.reason)
 
     @workflow.signal
     async def resume_chase(self, resume: ChaseResume) -> None:
@@ -369,7 +369,8 @@ class OrderChase:
 
     async def _tell_dial_hold(self, dial: workflow.ChildWorkflowHandle[Dial, DialResult]) -> None:
         try:
-            await dial.signal(Dial.hold, DialHold(self.pause.until))
+            until = self.pause.until
+            await dial.signal(Dial.hold, DialHold(until.isoformat() if until else None))
         except FailureError:
             pass  # the dial ended meanwhile: the next one is held before it starts
 

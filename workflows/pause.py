@@ -17,13 +17,16 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 
+# Moments travel as ISO 8601 text: inside the sandbox `datetime` is a restricted proxy that
+# the payload converter cannot rebuild a signal's field into.
+
 
 @dataclass
 class ChasePause:
     """Stand still until `until`; a later pause replaces an earlier one."""
 
     seq: int  # the API's pause row id: a redelivered older change never undoes a newer one
-    until: datetime
+    until: str
     reason: str
 
 
@@ -38,7 +41,11 @@ class ChaseResume:
 class DialHold:
     """The parent's pause, passed on to its dial child (None: not paused)."""
 
-    until: datetime | None
+    until: str | None
+
+
+def moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text is not None else None
 
 
 def _seconds(timeout: float | timedelta) -> float:

@@ -199,7 +199,8 @@ async def get_order(
     order = await _get_order(session, order_id)
     out = _order_out(order)
     out.offer = await _offer(session, order.id)
-    out.pause = await pauses.current_pause(session, order.id, await clock())
+    if order.status not in CLOSED_STATUSES:
+        out.pause = await pauses.current_pause(session, order.id, await clock())
     if order.chase_started and order.status not in CLOSED_STATUSES:
         assignee = await session.get(Manager, order.assignee_id) if order.assignee_id else None
         zones = Zones(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import TypeGuard
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,9 +49,9 @@ async def pause_order(
         raise Invalid(f"until {body.until.isoformat()} is not in the future")
     if body.until > now + MAX_PAUSE:
         raise Invalid(f"until {body.until.isoformat()} is more than {MAX_PAUSE.days} days ahead")
-    current = await current_pause(session, order_id, now)
-    if current is not None and (current.until, current.reason) == (body.until, body.reason):
-        await session.rollback()
+    latest = await _latest(session, order_id)
+    if _in_force(latest, now) and (latest.until, latest.reason) == (body.until, body.reason):
+        await _owed(session, temporal, latest, now)  # the same pause again
         return order
     change = OrderPause(
         order_id=order_id, until=body.until, reason=body.reason, actor=actor, at=now
@@ -65,8 +66,9 @@ async def resume_order(
 ) -> Order:
     """End the pause now; a chase that is not paused is left as it is."""
     order, actor = await _open_order(session, order_id, caller)
-    if await current_pause(session, order_id, now) is None:
-        await session.rollback()
+    latest = await _latest(session, order_id)
+    if not _in_force(latest, now):
+        await _owed(session, temporal, latest, now)  # not paused, or resumed already
         return order
     change = OrderPause(order_id=order_id, until=None, reason=None, actor=actor, at=now)
     await _store(session, change, kind="resumed")
@@ -76,12 +78,31 @@ async def resume_order(
 
 async def current_pause(session: AsyncSession, order_id: str, now: datetime) -> PauseOut | None:
     """The pause in force: the latest change, if it is a pause that has not run out."""
-    latest = await session.scalar(
+    latest = await _latest(session, order_id)
+    if not _in_force(latest, now):
+        return None
+    assert latest is not None and latest.until is not None
+    return PauseOut(until=latest.until, reason=latest.reason, by=latest.actor, since=latest.at)
+
+
+async def _latest(session: AsyncSession, order_id: str) -> OrderPause | None:
+    return await session.scalar(
         select(OrderPause).where(OrderPause.order_id == order_id).order_by(OrderPause.id.desc())
     )
-    if latest is None or latest.until is None or latest.until <= now:
-        return None
-    return PauseOut(until=latest.until, reason=latest.reason, by=latest.actor, since=latest.at)
+
+
+def _in_force(change: OrderPause | None, now: datetime) -> TypeGuard[OrderPause]:
+    return change is not None and change.until is not None and change.until > now
+
+
+async def _owed(
+    session: AsyncSession, temporal: Client, latest: OrderPause | None, now: datetime
+) -> None:
+    """A request that changes nothing: the lock goes (nothing else was written); the latest
+    change, if it is still owed to the chase (its request met Temporal down), goes now."""
+    await session.commit()
+    if latest is not None and latest.signalled_at is None:
+        await deliver(session, temporal, latest, now)
 
 
 async def deliver(
@@ -95,7 +116,7 @@ async def deliver(
             temporal, chase, OrderChase.resume_chase, ChaseResume(change.id)
         )
     else:
-        pause = ChasePause(change.id, change.until, change.reason or "")
+        pause = ChasePause(change.id, change.until.isoformat(), change.reason or "")
         heard = await signal_workflow(temporal, chase, OrderChase.pause_chase, pause)
     if not heard:
         # The chase ended after the change was accepted: there is nothing left to pause.
