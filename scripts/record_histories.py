@@ -65,6 +65,7 @@ from workflows.order_chase import (
     PhoneChanged,
     Unsubscribed,
 )
+from workflows.pause import ChasePause, ChaseResume
 from workflows.tasks import Reassignment, TaskAnswer
 from workflows.webhook_delivery import (
     WebhookDelivery,
@@ -772,6 +773,74 @@ async def _nine_unanswered_calls(rec: Recording, order_id: str) -> None:
             await rec.sleep(timedelta(seconds=t.retry_gap))
         elif attempt < t.dial_days * t.calls_per_day:
             await rec.sleep(timedelta(seconds=t.day_gap))
+
+
+# --- Order chase: pause and resume (README "Calendar") ---------------------------------
+
+
+@recorded(
+    "order-paused-and-resumed",
+    "OrderChase",
+    "paused for 3 days right after the order-received email, resumed after one: the payment "
+    "SMS goes then and the grace minute runs from there; paused again while call 1 is open "
+    "(the chase tells dial-1, the email cadence's wait stands still), no answer: call 2 "
+    "after the pause; paid",
+)
+async def order_paused_and_resumed(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("paused-resumed"))
+    await rec.settled(handle)
+    await _pause(rec, "paused-resumed", 1, timedelta(days=3))
+    await rec.sleep(timedelta(days=1))
+    await handle.signal(OrderChase.resume_chase, ChaseResume(2))
+    await rec.take("paused-resumed")
+    await _paused_mid_dial(rec, "paused-resumed", seq=3)
+    return handle
+
+
+@recorded(
+    "order-paid-while-paused",
+    "OrderChase",
+    "paused for 5 days while call 1 is open, paid a day in: the chase ends at once, dial-1 "
+    "closes its task, thank-you email",
+)
+async def order_paid_while_paused(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("paid-while-paused"))
+    await rec.take("paid-while-paused")
+    await rec.task("paid-while-paused", "call")
+    await _pause(rec, "paid-while-paused", 1, timedelta(days=5))
+    await rec.sleep(timedelta(days=1))
+    await rec.pay("paid-while-paused")
+    return handle
+
+
+@recorded(
+    "dial-paused",
+    "Dial",
+    "held by its parent's 2-day pause while call 1 is open; no answer: call 2 opens when the "
+    "pause and the rest of the 30-minute gap have passed; the order is paid",
+)
+async def dial_paused(rec: Recording) -> WorkflowHandle[Any, Any]:
+    await rec.start_order_chase(await rec.order("dial-paused"))
+    await rec.take("dial-paused")
+    await _paused_mid_dial(rec, "dial-paused", seq=1)
+    return rec.dial("dial-paused")
+
+
+async def _pause(rec: Recording, order_id: str, seq: int, length: timedelta) -> None:
+    """`POST /v1/orders/{id}/pause` as the chase hears it (its row id is `seq`)."""
+    until = (await rec.now() + length).isoformat()
+    await rec.chase(order_id).signal(OrderChase.pause_chase, ChasePause(seq, until, "away"))
+
+
+async def _paused_mid_dial(rec: Recording, order_id: str, seq: int) -> None:
+    """Paused for 2 days while call 1 is open, which is answered no_answer meanwhile; call 2
+    opens after the pause; then the order is paid."""
+    await rec.task(order_id, "call")
+    await _pause(rec, order_id, seq, timedelta(days=2))
+    await rec.answer(order_id, "call", "no_answer")
+    await rec.sleep(timedelta(days=2, minutes=31))
+    await rec.task(order_id, "call")
+    await rec.pay(order_id)
 
 
 # --- Order chase: the customer email cadence (SPEC §1 D) ------------------------------
