@@ -253,7 +253,9 @@ class OrderChase:
                     has_phone=self.has_phone,
                     timings=self.timings,
                     max_history_events=self.max_history_events,
-                    resume=self.resume_next,
+                    # Taken now: a pause (or an event) heard since the dial loop asked to
+                    # continue goes with it.
+                    resume=self._resume(),
                 )
             )
         return await self._close()

@@ -60,7 +60,9 @@ class Pause:
         self.reason = reason
         self.seq = 0  # the last change applied (ChasePause.seq / ChaseResume.seq)
         self.changes = 0  # every change wakes the waits, which re-plan
-        self.stood = timedelta(0)  # how long waits have stood still in all
+        # How long `sit_out` has held waits, summed: the dial, one wait at a time, reads
+        # how far a pause moved its next call from it.
+        self.stood = timedelta(0)
 
     def paused(self) -> bool:
         return self.until is not None and workflow.now() < self.until
