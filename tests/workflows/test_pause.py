@@ -15,11 +15,13 @@ from temporalio.worker import Worker
 from api.app import create_app
 from db.session import Sessions
 from settings import Settings
-from tests.factories import history, outbox
+from tests.factories import history, make_order, outbox
 from tests.servers import serve_api
 from tests.walk import Walk, when
 from tests.workflows.test_calling_hours import FRIDAY, MOSCOW, OFFICE
 from tests.workflows.test_send_window import sent
+from workflows.order_chase import OrderChase, OrderChaseInput, Resume
+from workflows.pause import ChaseResume
 
 
 @pytest.fixture
@@ -184,3 +186,49 @@ async def test_the_payment_window_moves_with_a_pause_only_when_asked(
             await walk.skip_to(ends_at + timedelta(minutes=1))
             expired = await walk.status(order_id, "cancelled")
             assert expired["end_reason"] == "expired"
+
+
+async def test_a_pause_goes_on_in_the_run_a_long_chase_continues_as(
+    walk: Walk, ts_env: WorkflowEnvironment, settings: Settings, sessions: Sessions
+) -> None:
+    """The next run starts at a dial (Resume): held until the pause it carries is over."""
+    await walk.manager("olga")
+    order = await make_order(sessions, id="PA-4", chase_started=True, assignee_id="olga")
+    now = await walk.now()
+    until = now + timedelta(days=2)
+    handle = await ts_env.client.start_workflow(
+        OrderChase.run,
+        OrderChaseInput(
+            order_id=order.id,
+            has_phone=True,
+            timings=settings.order_timings(),
+            resume=Resume(
+                ends_at=(now + timedelta(days=20)).isoformat(),
+                assignee_id="olga",
+                partially_paid=False,
+                phone_changes=0,
+                dials=4,
+                tasks_opened=20,
+                events_seen=[],
+                opened=[],
+                paused_until=until.isoformat(),
+                pause_reason="away",
+                pause_seq=7,
+            ),
+        ),
+        id="order-PA-4",
+        task_queue=settings.temporal_task_queue,
+    )
+    view = await shown(walk, "PA-4", lambda v: v["process"]["paused_until"] is not None)
+    assert moment(view["process"]["paused_until"]) == until
+    await walk.skip(days=1)
+    assert await walk.tasks("olga", "PA-4", kind="call") == []
+    # An older change redelivered late does not undo it.
+    await handle.signal(OrderChase.resume_chase, ChaseResume(6))
+    await walk.skip(hours=23, minutes=59)
+    assert await walk.tasks("olga", "PA-4", kind="call") == []
+
+    await walk.skip(minutes=2)
+    call = await walk.task("olga", "PA-4", "call")
+    assert near(when(call), until)
+    assert (await walk.order("PA-4"))["process"]["dial"]["workflow_id"] == "order-PA-4/dial-5"
