@@ -39,6 +39,12 @@ async def shown(walk: Walk, order_id: str, check: Any) -> dict[str, Any]:
     raise AssertionError(f"order {order_id} never showed it: {view}")
 
 
+async def ended(walk: Walk, order_id: str) -> None:
+    """Let the chase finish on the worker: one stopped mid-activity would hold the shared
+    time-skipping server's clock for the next test."""
+    await walk.env.client.get_workflow_handle(f"order-{order_id}").result()
+
+
 def moment(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
@@ -122,6 +128,7 @@ async def test_a_payment_during_a_pause_ends_the_chase_at_once(
         raise AssertionError("the call task stayed open after the payment")
     closed = await walk.resume("PA-2")
     assert closed.status_code == 409 and "already paid" in closed.json()["detail"]
+    await ended(walk, "PA-2")
 
 
 async def test_an_early_resume_keeps_the_rest_of_the_wait_and_a_repeat_changes_nothing(
@@ -186,6 +193,7 @@ async def test_the_payment_window_moves_with_a_pause_only_when_asked(
             await walk.skip_to(ends_at + timedelta(minutes=1))
             expired = await walk.status(order_id, "cancelled")
             assert expired["end_reason"] == "expired"
+            await ended(walk, order_id)
 
 
 async def test_a_pause_goes_on_in_the_run_a_long_chase_continues_as(
