@@ -51,32 +51,32 @@ async def test_the_backend_and_the_assigned_manager_may_pause_no_one_else(
     api: httpx.AsyncClient, settings: Settings, sessions: Sessions
 ) -> None:
     olga, ivan = await manager(api, settings, "olga"), await manager(api, settings, "ivan")
-    await assigned_order(api, settings, "P-1", "olga")
+    await assigned_order(api, settings, "PZ-1", "olga")
 
-    refused = await api.post("/v1/orders/P-1/pause", json=pause_body(), headers=ivan)
+    refused = await api.post("/v1/orders/PZ-1/pause", json=pause_body(), headers=ivan)
     assert refused.status_code == 403
-    assert refused.json()["detail"] == "order 'P-1' is not assigned to 'ivan'"
-    assert (await api.post("/v1/orders/P-1/resume", headers=ivan)).status_code == 403
+    assert refused.json()["detail"] == "order 'PZ-1' is not assigned to 'ivan'"
+    assert (await api.post("/v1/orders/PZ-1/resume", headers=ivan)).status_code == 403
 
-    by_olga = await api.post("/v1/orders/P-1/pause", json=pause_body(2), headers=olga)
+    by_olga = await api.post("/v1/orders/PZ-1/pause", json=pause_body(2), headers=olga)
     assert by_olga.status_code == 200, by_olga.text
     assert by_olga.json()["pause"]["by"] == "manager:olga"
     # Pausing a paused chase moves its end.
     later = pause_body(5, reason="still away")
-    by_backend = await api.post("/v1/orders/P-1/pause", json=later, headers=backend_auth(settings))
+    by_backend = await api.post("/v1/orders/PZ-1/pause", json=later, headers=backend_auth(settings))
     assert by_backend.json()["pause"]["until"][:19] == later["until"][:19]
     assert by_backend.json()["pause"]["reason"] == "still away"
 
     async def chase_paused_until() -> Any:
-        return (await order(api, settings, "P-1"))["process"]["paused_until"]
+        return (await order(api, settings, "PZ-1"))["process"]["paused_until"]
 
     assert (await eventually(chase_paused_until))[:19] == later["until"][:19]
-    resumed = await api.post("/v1/orders/P-1/resume", headers=olga)
+    resumed = await api.post("/v1/orders/PZ-1/resume", headers=olga)
     assert resumed.status_code == 200 and resumed.json()["pause"] is None
-    assert await pause_lines(sessions, "P-1") == ["paused", "paused", "resumed"]
+    assert await pause_lines(sessions, "PZ-1") == ["paused", "paused", "resumed"]
 
     async def chase_running() -> bool:
-        return (await order(api, settings, "P-1"))["process"]["paused_until"] is None
+        return (await order(api, settings, "PZ-1"))["process"]["paused_until"] is None
 
     assert await eventually(chase_running)
 
@@ -95,15 +95,21 @@ async def test_the_backend_and_the_assigned_manager_may_pause_no_one_else(
     ids=["past", "too-far", "naive", "not-a-date", "blank-reason", "no-reason", "unknown-field"],
 )
 async def test_bad_input_is_422_and_changes_nothing(
-    api: httpx.AsyncClient, settings: Settings, sessions: Sessions, body: Any, detail: str
+    api: httpx.AsyncClient,
+    settings: Settings,
+    sessions: Sessions,
+    body: Any,
+    detail: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     auth = backend_auth(settings)
-    assert (await api.post("/v1/orders", json=order_body("P-2"), headers=auth)).is_success
-    response = await api.post("/v1/orders/P-2/pause", json=body, headers=auth)
+    order_id = f"PZ-{request.node.callspec.id}"  # each its own chase on the shared server
+    assert (await api.post("/v1/orders", json=order_body(order_id), headers=auth)).is_success
+    response = await api.post(f"/v1/orders/{order_id}/pause", json=body, headers=auth)
     assert response.status_code == 422, response.text
     assert detail in response.json()["detail"]
-    assert await pause_lines(sessions, "P-2") == []
-    assert (await order(api, settings, "P-2"))["pause"] is None
+    assert await pause_lines(sessions, order_id) == []
+    assert (await order(api, settings, order_id))["pause"] is None
 
 
 async def test_unknown_orders_are_404_and_ended_ones_409(
@@ -114,17 +120,17 @@ async def test_unknown_orders_are_404_and_ended_ones_409(
         response = await api.post(path, json=pause_body(), headers=auth)
         assert response.status_code == 404 and response.json()["detail"] == "order 'NOPE' not found"
 
-    assert (await api.post("/v1/orders", json=order_body("P-3"), headers=auth)).is_success
+    assert (await api.post("/v1/orders", json=order_body("PZ-3"), headers=auth)).is_success
     paid = await api.post(
-        "/v1/orders/P-3/events", json={"event_id": "p3-paid", "type": "paid"}, headers=auth
+        "/v1/orders/PZ-3/events", json={"event_id": "p3-paid", "type": "paid"}, headers=auth
     )
     assert paid.status_code == 202
-    await ended(api, settings, "P-3")
-    for path in ("/v1/orders/P-3/pause", "/v1/orders/P-3/resume"):
+    await ended(api, settings, "PZ-3")
+    for path in ("/v1/orders/PZ-3/pause", "/v1/orders/PZ-3/resume"):
         response = await api.post(path, json=pause_body(), headers=auth)
         assert response.status_code == 409
-        assert response.json()["detail"] == "order 'P-3' is already paid"
-    assert await pause_lines(sessions, "P-3") == []
+        assert response.json()["detail"] == "order 'PZ-3' is already paid"
+    assert await pause_lines(sessions, "PZ-3") == []
 
 
 async def test_a_pause_temporal_did_not_hear_is_delivered_later(
@@ -135,25 +141,25 @@ async def test_a_pause_temporal_did_not_hear_is_delivered_later(
     dev_env: WorkflowEnvironment,
 ) -> None:
     auth = backend_auth(settings)
-    assert (await api.post("/v1/orders", json=order_body("P-4"), headers=auth)).is_success
+    assert (await api.post("/v1/orders", json=order_body("PZ-4"), headers=auth)).is_success
     body = pause_body(4)
     async with serve_api(create_app(settings, temporal=unreachable_temporal)) as down:
-        response = await down.post("/v1/orders/P-4/pause", json=body, headers=auth)
+        response = await down.post("/v1/orders/PZ-4/pause", json=body, headers=auth)
         assert response.status_code == 503, response.text
     # Stored and owed: the order shows it, the chase has not heard it yet.
     async with sessions() as session:
         (owed,) = await session.scalars(select(OrderPause))
     assert owed.signalled_at is None
-    view = await order(api, settings, "P-4")
+    view = await order(api, settings, "PZ-4")
     assert view["pause"] is not None and view["process"]["paused_until"] is None
 
     queue = settings.temporal_task_queue
     assert await redeliver_owed(sessions, dev_env.client, queue, _far_future) == 1
-    handle = dev_env.client.get_workflow_handle("order-P-4")
+    handle = dev_env.client.get_workflow_handle("order-PZ-4")
 
     async def heard() -> datetime | None:
         return (await handle.query(OrderChase.state)).paused_until
 
     assert (await eventually(heard)).isoformat()[:19] == body["until"][:19]
     assert await redeliver_owed(sessions, dev_env.client, queue, _far_future) == 0
-    assert await pause_lines(sessions, "P-4") == ["paused"]
+    assert await pause_lines(sessions, "PZ-4") == ["paused"]

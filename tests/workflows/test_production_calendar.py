@@ -68,9 +68,9 @@ async def test_a_dial_started_on_30_december_calls_again_on_9_january(
 ) -> None:
     await walk.manager("olga", timezone="Europe/Moscow", working_hours=OFFICE)
     eve_eve = new_year_eve_eve(today)
-    await taken_at(walk, "PC-1", datetime.combine(eve_eve, time(18, 0), tzinfo=MOSCOW))
+    await taken_at(walk, "NY-1", datetime.combine(eve_eve, time(18, 0), tzinfo=MOSCOW))
 
-    calls = await unanswered_calls(walk, "olga", "PC-1", 5)
+    calls = await unanswered_calls(walk, "olga", "NY-1", 5)
 
     days = [when(call).astimezone(MOSCOW).date() for call in calls]
     assert days == [eve_eve] * 2 + [date(eve_eve.year + 1, 1, 9)] * 3
@@ -88,9 +88,9 @@ async def test_a_transferred_working_saturday_is_a_day_of_calls(walk: Walk, toda
     await walk.manager("olga", timezone="Europe/Moscow", working_hours=OFFICE)
     saturday = working_saturday(today)
     friday = saturday - timedelta(days=1)
-    await taken_at(walk, "PC-2", datetime.combine(friday, time(18, 0), tzinfo=MOSCOW))
+    await taken_at(walk, "SAT-1", datetime.combine(friday, time(18, 0), tzinfo=MOSCOW))
 
-    calls = await unanswered_calls(walk, "olga", "PC-2", 6)
+    calls = await unanswered_calls(walk, "olga", "SAT-1", 6)
 
     assert [local(call, MOSCOW) for call in calls] == [
         ("Fri", 18, 0),
