@@ -360,8 +360,9 @@ class Settings(BaseSettings):
 
     def checkin_setup(self) -> CheckinSetup:
         """The products that get a check-in and how long after payment (scaled seconds)."""
+        default = self.checkin_default_days
         after = {
-            product: self.scaled(timedelta(days=self.checkin_default_days if days is None else days))
+            product: self.scaled(timedelta(days=default if days is None else days))
             for product, days in self.checkin_after.items()
         }
         return CheckinSetup(after=after, send_email=self.checkin_email)

@@ -203,7 +203,8 @@ class RenewalActivities:
                 outcome=end.outcome,
                 call_answer=end.call_answer,
             )
-            if end.outcome != RenewalOutcome.RENEWED:
+            # A renewal the API recorded meanwhile (subscription.period moved on) stands.
+            if end.outcome != RenewalOutcome.RENEWED and subscription.period == end.period:
                 subscription.status = (
                     SubscriptionStatus.CANCELLED
                     if end.outcome == RenewalOutcome.CANCELLED

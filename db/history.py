@@ -32,8 +32,8 @@ def record(
     key: str | None = None,
     **detail: Any,
 ) -> None:
-    """Add a timeline line (of an order, a lead or a subscription), and the webhook events it makes, to the session; the caller commits
-    them with the change they describe."""
+    """Add a timeline line (of an order, a lead or a subscription), and the webhook events it
+    makes, to the session; the caller commits them with the change they describe."""
     session.add(
         HistoryEntry(
             key=key,

@@ -8,6 +8,7 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class PayLinks:
         except (ValueError, KeyError, TypeError) as error:
             raise ValueError(f"renewal token payload is garbled: {error}") from error
 
-    def _payload(self, token: str) -> dict[str, object]:
+    def _payload(self, token: str) -> dict[str, Any]:
         body, _, signature = token.partition(".")
         if not hmac.compare_digest(_b64(self._sign(body)).encode(), signature.encode()):
             raise ValueError("token signature does not match")

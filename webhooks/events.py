@@ -91,7 +91,9 @@ def events_for(
     return events
 
 
-def subject_of(order_id: str | None, lead_id: str | None, subscription_id: str | None = None) -> str:
+def subject_of(
+    order_id: str | None, lead_id: str | None, subscription_id: str | None = None
+) -> str:
     """What events are ordered by: an endpoint gets one order's (lead's, subscription's)
     events in order."""
     if order_id is not None:

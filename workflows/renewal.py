@@ -144,8 +144,8 @@ class Renewal:
             retry_policy=WRITE_RETRY,
         )
         await workflow.wait_condition(workflow.all_handlers_finished)
-        if outcome == RenewalOutcome.RENEWED:
-            assert self.renewed_until is not None
+        # Money wins: a renewal heard while a lapse was being written goes on to the next period.
+        if self.renewed_until is not None:
             workflow.continue_as_new(
                 RenewalInput(
                     subscription_id=self.subscription_id,
@@ -161,20 +161,23 @@ class Renewal:
 
     @workflow.signal
     def renew(self, renewed: SubscriptionRenewed) -> None:
-        """Paid for the next period: this one ends renewed."""
-        if renewed.period == self.period and self._first_time(renewed.event_id):
+        """Paid for the next period: this one ends renewed (or, heard as it lapses, the next
+        period is followed all the same)."""
+        if renewed.period != self.period or self.cancelled or self.renewed_until is not None:
+            return
+        if self._first_time(renewed.event_id):
             self.renewed_until = renewed.next_period_ends_at
 
     @workflow.signal
     def cancel(self, cancelled: SubscriptionCancelled) -> None:
         """The backend cancelled the subscription: no more reminders, the period ends."""
-        if self._first_time(cancelled.event_id):
+        if not self._over() and self._first_time(cancelled.event_id):
             self.cancelled = True
 
     @workflow.signal
     def change_period(self, changed: PeriodChanged) -> None:
         """The period ends at another moment: the reminders still ahead follow it."""
-        if self._first_time(changed.event_id):
+        if not self._over() and not self.ending and self._first_time(changed.event_id):
             self.ends_at = changed.period_ends_at
             self.schedule += 1
             self._arm()
@@ -205,9 +208,9 @@ class Renewal:
             step = min(self.armed, key=lambda s: (-s.before, s.name), default=None)
             self.next_step = step
             due = self.ends_at if step is None else self.ends_at - timedelta(seconds=step.before)
-            schedule = self.schedule
-            await self._wait(lambda: self._over() or self.schedule != schedule, self._until(due))
-            if self._over() or self.schedule != schedule:
+            news = self._news_since(self.schedule)
+            await self._wait(news, self._until(due))
+            if news():
                 continue
             if workflow.now() >= self.clock.workflow_time(self.ends_at):
                 break
@@ -310,12 +313,16 @@ class Renewal:
 
     # --- shared steps ---------------------------------------------------------------
 
+    def _news_since(self, schedule: int) -> Callable[[], bool]:
+        """Whether the period is over, or its end has moved since `schedule`."""
+        return lambda: self._over() or self.schedule != schedule
+
     def _over(self) -> bool:
         return self.renewed_until is not None or self.cancelled
 
     def _first_time(self, event_id: str) -> bool:
         """Events are deduplicated here too: the API's check and a redelivery may overlap."""
-        if event_id in self.events_seen or self._over() or self.ending:
+        if event_id in self.events_seen:
             return False
         self.events_seen.add(event_id)
         return True
