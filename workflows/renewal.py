@@ -62,11 +62,15 @@ class RenewalResult:
     outcome: str  # RenewalOutcome
 
 
+# Moments in signals are ISO 8601 strings, as in RenewalInput: the sandbox cannot rebuild a
+# `datetime` field of a dataclass.
+
+
 @dataclass
 class SubscriptionRenewed:
     event_id: str
     period: int  # the period it renews: a late redelivery to the next period is ignored
-    next_period_ends_at: datetime
+    next_period_ends_at: str
 
 
 @dataclass
@@ -77,7 +81,7 @@ class SubscriptionCancelled:
 @dataclass
 class PeriodChanged:
     event_id: str
-    period_ends_at: datetime
+    period_ends_at: str
 
 
 @dataclass
@@ -166,7 +170,7 @@ class Renewal:
         if renewed.period != self.period or self.cancelled or self.renewed_until is not None:
             return
         if self._first_time(renewed.event_id):
-            self.renewed_until = renewed.next_period_ends_at
+            self.renewed_until = datetime.fromisoformat(renewed.next_period_ends_at)
 
     @workflow.signal
     def cancel(self, cancelled: SubscriptionCancelled) -> None:
@@ -178,7 +182,7 @@ class Renewal:
     def change_period(self, changed: PeriodChanged) -> None:
         """The period ends at another moment: the reminders still ahead follow it."""
         if not self._over() and not self.ending and self._first_time(changed.event_id):
-            self.ends_at = changed.period_ends_at
+            self.ends_at = datetime.fromisoformat(changed.period_ends_at)
             self.schedule += 1
             self._arm()
 

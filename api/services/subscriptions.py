@@ -120,9 +120,11 @@ async def apply_event(
     subscription = await _lock(session, subscription_id)
     seen = await session.get(SubscriptionEvent, body.event_id)
     if seen is not None:
-        await session.rollback()
-        if seen.subscription_id != subscription_id:
+        other = seen.subscription_id != subscription_id
+        await session.rollback()  # the lock with it: this event changes nothing
+        if other:
             raise Conflict(f"event {body.event_id!r} was already used for another subscription")
+        await session.refresh(seen)
         return seen, True
     _check(subscription, body, now)
     inserted = await insert_or_ignore(
@@ -200,7 +202,9 @@ async def deliver(
     workflow_id = renewal_workflow_id(event.subscription_id)
     if event.type == SubscriptionEventType.RENEWED:
         assert event.period_ends_at is not None
-        renewed = SubscriptionRenewed(event.event_id, event.period, event.period_ends_at)
+        renewed = SubscriptionRenewed(
+            event.event_id, event.period, event.period_ends_at.isoformat()
+        )
         if not await signal_workflow(temporal, workflow_id, Renewal.renew, renewed):
             # The period it renews ended without it (lapsed): the next one is followed anew.
             await _start(
@@ -218,7 +222,7 @@ async def deliver(
             )
     elif event.type == SubscriptionEventType.PERIOD_CHANGED:
         assert event.period_ends_at is not None
-        changed = PeriodChanged(event.event_id, event.period_ends_at)
+        changed = PeriodChanged(event.event_id, event.period_ends_at.isoformat())
         await signal_workflow(temporal, workflow_id, Renewal.change_period, changed)
     else:
         cancelled = SubscriptionCancelled(event.event_id)
