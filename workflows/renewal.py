@@ -227,16 +227,17 @@ class Renewal:
         return RenewalOutcome.CANCELLED if self.cancelled else RenewalOutcome.LAPSED
 
     def _arm(self) -> None:
-        """The steps still ahead of the period's end; one already past is not made up for
-        (a subscription posted two days before its end gets no seven-day reminder)."""
+        """The steps still ahead of the period's end. A reminder already past is not made up
+        for (a subscription posted two days before its end gets no seven-day reminder); the
+        call is, at once: there is still time to talk."""
         t = self.timings
-        steps = {_Step(f"notice:{round(before / DAY)}", before) for before in t.notices}
-        if self.call is None and self.call_answer is None:
-            steps.add(_Step(CALL_STEP, t.call_before))
-        if self.call_answer == "declined":
-            steps = {s for s in steps if s.name == CALL_STEP}
         now = self.clock.chase_time(workflow.now())
+        steps = {_Step(f"notice:{round(before / DAY)}", before) for before in t.notices}
+        if self.call_answer == "declined":
+            steps = set()
         self.armed = {s for s in steps if self.ends_at - timedelta(seconds=s.before) > now}
+        if self.call is None and self.ends_at > now:
+            self.armed.add(_Step(CALL_STEP, t.call_before))
 
     async def _take(self, step: _Step) -> None:
         if step.name == CALL_STEP:
