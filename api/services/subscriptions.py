@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, update
@@ -37,6 +37,9 @@ from workflows.renewal import (
 
 logger = logging.getLogger(__name__)
 
+# How far ahead a period may end: further is a typo, and beyond any timer worth setting.
+FURTHEST_END = timedelta(days=3 * 366)
+
 
 @dataclass(frozen=True)
 class Stored:
@@ -48,8 +51,7 @@ async def create_subscription(
     session: AsyncSession, body: SubscriptionIn, settings: Settings, now: datetime
 ) -> Stored:
     """Store the subscription once; the same id again changes nothing."""
-    if body.period_ends_at <= now:
-        raise Invalid(f"period_ends_at {body.period_ends_at.isoformat()} is in the past")
+    _check_end(body.period_ends_at, now)
     if body.assignee_id is not None and await session.get(Manager, body.assignee_id) is None:
         raise Invalid(f"manager {body.assignee_id!r} does not exist")
     created = await insert_or_ignore(
@@ -176,17 +178,24 @@ def _check(subscription: Subscription, body: SubscriptionEventIn, now: datetime)
         raise Conflict(f"subscription {subscription.id!r} is cancelled")
     if body.type == SubscriptionEventType.RENEWED:
         assert body.period_ends_at is not None
-        if body.period_ends_at <= max(subscription.period_ends_at, now):
+        if body.period_ends_at <= subscription.period_ends_at:
             raise Invalid(
                 f"period_ends_at {body.period_ends_at.isoformat()} must be after the current "
-                f"period's end ({subscription.period_ends_at.isoformat()}) and in the future"
+                f"period's end ({subscription.period_ends_at.isoformat()})"
             )
+        _check_end(body.period_ends_at, now)
     elif body.type == SubscriptionEventType.PERIOD_CHANGED:
         assert body.period_ends_at is not None
         if subscription.status != SubscriptionStatus.ACTIVE:
             raise Conflict(f"subscription {subscription.id!r} is {subscription.status}")
-        if body.period_ends_at <= now:
-            raise Invalid(f"period_ends_at {body.period_ends_at.isoformat()} is in the past")
+        _check_end(body.period_ends_at, now)
+
+
+def _check_end(end: datetime, now: datetime) -> None:
+    if end <= now:
+        raise Invalid(f"period_ends_at {end.isoformat()} is in the past")
+    if end > now + FURTHEST_END:
+        raise Invalid(f"period_ends_at {end.isoformat()} is more than 3 years ahead")
 
 
 async def deliver(

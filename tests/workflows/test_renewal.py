@@ -244,6 +244,8 @@ async def test_a_changed_period_end_moves_the_reminders_and_the_call(
 async def test_bad_input_is_refused_and_changes_nothing(walk: Walk) -> None:
     past = await subscribe(walk, "S-5", timedelta(days=-1))
     assert past.status_code == 422 and "past" in past.json()["detail"]
+    far = await subscribe(walk, "S-5", timedelta(days=5000))
+    assert far.status_code == 422 and "3 years" in far.json()["detail"]
     nobody = await subscribe(walk, "S-5", timedelta(days=9), assignee_id="nobody")
     assert nobody.status_code == 422 and "nobody" in nobody.json()["detail"]
     missing = await walk.api.get("/v1/subscriptions/S-5", headers=walk.backend)
