@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 from temporalio.testing import ActivityEnvironment
 
@@ -111,3 +112,24 @@ async def test_a_period_ends_once_and_a_recorded_renewal_beats_a_lapse(
     async with sessions() as session:
         subscription = await session.get(Subscription, "S-A")
     assert subscription is not None and subscription.status == "lapsed"
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+async def test_customer_text_is_escaped_in_the_renewal_reminder(
+    deps: WorkerDeps, sessions: Sessions, mailbox: Mailbox, language: str
+) -> None:
+    await make_subscription(
+        sessions,
+        customer_name="<script>alert(1)</script>",
+        product_name='Tom & Jerry "<b>club</b>"',
+        language=language,
+    )
+    request = RenewalEmail("renewal-S-A:1:0:notice:1", "S-A", 1, 1, datetime.now(UTC))
+    assert (await ActivityEnvironment().run(renewals(deps).send_renewal_email, request)).status == (
+        "sent"
+    )
+    [message] = await mailbox.wait_for(1)
+    html = message.get_body(("html",)).get_content()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<b>club</b>" not in html
+    assert "/renew/S-A?token=" in html
