@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.calendars import CalendarActivities, WhoseCalendar
@@ -244,18 +245,22 @@ class Renewal:
             # Beside the reminders: the task waits for its answer while they go out.
             self.call = asyncio.create_task(self._renewal_call())
             return
-        await workflow.execute_activity_method(
-            RenewalActivities.send_renewal_email,
-            RenewalEmail(
-                key=self._key(f"{self.schedule}:{step.name}"),
-                subscription_id=self.subscription_id,
-                period=self.period,
-                days_left=max(1, round(step.before / DAY)),
-                at=workflow.now(),
-            ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=EMAIL_RETRY,
-        )
+        try:
+            await workflow.execute_activity_method(
+                RenewalActivities.send_renewal_email,
+                RenewalEmail(
+                    key=self._key(f"{self.schedule}:{step.name}"),
+                    subscription_id=self.subscription_id,
+                    period=self.period,
+                    days_left=max(1, round(step.before / DAY)),
+                    at=workflow.now(),
+                ),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=EMAIL_RETRY,
+            )
+        except ActivityError as error:
+            # Refused for good (recorded as email_failed): the call and the period go on.
+            workflow.logger.warning("reminder to %s not sent: %s", self.subscription_id, error)
 
     async def _renewal_call(self) -> None:
         """A call task for the customer's manager (or the pool), at a working moment of theirs."""

@@ -18,7 +18,7 @@ from db.models import Email
 from db.session import Sessions
 from settings import Settings
 from tests.factories import make_order
-from tests.mailbox import Mailbox
+from tests.mailbox import Mailbox, SmtpServer
 from tests.walk import Walk
 
 PRODUCT = {"id": "club-python", "name": "Python club"}
@@ -271,3 +271,28 @@ async def test_bad_input_is_refused_and_changes_nothing(walk: Walk) -> None:
     assert (after["status"], after["period"]) == ("active", 1)
     history = await walk.api.get("/v1/subscriptions/S-5/history", headers=walk.backend)
     assert [line["kind"] for line in history.json()] == ["subscription_created"]
+
+
+async def test_a_refused_reminder_leaves_the_call_and_the_period_going(
+    walk: Walk, sessions: Sessions, smtp_server: SmtpServer
+) -> None:
+    smtp_server.refuse.add("gone@example.com")
+    try:
+        created = await subscribe(
+            walk,
+            "S-6",
+            timedelta(days=8),
+            customer={"name": "Anna Petrova", "email": "gone@example.com"},
+        )
+        assert created.status_code == 201, created.text
+        await walk.skip(days=1, minutes=1)  # the 7-day reminder: refused for good
+        await walk.skip(days=4)
+        call = await renewal_call(walk, "S-6")  # the call opens all the same
+        await walk.answered("olga", call, "no_answer")
+        await walk.skip(days=3)
+        lapsed = await settled(walk, "S-6", status="lapsed")
+        assert [p["outcome"] for p in lapsed["periods"]] == ["lapsed"]
+        history = await walk.api.get("/v1/subscriptions/S-6/history", headers=walk.backend)
+        assert "email_failed" in [line["kind"] for line in history.json()]
+    finally:
+        smtp_server.refuse.discard("gone@example.com")
