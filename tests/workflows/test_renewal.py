@@ -5,8 +5,9 @@ activities against the real database and SMTP server."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -64,13 +65,13 @@ async def subscription(walk: Walk, subscription_id: str) -> dict[str, Any]:
     return response.json()  # type: ignore[no-any-return]
 
 
-async def renewal_call(walk: Walk, subscription_id: str) -> dict[str, Any]:
+async def renewal_call(walk: Walk, subscription_id: str, manager: str = "olga") -> dict[str, Any]:
     """The subscription's open renewal call task, once the workflow has opened it."""
     for _ in range(400):
         response = await walk.api.get(
             "/v1/tasks",
             params={"subscription_id": subscription_id, "kind": "renewal_call"},
-            headers=walk.managers["olga"],
+            headers=walk.managers[manager],
         )
         assert response.status_code == 200, response.text
         if response.json():
@@ -296,3 +297,36 @@ async def test_a_refused_reminder_leaves_the_call_and_the_period_going(
         assert "email_failed" in [line["kind"] for line in history.json()]
     finally:
         smtp_server.refuse.discard("gone@example.com")
+
+
+async def test_the_renewal_call_waits_for_the_manager_s_working_hours(walk: Walk) -> None:
+    moscow = ZoneInfo("Europe/Moscow")
+    await walk.manager("nina", timezone="Europe/Moscow", working_hours="Mon-Fri 09:00-19:00")
+    # The period ends on a Tuesday at noon: three days before is a Saturday.
+    ends = await walk.next_weekday(1, time(12, 0), moscow) + timedelta(weeks=1)
+    created = await walk.api.post(
+        "/v1/subscriptions",
+        json={
+            "id": "S-8",
+            "product": PRODUCT,
+            "price": "990.00",
+            "currency": "RUB",
+            "customer": {"name": "Anna Petrova", "email": "anna@example.com"},
+            "period_ends_at": ends.isoformat(),
+            "assignee_id": "nina",
+        },
+        headers=walk.backend,
+    )
+    assert created.status_code == 201, created.text
+    await walk.skip_to(ends - timedelta(days=3, minutes=-1))  # Saturday 12:01: nobody works
+    response = await walk.api.get(
+        "/v1/tasks", params={"subscription_id": "S-8"}, headers=walk.managers["nina"]
+    )
+    assert response.json() == []
+    monday = (ends - timedelta(days=1)).replace(hour=9)
+    await walk.skip_to(monday + timedelta(minutes=1))
+    call = await renewal_call(walk, "S-8", manager="nina")
+    assert call["assignee_id"] == "nina"
+    assert datetime.fromisoformat(call["created_at"]).astimezone(moscow) - monday < timedelta(
+        seconds=5
+    )
