@@ -100,20 +100,22 @@ class OrderActivities:
     async def finish_order(self, end: OrderEnd) -> None:
         """End the chase: final status and outcome, and every open task closed automatically;
         a paid order's check-in is started (activities.checkins)."""
-        if not await self._write_end(end):
-            activity.logger.info("order %s already ended %s", end.order_id, end.status)
-        if end.status == "paid" and self.start_checkin is not None:
-            # Also when the end was written by an attempt that failed to start it.
+        product_id = await self._write_end(end)
+        if end.status != "paid" or self.start_checkin is None:
+            return
+        if product_id is None:
+            # Written by an attempt that may have failed to start the check-in: start it now.
             async with self.sessions() as session:
-                order = await load_order(session, end.order_id)
-            await self.start_checkin(order.id, order.product_id)
+                product_id = (await load_order(session, end.order_id)).product_id
+        await self.start_checkin(end.order_id, product_id)
 
-    async def _write_end(self, end: OrderEnd) -> bool:
-        """The end's rows, once per key; False when an earlier attempt wrote them."""
+    async def _write_end(self, end: OrderEnd) -> str | None:
+        """The end's rows, once per key: the order's product, or None when an earlier
+        attempt wrote them."""
         async with self.sessions() as session, session.begin():
             order = await lock_order_row(session, end.order_id)
             if await already_done(session, end.key):
-                return False
+                return None
             reason = f"order {end.status}"
             # Conditional: an answer the API claimed a moment ago stays answered.
             closed = await session.execute(
@@ -155,7 +157,7 @@ class OrderActivities:
             order.updated_at = order.ended_at = end.at
         metrics.chase_ended(order.product_id, end.status, end.outcome, end.reason)
         activity.logger.info("order %s ended %s (%s)", order.id, end.status, end.reason)
-        return True
+        return order.product_id
 
 
 async def lock_order_row(session: AsyncSession, order_id: str) -> Order:

@@ -11,7 +11,7 @@ from datetime import time, timedelta
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowHistory
+from temporalio.client import WorkflowExecutionStatus, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -97,3 +97,15 @@ async def walk_the_dial(walk: Walk, started_on: str, deps: WorkerDeps, queue: st
             assert DIAL_WORKING_HOURS in markers(await dial_history(env, order_id))
         await walk.event(order_id, "pay-1", "paid")
         await walk.status(order_id, "paid")
+        # The thank-you follows the paid status: ended mid-activity (terminate_chases), the
+        # chase would leave a completion that holds the shared server's clock.
+        await chase_closed(walk, order_id)
+
+
+async def chase_closed(walk: Walk, order_id: str) -> None:
+    handle = walk.env.client.get_workflow_handle(f"order-{order_id}")
+    for _ in range(400):
+        if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"the chase of order {order_id} did not end")
