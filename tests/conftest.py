@@ -33,6 +33,7 @@ from settings import Settings
 from temporal_client import register_search_attributes
 from tests.mailbox import Mailbox, SmtpServer
 from tests.servers import cached_binary, free_port, serve_api, temporal_cli
+from tests.time_skipping import free_the_clock
 from worker import WorkerDeps, build_worker, make_deps
 
 
@@ -82,6 +83,7 @@ async def nothing_left_running(request: pytest.FixtureRequest) -> AsyncIterator[
         )
         with contextlib.suppress(RPCError):  # it ended meanwhile
             await handle.terminate(f"left running by {request.node.name}")
+    await free_the_clock(env)
 
 
 @pytest_asyncio.fixture(scope="session")

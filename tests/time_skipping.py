@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
-from temporalio.api.testservice.v1 import SleepRequest
+from temporalio.api.testservice.v1 import SleepRequest, UnlockTimeSkippingRequest
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 # `env.sleep` is one RPC under the SDK's default call timeout, which cut long skips off
@@ -18,3 +20,25 @@ async def skip(env: WorkflowEnvironment, duration: timedelta) -> None:
     request = SleepRequest()
     request.duration.FromTimedelta(duration)
     await env.client.test_service.unlock_time_skipping_with_sleep(request, timeout=SKIP_TIMEOUT)
+
+
+async def free_the_clock(env: WorkflowEnvironment) -> None:
+    """Make sure the clock skips again once a test's workflows are ended.
+
+    The Java test server holds its clock while a task is out; a task handed to a worker as it
+    stopped, whose workflow is then terminated, is never given back, and every later skip of the
+    session waits in real time (the suite hung there). Such a hold clears in seconds or never:
+    a minute's skip is tried for up to a minute, then the one stray hold is released.
+    """
+    for _ in range(6):
+        request = SleepRequest()
+        request.duration.FromTimedelta(timedelta(minutes=1))
+        try:
+            await env.client.test_service.unlock_time_skipping_with_sleep(
+                request, timeout=timedelta(seconds=10)
+            )
+            return
+        except RPCError:
+            continue
+    logging.getLogger(__name__).warning("the time-skipping clock was held with nothing running")
+    await env.client.test_service.unlock_time_skipping(UnlockTimeSkippingRequest())
