@@ -8,7 +8,6 @@ second delivery (events by id).
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -34,8 +33,6 @@ from workflows.renewal import (
     SubscriptionCancelled,
     SubscriptionRenewed,
 )
-
-logger = logging.getLogger(__name__)
 
 # How far ahead a period may end: further is a typo, and beyond any timer worth setting.
 FURTHEST_END = timedelta(days=3 * 366)
