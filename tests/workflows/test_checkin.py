@@ -117,3 +117,26 @@ async def test_a_product_not_listed_gets_no_checkin_and_an_unanswered_one_is_cou
     assert (
         await walk.env.client.get_workflow_handle("checkin-C-3", result_type=CheckinResult).result()
     ).answer == "happy"
+
+
+class TestWithoutTheEmail:
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        """CHECKIN_EMAIL=false: the manager asks, the customer gets no email."""
+        return settings.model_copy(update={"checkin_email": False})
+
+    async def test_only_the_task_comes_and_not_interested_is_counted(
+        self, walk: Walk, sessions: Sessions, mailbox: Mailbox
+    ) -> None:
+        await walk.create_order("C-4")
+        await pay(walk, "C-4")
+        await checkin_started(walk, "C-4")
+        await walk.skip(days=30, minutes=1)
+        task = await walk.task("olga", "C-4", "checkin")
+        await walk.answered("olga", task, "not_interested")
+        handle = walk.env.client.get_workflow_handle("checkin-C-4", result_type=CheckinResult)
+        assert (await handle.result()).answer == "not_interested"
+        assert [e.kind for e in await outbox(sessions, "C-4")] == ["order_received", "thank_you"]
+        report = (await walk.api.get("/v1/reports/outcomes", headers=walk.backend)).json()
+        assert report["checkins"]["total"]["answers"] == {"not_interested": 1}
+        assert report["checkins"]["total"]["offer_conversion"] == 0.0
