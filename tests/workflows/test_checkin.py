@@ -57,29 +57,29 @@ async def checkin_started(walk: Walk, order_id: str) -> None:
 async def test_thirty_days_after_payment_the_manager_asks_how_they_like_it(
     walk: Walk, sessions: Sessions, mailbox: Mailbox
 ) -> None:
-    await walk.create_order("C-1")
+    await walk.create_order("CHK-1")
     await walk.skip(minutes=1)
-    take = await walk.task("olga", "C-1", "take_order")
+    take = await walk.task("olga", "CHK-1", "take_order")
     await walk.answered("olga", take, "yes")
-    await walk.status("C-1", "in_progress")
-    await pay(walk, "C-1")
-    await checkin_started(walk, "C-1")
-    paid_at = datetime.fromisoformat((await walk.order("C-1"))["ended_at"])
+    await walk.status("CHK-1", "in_progress")
+    await pay(walk, "CHK-1")
+    await checkin_started(walk, "CHK-1")
+    paid_at = datetime.fromisoformat((await walk.order("CHK-1"))["ended_at"])
 
     await walk.skip(days=29)
-    assert await walk.tasks("olga", "C-1", kind="checkin") == []
+    assert await walk.tasks("olga", "CHK-1", kind="checkin") == []
     await walk.skip(days=1, minutes=1)
-    task = await walk.task("olga", "C-1", "checkin")
+    task = await walk.task("olga", "CHK-1", "checkin")
     assert task["assignee_id"] == "olga"  # the manager who took the order
     assert task["options"] == ["happy", "offer_accepted", "not_interested", "no_answer"]
     assert "Python for analysts" in task["call_script"]
-    emails = [e for e in await outbox(sessions, "C-1") if e.kind == "checkin"]
+    emails = [e for e in await outbox(sessions, "CHK-1") if e.kind == "checkin"]
     assert [e.status for e in emails] == ["sent"]
     assert timedelta(days=30) <= emails[0].created_at - paid_at < timedelta(days=30, seconds=5)
 
     await walk.answered("olga", task, "offer_accepted")
     result = await walk.env.client.get_workflow_handle(
-        "checkin-C-1", result_type=CheckinResult
+        "checkin-CHK-1", result_type=CheckinResult
     ).result()
     assert result.answer == "offer_accepted"
     report = await walk.api.get("/v1/reports/outcomes", headers=walk.backend)
@@ -91,32 +91,31 @@ async def test_thirty_days_after_payment_the_manager_asks_how_they_like_it(
         "offer_conversion": 1.0,
     }
     assert checkins["products"][0]["product_id"] == "course-python"
-    kinds = await walk.history_kinds("C-1")
+    kinds = await walk.history_kinds("CHK-1")
     assert kinds[-1] == "task_answered" and "task_created" in kinds
 
 
 async def test_a_product_not_listed_gets_no_checkin_and_an_unanswered_one_is_counted_open(
     walk: Walk, mailbox: Mailbox
 ) -> None:
-    await walk.create_order("C-2", product=("course-sql", "SQL basics"))
-    await pay(walk, "C-2")
-    await walk.create_order("C-3")
-    await pay(walk, "C-3")  # nobody took it: the check-in goes to the pool
-    await checkin_started(walk, "C-3")
+    await walk.create_order("CHK-2", product=("course-sql", "SQL basics"))
+    await pay(walk, "CHK-2")
+    await walk.create_order("CHK-3")
+    await pay(walk, "CHK-3")  # nobody took it: the check-in goes to the pool
+    await checkin_started(walk, "CHK-3")
     with pytest.raises(RPCError):
-        await walk.env.client.get_workflow_handle("checkin-C-2").describe()
+        await walk.env.client.get_workflow_handle("checkin-CHK-2").describe()
 
     await walk.skip(days=30, minutes=1)
-    task = await walk.task("olga", "C-3", "checkin")
+    task = await walk.task("olga", "CHK-3", "checkin")
     assert task["assignee_id"] is None
     report = (await walk.api.get("/v1/reports/outcomes", headers=walk.backend)).json()
     assert report["checkins"]["total"]["open"] == 1
     refused = await walk.answer("olga", task, "maybe")
     assert refused.status_code == 422
     await walk.answered("olga", task, "happy")
-    assert (
-        await walk.env.client.get_workflow_handle("checkin-C-3", result_type=CheckinResult).result()
-    ).answer == "happy"
+    handle = walk.env.client.get_workflow_handle("checkin-CHK-3", result_type=CheckinResult)
+    assert (await handle.result()).answer == "happy"
 
 
 class TestWithoutTheEmail:
@@ -128,15 +127,15 @@ class TestWithoutTheEmail:
     async def test_only_the_task_comes_and_not_interested_is_counted(
         self, walk: Walk, sessions: Sessions, mailbox: Mailbox
     ) -> None:
-        await walk.create_order("C-4")
-        await pay(walk, "C-4")
-        await checkin_started(walk, "C-4")
+        await walk.create_order("CHK-4")
+        await pay(walk, "CHK-4")
+        await checkin_started(walk, "CHK-4")
         await walk.skip(days=30, minutes=1)
-        task = await walk.task("olga", "C-4", "checkin")
+        task = await walk.task("olga", "CHK-4", "checkin")
         await walk.answered("olga", task, "not_interested")
-        handle = walk.env.client.get_workflow_handle("checkin-C-4", result_type=CheckinResult)
+        handle = walk.env.client.get_workflow_handle("checkin-CHK-4", result_type=CheckinResult)
         assert (await handle.result()).answer == "not_interested"
-        assert [e.kind for e in await outbox(sessions, "C-4")] == ["order_received", "thank_you"]
+        assert [e.kind for e in await outbox(sessions, "CHK-4")] == ["order_received", "thank_you"]
         report = (await walk.api.get("/v1/reports/outcomes", headers=walk.backend)).json()
         assert report["checkins"]["total"]["answers"] == {"not_interested": 1}
         assert report["checkins"]["total"]["offer_conversion"] == 0.0
