@@ -25,7 +25,7 @@ from api.services.process import order_process
 from api.timeline import timeline
 from api.web.i18n import refusal
 from api.web.pages import Csrf, ManagerUser, UserDep, WebUser, page, redirect
-from db.models import Discount, HistoryEntry, Manager, Order, Task
+from db.models import Discount, HistoryEntry, Manager, Order, Subscription, Task
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
@@ -256,11 +256,15 @@ async def _task_view(
 ) -> HTMLResponse:
     order = await db.get(Order, task.order_id) if task.order_id else None
     card = await _order_card(db, temporal, order, now) if order else {"order": None}
+    subscription = (
+        await db.get(Subscription, task.subscription_id) if task.subscription_id else None
+    )
     response = page(
         request,
         user,
         "task.html",
         task=task,
+        subscription=subscription,
         error=error,
         entered=entered,
         customer_zone=customer_zone,
