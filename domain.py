@@ -79,6 +79,8 @@ class TaskKind(StrEnum):
     CONFIRM_CANCEL = "confirm_cancel"
     CALLBACK_TIME = "callback_time"
     EMAIL_BOUNCED = "email_bounced"  # the customer's address refused mail: check it
+    RENEWAL_CALL = "renewal_call"  # a subscription ends soon: offer the customer to renew
+    CHECKIN = "checkin"  # a while after a purchase: how do they like it, offer the next one
     NO_PHONE_CHECK = "no_phone_check"  # five days without a phone: check the order
     DISCOUNT = "discount"  # the percent (and validity) the manager grants on the call
     INSTALMENTS = "instalments"  # how many parts the customer pays in
@@ -97,6 +99,26 @@ class OrderEventType(StrEnum):
     CANCELLED = "cancelled"
     PHONE_CHANGED = "phone_changed"
     EMAIL_CHANGED = "email_changed"  # the customer's address was fixed: the next emails go there
+
+
+class SubscriptionEventType(StrEnum):
+    RENEWED = "renewed"  # paid for the next period: `period_ends_at` is its end
+    CANCELLED = "cancelled"
+    PERIOD_CHANGED = "period_changed"  # the current period ends at another moment
+
+
+class SubscriptionStatus(StrEnum):
+    ACTIVE = "active"
+    LAPSED = "lapsed"  # the period ended without a renewal
+    CANCELLED = "cancelled"
+
+
+class RenewalOutcome(StrEnum):
+    """How one period of a subscription ended: renewed is positive, the others negative."""
+
+    RENEWED = "renewed"
+    LAPSED = "lapsed"
+    CANCELLED = "cancelled"
 
 
 # Workflow ids. Order and lead ids never contain "/" (api.schemas.common.ID_PATTERN), so an id
@@ -125,3 +147,12 @@ def late_payment_workflow_id(order_id: str) -> str:
 
 def lead_workflow_id(lead_id: str) -> str:
     return f"lead-{lead_id}"
+
+
+def renewal_workflow_id(subscription_id: str) -> str:
+    """One workflow id for every period of a subscription: it continues as new on renewal."""
+    return f"renewal-{subscription_id}"
+
+
+def checkin_workflow_id(order_id: str) -> str:
+    return f"checkin-{order_id}"

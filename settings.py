@@ -17,10 +17,13 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from activities.checkins import CheckinSetup
 from holiday_dates import known_country, public_days
+from mail.links import RENEWAL_LINK_TEMPLATE
 from webhooks.signing import check_secret
 from workflows.lead_chase import LeadTimings
 from workflows.order_chase import OrderTimings
+from workflows.renewal import RenewalTimings
 from workflows.special_terms import TermsTimings
 from workflows.work_calendar import CalendarError, CalendarSpec, Hours
 
@@ -111,6 +114,8 @@ class Settings(BaseSettings):
     # Order chase (SPEC §1).
     grace: timedelta = timedelta(minutes=1)
     payment_window: timedelta = timedelta(days=30)
+    # A pause (POST /v1/orders/{id}/pause) moves the payment window's end by its length.
+    pause_extends_window: bool = False
     phone_wait: timedelta = timedelta(days=5)
     pending_wait: timedelta = timedelta(days=3)
     dial_days: int = 3
@@ -140,6 +145,19 @@ class Settings(BaseSettings):
     # Per product, the landing page the `landing` email links to (PRODUCT_LANDING_URLS, JSON).
     product_landing_urls: dict[str, str] = {}
 
+    # Subscription renewals (README "Subscription renewals"): reminder emails this many days
+    # before a period ends (`7,1`), and the manager's call task this long before it.
+    renewal_notices: Annotated[tuple[float, ...], NoDecode] = (7.0, 1.0)
+    renewal_call_before: timedelta = timedelta(days=3)
+    renewal_link_template: str = RENEWAL_LINK_TEMPLATE
+
+    # Check-in after a purchase (README "Check-in after purchase"): the products that get one
+    # and after how many days, `course-1=30,course-2=14`; a product named without days gets
+    # CHECKIN_DEFAULT_DAYS, one not named gets none. CHECKIN_EMAIL: the customer is asked too.
+    checkin_after: Annotated[dict[str, float | None], NoDecode] = {}
+    checkin_default_days: float = 30.0
+    checkin_email: bool = True
+
     # Lead chase (SPEC §2).
     lead_interval_business_days: int = 3
     lead_rounds: int = 3
@@ -156,6 +174,48 @@ class Settings(BaseSettings):
         """HOLIDAYS and WORKING_DAYS are comma-separated ISO dates: `2026-01-01,2026-01-02`."""
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("renewal_notices", mode="before")
+    @classmethod
+    def _notice_days(cls, value: object) -> object:
+        """RENEWAL_NOTICES is comma-separated days before the period ends: `7,1`."""
+        if isinstance(value, str):
+            try:
+                days = tuple(float(part) for part in value.split(",") if part.strip())
+            except ValueError as error:
+                raise ValueError(f"RENEWAL_NOTICES {value!r}: write days as `7,1`") from error
+            if any(day <= 0 for day in days):
+                raise ValueError(f"RENEWAL_NOTICES {value!r}: days must be positive")
+            return days
+        return value
+
+    @field_validator("checkin_after", mode="before")
+    @classmethod
+    def _checkin_products(cls, value: object) -> object:
+        """CHECKIN_AFTER is `product=days,...`; a product without `=days` keeps the default
+        (filled in by checkin_setup). JSON (`{"course-1": 30}`) works too."""
+        if not isinstance(value, str) or value.strip().startswith("{"):
+            return value
+        products: dict[str, float | None] = {}
+        for part in (p.strip() for p in value.split(",")):
+            if not part:
+                continue
+            product, _, days = part.partition("=")
+            try:
+                products[product.strip()] = float(days) if days.strip() else None
+            except ValueError as error:
+                raise ValueError(f"CHECKIN_AFTER {part!r}: write `product=days`") from error
+        return products
+
+    @field_validator("checkin_after")
+    @classmethod
+    def _checkin_days(cls, value: dict[str, float | None]) -> dict[str, float | None]:
+        for product, days in value.items():
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:-]*", product) or (
+                days is not None and days <= 0
+            ):
+                raise ValueError(f"CHECKIN_AFTER {product}={days}: a product id and positive days")
         return value
 
     @field_validator("holidays_country")
@@ -193,6 +253,7 @@ class Settings(BaseSettings):
         "instalment_interval",
         "instalment_notice",
         "instalment_grace",
+        "renewal_call_before",
         "webhook_poll",
         "webhook_first_retry",
         "webhook_max_retry_gap",
@@ -320,6 +381,23 @@ class Settings(BaseSettings):
             working_days=calendar.working_days,
         )
 
+    def renewal_timings(self) -> RenewalTimings:
+        """When a renewal's steps fall before its period ends, as a renewal takes them at start."""
+        return RenewalTimings(
+            notices=[days * 86_400 for days in sorted(set(self.renewal_notices), reverse=True)],
+            call_before=self.renewal_call_before.total_seconds(),
+            time_scale=self.chaser_time_scale,
+        )
+
+    def checkin_setup(self) -> CheckinSetup:
+        """The products that get a check-in and how long after payment (scaled seconds)."""
+        default = self.checkin_default_days
+        after = {
+            product: self.scaled(timedelta(days=default if days is None else days))
+            for product, days in self.checkin_after.items()
+        }
+        return CheckinSetup(after=after, send_email=self.checkin_email)
+
     def scaled(self, duration: timedelta) -> float:
         """A duration in seconds after CHASER_TIME_SCALE."""
         return duration.total_seconds() * self.chaser_time_scale
@@ -360,6 +438,7 @@ class Settings(BaseSettings):
                 notice=self.scaled(self.instalment_notice),
                 grace=self.scaled(self.instalment_grace),
             ),
+            pause_extends_window=self.pause_extends_window,
         )
 
 

@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.calendars import CalendarActivities, CalendarSetup
+from activities.checkins import CheckinSetup, CheckinStarter
 from activities.discounts import DiscountActivities
 from activities.emails import EmailActivities, MailSetup
 from activities.enrollment import EnrollmentActivities
@@ -26,6 +27,7 @@ from activities.instalments import InstalmentActivities
 from activities.leads import LeadActivities, LeadMailSetup
 from activities.orders import OrderActivities
 from activities.permanent import PermanentErrors
+from activities.renewals import RenewalActivities
 from activities.sms import FileSmsSender, SmsActivities, SmsSender
 from activities.tasks import TaskActivities
 from activities.webhooks import WebhookActivities, WebhookSetup
@@ -39,11 +41,13 @@ from process_exit import exit_now
 from settings import Settings
 from temporal_client import connect_with_retry
 from tracing import temporal_interceptors, tracer_provider
+from workflows.checkin import Checkin
 from workflows.dial import Dial
 from workflows.enrollment import EnrollmentJob
 from workflows.late_payment import LatePayment
 from workflows.lead_chase import LeadChase
 from workflows.order_chase import OrderChase, OrderTimings
+from workflows.renewal import Renewal
 from workflows.webhook_delivery import (
     WebhookDelivery,
     WebhookDeliveryInput,
@@ -67,6 +71,8 @@ class WorkerDeps:
     # MANAGER_NOTIFY_EMAIL: lead chase notices reach the manager by email too.
     manager_notify_email: bool = True
     webhooks: WebhookSetup = field(default_factory=WebhookSetup)
+    # CHECKIN_AFTER: which paid orders get a check-in, and when.
+    checkins: CheckinSetup = field(default_factory=CheckinSetup)
 
 
 def make_mailer(settings: Settings) -> Mailer:
@@ -93,6 +99,7 @@ def make_deps(settings: Settings, sessions: Sessions) -> WorkerDeps:
         manager_notify_email=settings.manager_notify_email,
         webhooks=webhook_setup(settings),
         order_timings=settings.order_timings,
+        checkins=settings.checkin_setup(),
         calendars=CalendarSetup(
             default_timezone=settings.default_timezone,
             working_hours=settings.working_hours,
@@ -127,6 +134,7 @@ def pay_links(settings: Settings) -> PayLinks:
         template=settings.pay_link_template,
         base_url=settings.public_base_url,
         secret=settings.pay_link_secret.get_secret_value().encode(),
+        renewal_template=settings.renewal_link_template,
     )
 
 
@@ -137,6 +145,8 @@ WORKFLOWS: Sequence[type] = (
     LeadChase,
     EnrollmentJob,
     WebhookDelivery,
+    Renewal,
+    Checkin,
 )
 
 
@@ -161,7 +171,8 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
     """The one place that lists every workflow and activity; worker.py and the tests use it."""
-    orders = OrderActivities(deps.sessions)
+    checkins = CheckinStarter(client, deps.checkins, task_queue)
+    orders = OrderActivities(deps.sessions, checkins.start)
     emails = EmailActivities(deps.sessions, deps.mailer, deps.templates, deps.mail)
     discounts = DiscountActivities(deps.sessions)
     instalments = InstalmentActivities(deps.sessions)
@@ -174,6 +185,7 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
         deps.templates,
         LeadMailSetup(sender=deps.mail.sender, notify_by_email=deps.manager_notify_email),
     )
+    renewals = RenewalActivities(deps.sessions, deps.mailer, deps.templates, deps.mail)
     webhooks = WebhookActivities(deps.sessions, deps.webhooks)
     enrollment = EnrollmentActivities(deps.sessions, client, deps.order_timings, task_queue)
     return Worker(
@@ -198,6 +210,9 @@ def build_worker(client: Client, deps: WorkerDeps, task_queue: str) -> Worker:
             leads.send_lead_email,
             leads.notify_manager,
             leads.save_chase_state,
+            renewals.renewal_manager,
+            renewals.send_renewal_email,
+            renewals.finish_period,
             webhooks.deliver_webhooks,
             enrollment.count_orders,
             enrollment.enroll_batch,

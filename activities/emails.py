@@ -30,8 +30,8 @@ from mail.links import PayLinks
 from mail.render import RenderedEmail, render_email, with_unsubscribe
 from mail.unsubscribe import UnsubscribeLinks, message_id
 
-# Once an order is paid or cancelled the customer hears nothing more, but for this.
-AFTER_PAYMENT = frozenset({"thank_you"})
+# Once an order is paid or cancelled the customer hears nothing more, but for these.
+AFTER_PAYMENT = frozenset({"thank_you", "checkin"})
 # Emails about the order itself, or that the customer asked for: they go to an address on the
 # suppression list too. Every other kind (the cadence, the offer) is marketing.
 TRANSACTIONAL = frozenset(

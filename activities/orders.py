@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,9 +47,14 @@ class Assignment:
     at: datetime
 
 
+# Starts a paid order's check-in: (order id, product id); activities.checkins.CheckinStarter.
+StartCheckin = Callable[[str, str], Awaitable[None]]
+
+
 class OrderActivities:
-    def __init__(self, sessions: Sessions) -> None:
+    def __init__(self, sessions: Sessions, start_checkin: StartCheckin | None = None) -> None:
         self.sessions = sessions
+        self.start_checkin = start_checkin  # None: no check-ins
 
     @activity.defn
     async def set_status(self, change: StatusChange) -> None:
@@ -92,11 +98,24 @@ class OrderActivities:
 
     @activity.defn
     async def finish_order(self, end: OrderEnd) -> None:
-        """End the chase: final status and outcome, and every open task closed automatically."""
+        """End the chase: final status and outcome, and every open task closed automatically;
+        a paid order's check-in is started (activities.checkins)."""
+        product_id = await self._write_end(end)
+        if end.status != "paid" or self.start_checkin is None:
+            return
+        if product_id is None:
+            # Written by an attempt that may have failed to start the check-in: start it now.
+            async with self.sessions() as session:
+                product_id = (await load_order(session, end.order_id)).product_id
+        await self.start_checkin(end.order_id, product_id)
+
+    async def _write_end(self, end: OrderEnd) -> str | None:
+        """The end's rows, once per key: the order's product, or None when an earlier
+        attempt wrote them."""
         async with self.sessions() as session, session.begin():
             order = await lock_order_row(session, end.order_id)
             if await already_done(session, end.key):
-                return
+                return None
             reason = f"order {end.status}"
             # Conditional: an answer the API claimed a moment ago stays answered.
             closed = await session.execute(
@@ -138,6 +157,7 @@ class OrderActivities:
             order.updated_at = order.ended_at = end.at
         metrics.chase_ended(order.product_id, end.status, end.outcome, end.reason)
         activity.logger.info("order %s ended %s (%s)", order.id, end.status, end.reason)
+        return order.product_id
 
 
 async def lock_order_row(session: AsyncSession, order_id: str) -> Order:

@@ -35,7 +35,11 @@ async def deliver(
     """Build and send a pending outbox row, and record the outcome on it and on its timeline.
     A permanent refusal, or a message that cannot be built (a header refusing a name), is
     recorded as `failed`, then raised as PermanentDeliveryError for the caller to judge."""
-    owner = {"order_id": email.order_id, "lead_id": email.lead_id}
+    owner = {
+        "order_id": email.order_id,
+        "lead_id": email.lead_id,
+        "subscription_id": email.subscription_id,
+    }
     try:
         try:
             message = build()

@@ -1,4 +1,5 @@
-"""Manager tasks: opened and closed by workflows; answered through the API."""
+"""Manager tasks of orders and subscriptions: opened and closed by workflows; answered through
+the API."""
 
 from __future__ import annotations
 
@@ -7,19 +8,21 @@ from datetime import datetime
 
 import jinja2
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.orders import load_order
 from db.history import record
-from db.models import Order, Task
+from db.models import Subscription, Task
 from db.session import Sessions
-from workflows.tasks import POOL_KIND
+from workflows.tasks import CALL_SCRIPTS, POOL_KIND
 
 
 @dataclass
 class NewTask:
     key: str
-    order_id: str
+    order_id: str | None  # None for a subscription's task
     workflow_id: str  # the workflow that waits for the answer
     kind: str
     title: str
@@ -32,6 +35,8 @@ class NewTask:
     # The bounds of a number question (workflows.tasks.NUMBER_TASKS).
     number_min: int | None = None
     number_max: int | None = None
+    # A subscription's task (the renewal call) goes to `assignee_id` as the workflow found it.
+    subscription_id: str | None = None
 
 
 @dataclass
@@ -53,6 +58,9 @@ class TaskActivities:
             existing = await session.scalar(select(Task.id).where(Task.key == new.key))
             if existing is not None:
                 return existing
+            if new.subscription_id is not None:
+                return await self._open_subscription_task(session, new)
+            assert new.order_id is not None, "a task belongs to an order or a subscription"
             order = await load_order(session, new.order_id)
             # "Take the order?" goes to the pool; every other task to the order's assignee as
             # the row has it now: a re-assignment committed while this task was on its way wins
@@ -63,8 +71,17 @@ class TaskActivities:
                 order_id=order.id,
                 workflow_id=new.workflow_id,
                 kind=new.kind,
-                title=self._title(order, new),
-                call_script=self._call_script(order, new.kind),
+                title=self._title(order.language, new),
+                call_script=self._call_script(
+                    order.language,
+                    new.kind,
+                    order.product_id,
+                    customer_name=order.customer_name,
+                    product_name=order.product_name,
+                    amount=order.amount,
+                    currency=order.currency,
+                    phone=order.phone,
+                ),
                 options=new.options,
                 number_min=new.number_min,
                 number_max=new.number_max,
@@ -96,12 +113,13 @@ class TaskActivities:
                 update(Task)
                 .where(Task.id == close.task_id, Task.status == "open")
                 .values(status="closed", close_reason=close.reason)
-                .returning(Task.order_id, Task.kind)
+                .returning(Task.order_id, Task.subscription_id, Task.kind)
             )
-            for order_id, kind in closed.all():
+            for order_id, subscription_id, kind in closed.all():
                 record(
                     session,
                     order_id=order_id,
+                    subscription_id=subscription_id,
                     at=close.at,
                     actor="system",
                     kind="task_closed",
@@ -110,32 +128,67 @@ class TaskActivities:
                     reason=close.reason,
                 )
 
-    def _title(self, order: Order, new: NewTask) -> str:
+    async def _open_subscription_task(self, session: AsyncSession, new: NewTask) -> int:
+        subscription = await session.get(Subscription, new.subscription_id)
+        if subscription is None:
+            raise ApplicationError(
+                f"subscription {new.subscription_id!r} does not exist", non_retryable=True
+            )
+        task = Task(
+            key=new.key,
+            subscription_id=subscription.id,
+            workflow_id=new.workflow_id,
+            kind=new.kind,
+            title=self._title(subscription.language, new),
+            call_script=self._call_script(
+                subscription.language,
+                new.kind,
+                subscription.product_id,
+                customer_name=subscription.customer_name,
+                product_name=subscription.product_name,
+                price=subscription.price,
+                currency=subscription.currency,
+                phone=subscription.phone,
+                period_ends_at=subscription.period_ends_at,
+            ),
+            options=new.options,
+            assignee_id=new.assignee_id,
+            status="open",
+            created_at=new.at,
+        )
+        session.add(task)
+        await session.flush()
+        record(
+            session,
+            subscription_id=subscription.id,
+            at=new.at,
+            actor="system",
+            kind="task_created",
+            task_id=task.id,
+            task_kind=task.kind,
+            title=task.title,
+            assignee=task.assignee_id,
+        )
+        return task.id
+
+    def _title(self, language: str, new: NewTask) -> str:
         """The workflow's title is English; other languages have theirs in
         templates/tasks/<language>/<kind>.txt."""
         try:
-            template = self.templates.get_template(f"tasks/{order.language}/{new.kind}.txt")
+            template = self.templates.get_template(f"tasks/{language}/{new.kind}.txt")
         except jinja2.TemplateNotFound:
             return new.title
         return template.render(day=new.day, call=new.call).strip()
 
-    def _call_script(self, order: Order, kind: str) -> str | None:
-        """What to say to the customer, in the order's language: for a dial's call the
-        product's own script or the default one; for an overdue instalment its own."""
-        if kind == "instalment_call":
-            names = [f"call_scripts/{order.language}/{kind}.txt", f"call_scripts/en/{kind}.txt"]
-        elif kind == "call":
-            names = [
-                f"call_scripts/{order.language}/{order.product_id}.txt",
-                f"call_scripts/{order.language}/default.txt",
-                "call_scripts/en/default.txt",
-            ]
-        else:
+    def _call_script(
+        self, language: str, kind: str, product_id: str, **context: object
+    ) -> str | None:
+        """What to say to the customer, in their language: for a dial's call the product's own
+        script or the default one; the renewal call and the check-in have their own."""
+        script = CALL_SCRIPTS.get(kind)
+        if script is None:
             return None
-        return self.templates.select_template(names).render(
-            customer_name=order.customer_name,
-            product_name=order.product_name,
-            amount=order.amount,
-            currency=order.currency,
-            phone=order.phone,
-        )
+        names = [f"call_scripts/{language}/{script}.txt", f"call_scripts/en/{script}.txt"]
+        if kind == "call":
+            names.insert(0, f"call_scripts/{language}/{product_id}.txt")
+        return self.templates.select_template(names).render(context)

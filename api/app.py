@@ -26,6 +26,7 @@ from api.routes import (
     orders,
     pay_links,
     reports,
+    subscriptions,
     suppressions,
     tasks,
     tracking,
@@ -88,6 +89,7 @@ def create_app(
     app.include_router(managers.router)
     app.include_router(orders.router)
     app.include_router(enrollments.router)
+    app.include_router(subscriptions.router)
     app.include_router(leads.router)
     app.include_router(notifications.router)
     app.include_router(pay_links.router)
@@ -108,6 +110,4 @@ async def _connect_then_redeliver(
     """Connect (retrying while Temporal is down), then deliver owed signals for good."""
     if app.state.temporal is None:
         app.state.temporal = await connect_with_retry(settings, interceptors=interceptors)
-    await keep_redelivering(
-        app.state.sessions, app.state.temporal, settings.temporal_task_queue, clock
-    )
+    await keep_redelivering(app.state.sessions, app.state.temporal, settings, clock)

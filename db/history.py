@@ -28,28 +28,30 @@ def record(
     actor: str,
     order_id: str | None = None,
     lead_id: str | None = None,
+    subscription_id: str | None = None,
     key: str | None = None,
     **detail: Any,
 ) -> None:
-    """Add a timeline line, and the webhook events it makes, to the session; the caller commits
-    them with the change they describe."""
+    """Add a timeline line (of an order, a lead or a subscription), and the webhook events it
+    makes, to the session; the caller commits them with the change they describe."""
     session.add(
         HistoryEntry(
             key=key,
             order_id=order_id,
             lead_id=lead_id,
+            subscription_id=subscription_id,
             at=at,
             kind=kind,
             actor=actor,
             detail=detail,
         )
     )
-    for event_type, data in events_for(kind, order_id, lead_id, detail):
+    for event_type, data in events_for(kind, order_id, lead_id, detail, subscription_id):
         session.add(
             WebhookEvent(
                 id=f"msg_{uuid4().hex}",
                 type=event_type,
-                subject=subject_of(order_id, lead_id),
+                subject=subject_of(order_id, lead_id, subscription_id),
                 occurred_at=at,
                 data=data,
             )

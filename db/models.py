@@ -1,5 +1,5 @@
-"""The app's tables: orders and leads, their timelines, managers, tasks, the email outbox,
-the webhook outbox, the suppression list and enrolment jobs."""
+"""The app's tables: orders, leads and subscriptions, their timelines, managers, tasks, the
+email outbox, the webhook outbox, the suppression list and enrolment jobs."""
 
 from __future__ import annotations
 
@@ -109,6 +109,22 @@ class OrderEvent(Base):
     signalled_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
+class OrderPause(Base):
+    """A pause of an order's chase, or an early resume (`until` empty), in the order asked:
+    the id orders the changes for the chase, so a redelivered older one undoes nothing."""
+
+    __tablename__ = "order_pauses"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    until: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(String(255))
+    actor: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime]
+    # When the chase heard of it; None: owed (api.redelivery sends it again).
+    signalled_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
 class HistoryEntry(Base):
     """One line of an order's or a lead's timeline: who did what, when."""
 
@@ -123,6 +139,7 @@ class HistoryEntry(Base):
     key: Mapped[str | None] = mapped_column(String(255), unique=True)
     order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"), index=True)
     lead_id: Mapped[str | None] = mapped_column(ForeignKey("leads.id"), index=True)
+    subscription_id: Mapped[str | None] = mapped_column(ForeignKey("subscriptions.id"), index=True)
     at: Mapped[datetime]
     kind: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(80))
@@ -139,6 +156,7 @@ class Task(Base):
     key: Mapped[str] = mapped_column(String(255), unique=True)
     order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"), index=True)
     lead_id: Mapped[str | None] = mapped_column(ForeignKey("leads.id"), index=True)
+    subscription_id: Mapped[str | None] = mapped_column(ForeignKey("subscriptions.id"), index=True)
     workflow_id: Mapped[str] = mapped_column(String(255))
     kind: Mapped[str] = mapped_column(String(32), index=True)
     title: Mapped[str] = mapped_column(String(255))
@@ -172,6 +190,7 @@ class Email(Base):
     key: Mapped[str] = mapped_column(String(255), unique=True)
     order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"), index=True)
     lead_id: Mapped[str | None] = mapped_column(ForeignKey("leads.id"), index=True)
+    subscription_id: Mapped[str | None] = mapped_column(ForeignKey("subscriptions.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     to_addr: Mapped[str] = mapped_column(String(320))
     from_addr: Mapped[str] = mapped_column(String(400))
@@ -232,6 +251,61 @@ class Lead(Base):
     stopped_reason: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class Subscription(Base):
+    """A customer's subscription to a product; `renewal-<id>` follows its current period."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(64), index=True)
+    product_name: Mapped[str] = mapped_column(String(255))
+    price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    customer_name: Mapped[str] = mapped_column(String(255))
+    customer_email: Mapped[str] = mapped_column(String(320))
+    customer_timezone: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(2))
+    # The manager the backend named; None: whoever sold the customer's last paid order.
+    assignee_id: Mapped[str | None] = mapped_column(ForeignKey("managers.id"))
+    status: Mapped[str] = mapped_column(String(10), index=True)  # active / lapsed / cancelled
+    period: Mapped[int] = mapped_column(default=1)  # the current period, 1-based
+    period_ends_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class SubscriptionEvent(Base):
+    """Backend events of a subscription, kept by event_id so a repeated post changes nothing."""
+
+    __tablename__ = "subscription_events"
+
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    type: Mapped[str] = mapped_column(String(32))  # renewed / cancelled / period_changed
+    period: Mapped[int]  # the period it applies to: a renewal renews this one
+    period_ends_at: Mapped[datetime | None]  # renewed: the next period's end; period_changed
+    received_at: Mapped[datetime]
+    # When the renewal workflow heard of it; None: owed (api.redelivery sends it again).
+    signalled_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class Renewal(Base):
+    """How one period of a subscription ended, for the renewal conversion report."""
+
+    __tablename__ = "renewals"
+    __table_args__ = (UniqueConstraint("subscription_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    period: Mapped[int]
+    period_ends_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(10))  # renewed / lapsed / cancelled
+    # The renewal call's answer, if the manager gave one (renewing / declined / no_answer).
+    call_answer: Mapped[str | None] = mapped_column(String(32))
+    ended_at: Mapped[datetime]
 
 
 class LeadEvent(Base):

@@ -8,6 +8,7 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -20,10 +21,24 @@ class PayToken:
 
 
 @dataclass(frozen=True)
+class RenewalToken:
+    """What a verified renewal token says: the subscription and the period it pays for."""
+
+    subscription_id: str
+    period: int  # the period the link renews, 1-based: paying it starts period + 1
+
+
+# Where a renewal link points unless RENEWAL_LINK_TEMPLATE says otherwise.
+RENEWAL_LINK_TEMPLATE = "{base_url}/renew/{subscription_id}?token={token}"
+
+
+@dataclass(frozen=True)
 class PayLinks:
     template: str  # PAY_LINK_TEMPLATE, with {base_url}, {order_id} and {token}
     base_url: str
     secret: bytes
+    # RENEWAL_LINK_TEMPLATE, with {base_url}, {subscription_id} and {token}
+    renewal_template: str = RENEWAL_LINK_TEMPLATE
 
     def token(
         self, order_id: str, discount_percent: int = 0, valid_until: datetime | None = None
@@ -44,6 +59,37 @@ class PayLinks:
             order_id=order_id,
             token=self.token(order_id, discount_percent, valid_until),
         )
+
+    def renewal_link(self, subscription_id: str, period: int) -> str:
+        """The link a renewal reminder carries: signed like a payment link, naming the
+        subscription and the period it renews."""
+        payload = json.dumps({"s": subscription_id, "p": period}, separators=(",", ":"))
+        body = _b64(payload.encode())
+        return self.renewal_template.format(
+            base_url=self.base_url.rstrip("/"),
+            subscription_id=subscription_id,
+            token=f"{body}.{_b64(self._sign(body))}",
+        )
+
+    def verify_renewal(self, token: str) -> RenewalToken:
+        """What a renewal token carries; ValueError when it is forged or garbled."""
+        payload = self._payload(token)
+        try:
+            return RenewalToken(subscription_id=str(payload["s"]), period=int(payload["p"]))
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"renewal token payload is garbled: {error}") from error
+
+    def _payload(self, token: str) -> dict[str, Any]:
+        body, _, signature = token.partition(".")
+        if not hmac.compare_digest(_b64(self._sign(body)).encode(), signature.encode()):
+            raise ValueError("token signature does not match")
+        try:
+            payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        except ValueError as error:
+            raise ValueError(f"token payload is garbled: {error}") from error
+        if not isinstance(payload, dict):
+            raise ValueError("token payload is garbled: not an object")
+        return payload
 
     def verify(self, token: str) -> PayToken:
         """What a token carries; ValueError when it is forged or garbled."""

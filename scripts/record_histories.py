@@ -41,9 +41,16 @@ from temporalio.worker import Replayer
 
 from cli.history import history_to_json
 from db.migrate import upgrade
-from db.models import Email, Enrollment, Lead, Manager, Order, Task
+from db.models import Email, Enrollment, Lead, Manager, Order, Subscription, Task
 from db.session import Sessions, make_engine, make_sessions
-from domain import EndReason, dial_workflow_id, late_payment_workflow_id, order_workflow_id
+from domain import (
+    EndReason,
+    checkin_workflow_id,
+    dial_workflow_id,
+    late_payment_workflow_id,
+    order_workflow_id,
+    renewal_workflow_id,
+)
 from process_exit import exit_now
 from settings import DefaultSettings, Settings
 from temporal_client import register_search_attributes
@@ -52,6 +59,7 @@ from tests.mailbox import SmtpServer
 from tests.servers import cached_binary, free_port
 from tests.time_skipping import skip
 from worker import WORKFLOWS, build_worker, make_deps
+from workflows.checkin import Checkin, CheckinInput
 from workflows.dial import Dial
 from workflows.enrollment import EnrollmentInput, EnrollmentJob, enrollment_workflow_id
 from workflows.late_payment import LatePayment, LatePaymentInput
@@ -65,6 +73,14 @@ from workflows.order_chase import (
     PaymentReceived,
     PhoneChanged,
     Unsubscribed,
+)
+from workflows.pause import ChasePause, ChaseResume
+from workflows.renewal import (
+    PeriodChanged,
+    Renewal,
+    RenewalInput,
+    SubscriptionCancelled,
+    SubscriptionRenewed,
 )
 from workflows.tasks import Reassignment, TaskAnswer
 from workflows.webhook_delivery import (
@@ -897,6 +913,74 @@ async def _nine_unanswered_calls(rec: Recording, order_id: str) -> None:
             await rec.sleep(timedelta(seconds=t.day_gap))
 
 
+# --- Order chase: pause and resume (README "Calendar") ---------------------------------
+
+
+@recorded(
+    "order-paused-and-resumed",
+    "OrderChase",
+    "paused for 3 days right after the order-received email, resumed after one: the payment "
+    "SMS goes then and the grace minute runs from there; paused again while call 1 is open "
+    "(the chase tells dial-1, the email cadence's wait stands still), no answer: call 2 "
+    "after the pause; paid",
+)
+async def order_paused_and_resumed(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("paused-resumed"))
+    await rec.settled(handle)
+    await _pause(rec, "paused-resumed", 1, timedelta(days=3))
+    await rec.sleep(timedelta(days=1))
+    await handle.signal(OrderChase.resume_chase, ChaseResume(2))
+    await rec.take("paused-resumed")
+    await _paused_mid_dial(rec, "paused-resumed", seq=3)
+    return handle
+
+
+@recorded(
+    "order-paid-while-paused",
+    "OrderChase",
+    "paused for 5 days while call 1 is open, paid a day in: the chase ends at once, dial-1 "
+    "closes its task, thank-you email",
+)
+async def order_paid_while_paused(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await rec.start_order_chase(await rec.order("paid-while-paused"))
+    await rec.take("paid-while-paused")
+    await rec.task("paid-while-paused", "call")
+    await _pause(rec, "paid-while-paused", 1, timedelta(days=5))
+    await rec.sleep(timedelta(days=1))
+    await rec.pay("paid-while-paused")
+    return handle
+
+
+@recorded(
+    "dial-paused",
+    "Dial",
+    "held by its parent's 2-day pause while call 1 is open; no answer: call 2 opens when the "
+    "pause and the rest of the 30-minute gap have passed; the order is paid",
+)
+async def dial_paused(rec: Recording) -> WorkflowHandle[Any, Any]:
+    await rec.start_order_chase(await rec.order("dial-paused"))
+    await rec.take("dial-paused")
+    await _paused_mid_dial(rec, "dial-paused", seq=1)
+    return rec.dial("dial-paused")
+
+
+async def _pause(rec: Recording, order_id: str, seq: int, length: timedelta) -> None:
+    """`POST /v1/orders/{id}/pause` as the chase hears it (its row id is `seq`)."""
+    until = (await rec.now() + length).isoformat()
+    await rec.chase(order_id).signal(OrderChase.pause_chase, ChasePause(seq, until, "away"))
+
+
+async def _paused_mid_dial(rec: Recording, order_id: str, seq: int) -> None:
+    """Paused for 2 days while call 1 is open, which is answered no_answer meanwhile; call 2
+    opens after the pause; then the order is paid."""
+    await rec.task(order_id, "call")
+    await _pause(rec, order_id, seq, timedelta(days=2))
+    await rec.answer(order_id, "call", "no_answer")
+    await rec.sleep(timedelta(days=2, minutes=31))
+    await rec.task(order_id, "call")
+    await rec.pay(order_id)
+
+
 # --- Order chase: the customer email cadence (SPEC §1 D) ------------------------------
 
 
@@ -1193,6 +1277,176 @@ async def lead_search_attributes(rec: Recording) -> WorkflowHandle[Any, Any]:
 
 
 # --- The recorder ---------------------------------------------------------------------
+
+
+# --- Subscription renewals --------------------------------------------------------------
+
+
+async def _subscription(rec: Recording, subscription_id: str, ends_in: timedelta) -> None:
+    """A subscription as `POST /v1/subscriptions` stores it; `olga` sold it (the call is hers)."""
+    now = await rec.now()
+    async with rec.sessions() as session, session.begin():
+        session.add(
+            Subscription(
+                id=subscription_id,
+                product_id="club-python",
+                product_name="Python club",
+                price=Decimal("990.00"),
+                currency="RUB",
+                customer_name="Anna Petrova",
+                customer_email="anna@example.com",
+                language="en",
+                assignee_id=MANAGER,
+                status="active",
+                period=1,
+                period_ends_at=now + ends_in,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+
+async def _start_renewal(
+    rec: Recording, subscription_id: str, ends_in: timedelta
+) -> WorkflowHandle[Any, Any]:
+    await _subscription(rec, subscription_id, ends_in)
+    ends = await rec.now() + ends_in
+    return await rec.env.client.start_workflow(
+        Renewal.run,
+        RenewalInput(
+            subscription_id=subscription_id,
+            period=1,
+            period_ends_at=ends.isoformat(),
+            timings=rec.settings.renewal_timings(),
+        ),
+        id=renewal_workflow_id(subscription_id),
+        task_queue=rec.settings.temporal_task_queue,
+    )
+
+
+async def _renewal_call(rec: Recording, subscription_id: str, answer: str) -> None:
+    """Answer the subscription's open renewal call as the API does: store, then signal."""
+    for _ in range(1000):
+        async with rec.sessions() as session:
+            task = await session.scalar(
+                select(Task).where(
+                    Task.subscription_id == subscription_id,
+                    Task.kind == "renewal_call",
+                    Task.status == "open",
+                )
+            )
+        if task is not None:
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise RuntimeError(f"no renewal call for subscription {subscription_id}")
+    handle = rec.env.client.get_workflow_handle(task.workflow_id)
+    await rec.settled(handle)
+    async with rec.sessions() as session, session.begin():
+        row = await session.get(Task, task.id)
+        assert row is not None
+        row.status, row.answer = "answered", answer
+        row.answered_at, row.answered_by = await rec.now(), MANAGER
+    await handle.signal(Renewal.answer_task, TaskAnswer(task.id, answer, MANAGER))
+
+
+@recorded(
+    "renewal-renewed",
+    "Renewal",
+    "a 30-day period: reminders 7 and 1 days before its end, the seller's renewal call 3 days "
+    "before (answered renewing), renewed a few hours before the end: continued as new for "
+    "period 2",
+    finished=False,
+)
+async def renewal_renewed(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await _start_renewal(rec, "sub-renewed", timedelta(days=30))
+    await rec.sleep(timedelta(days=27, minutes=1))
+    await _renewal_call(rec, "sub-renewed", "renewing")
+    await rec.sleep(timedelta(days=2, hours=20))
+    await rec.settled(handle)
+    next_end = (await rec.now()) + timedelta(days=31)
+    async with rec.sessions() as session, session.begin():
+        subscription = await session.get(Subscription, "sub-renewed")
+        assert subscription is not None
+        subscription.period, subscription.period_ends_at = 2, next_end
+    await handle.signal(Renewal.renew, SubscriptionRenewed("renew-1", 1, next_end.isoformat()))
+    first = rec.env.client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
+    for _ in range(1000):
+        latest = await rec.env.client.get_workflow_handle(handle.id).describe()
+        if latest.run_id != handle.first_execution_run_id:
+            await rec.settled(rec.env.client.get_workflow_handle(handle.id))
+            # The next period would run a month: it is not this path's.
+            await rec.env.client.get_workflow_handle(handle.id).terminate("recorded")
+            return first
+        await asyncio.sleep(0.01)
+    raise RuntimeError("renewal-sub-renewed never continued as new")
+
+
+@recorded(
+    "renewal-lapsed",
+    "Renewal",
+    "a 10-day period: the 7-day reminder, the renewal call (no answer), the 1-day reminder; no "
+    "renewal by the end: lapsed, the subscription's status lapsed",
+)
+async def renewal_lapsed(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await _start_renewal(rec, "sub-lapsed", timedelta(days=10))
+    await rec.sleep(timedelta(days=7, minutes=1))
+    await _renewal_call(rec, "sub-lapsed", "no_answer")
+    await rec.sleep(timedelta(days=3))
+    return handle
+
+
+@recorded(
+    "renewal-cancelled",
+    "Renewal",
+    "a 10-day period: the 7-day reminder, then the end moves 5 days later (period_changed), the "
+    "renewal call opens 3 days before the new end, and the backend cancels while it is open: "
+    "the task closes, cancelled",
+)
+async def renewal_cancelled(rec: Recording) -> WorkflowHandle[Any, Any]:
+    handle = await _start_renewal(rec, "sub-cancelled", timedelta(days=10))
+    await rec.sleep(timedelta(days=3, minutes=1))
+    await rec.settled(handle)
+    later = (await rec.now()) + timedelta(days=12)
+    await handle.signal(Renewal.change_period, PeriodChanged("moved-1", later.isoformat()))
+    await rec.sleep(timedelta(days=9, minutes=1))
+    for _ in range(1000):
+        state = await handle.query(Renewal.state)
+        if state.call_task_id is not None:
+            break
+        await asyncio.sleep(0.01)
+    await rec.settled(handle)
+    await handle.signal(Renewal.cancel, SubscriptionCancelled("cancel-1"))
+    await rec.ended(handle)
+    return handle
+
+
+# --- Check-in after purchase ------------------------------------------------------------
+
+
+@recorded(
+    "checkin-happy",
+    "Checkin",
+    "an order paid, 30 days on: the check-in email and the task for the manager who took the "
+    "order, answered happy",
+)
+async def checkin_happy(rec: Recording) -> WorkflowHandle[Any, Any]:
+    order = await rec.order("checkin", status="paid", assignee_id=MANAGER)
+    handle = await rec.env.client.start_workflow(
+        Checkin.run,
+        CheckinInput(order.id, wait=timedelta(days=30).total_seconds(), send_email=True),
+        id=checkin_workflow_id(order.id),
+        task_queue=rec.settings.temporal_task_queue,
+    )
+    await rec.sleep(timedelta(days=30, minutes=1))
+    task = await rec.task(order.id, "checkin")
+    async with rec.sessions() as session, session.begin():
+        row = await session.get(Task, task.id)
+        assert row is not None
+        row.status, row.answer = "answered", "happy"
+        row.answered_at, row.answered_by = await rec.now(), MANAGER
+    await handle.signal(Checkin.answer_task, TaskAnswer(task.id, "happy", MANAGER))
+    return handle
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from pydantic import ValidationError
 
-from settings import Settings
+from settings import DefaultSettings, Settings
 
 
 def test_durations_holidays_and_the_time_scale_come_from_the_environment(
@@ -35,4 +35,38 @@ def test_nonsense_is_refused_when_settings_load(
 ) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError, match=name.lower()):
+        Settings()
+
+
+def test_renewal_notices_and_check_in_products_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RENEWAL_NOTICES", "1, 14,7")
+    monkeypatch.setenv("RENEWAL_CALL_BEFORE", "P2D")
+    monkeypatch.setenv("CHECKIN_AFTER", "course-1=14, course-2")
+    monkeypatch.setenv("CHECKIN_EMAIL", "false")
+    monkeypatch.setenv("CHASER_TIME_SCALE", "0.001")
+    settings = Settings()
+    renewal = settings.renewal_timings()
+    # Seconds before the period's end on the real calendar: the scale shrinks only the waits.
+    assert renewal.notices == [14 * 86_400, 7 * 86_400, 86_400]
+    assert (renewal.call_before, renewal.time_scale) == (2 * 86_400, 0.001)
+    checkins = settings.checkin_setup()
+    assert checkins.after == {
+        "course-1": pytest.approx(14 * 86.4),  # 14 days x 0.001
+        "course-2": pytest.approx(30 * 86.4),  # named without days: CHECKIN_DEFAULT_DAYS
+    }
+    assert checkins.send_email is False
+    assert DefaultSettings().checkin_setup().after == {}  # none unless named
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("RENEWAL_NOTICES", "a week"), ("RENEWAL_NOTICES", "7,-1"), ("CHECKIN_AFTER", "c=soon")],
+)
+def test_renewal_and_check_in_nonsense_is_refused(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match=name):
         Settings()

@@ -135,6 +135,21 @@ class Walk:
         response = await self.answer(manager, task, answer, **kw)
         assert response.status_code == 200, response.text
 
+    async def pause(
+        self, order_id: str, until: datetime, reason: str = "on holiday", by: str | None = None
+    ) -> httpx.Response:
+        """`POST /v1/orders/{id}/pause` as the backend, or as the manager `by`."""
+        return await self.api.post(
+            f"/v1/orders/{order_id}/pause",
+            json={"until": until.isoformat(), "reason": reason},
+            headers=self.managers[by] if by else self.backend,
+        )
+
+    async def resume(self, order_id: str, by: str | None = None) -> httpx.Response:
+        return await self.api.post(
+            f"/v1/orders/{order_id}/resume", headers=self.managers[by] if by else self.backend
+        )
+
     async def status(self, order_id: str, expected: str) -> dict[str, Any]:
         """Wait (in real time, briefly) for the workflow's activity to store a status."""
         for _ in range(400):

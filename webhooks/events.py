@@ -13,6 +13,8 @@ EVENT_TYPES = (
     "order.status_changed",
     "order.assigned",
     "order.chase_ended",
+    "order.paused",
+    "order.resumed",
     "task.created",
     "task.answered",
     "email.sent",
@@ -26,12 +28,16 @@ EVENT_TYPES = (
     "lead.chase_started",
     "lead.email_sent",
     "lead.chase_ended",
+    "subscription.created",
+    "subscription.period_ended",
 )
 
 # history kind -> event type, for order lines and for lead lines
 _ORDER_EVENTS = {
     "status_changed": "order.status_changed",
     "assigned": "order.assigned",
+    "paused": "order.paused",
+    "resumed": "order.resumed",
     "task_created": "task.created",
     "task_answered": "task.answered",
     "call_result": "task.answered",
@@ -52,9 +58,23 @@ _LEAD_EVENTS = {
     "chase_stopped": "lead.chase_ended",
 }
 
+_SUBSCRIPTION_EVENTS = {
+    "subscription_created": "subscription.created",
+    "period_ended": "subscription.period_ended",
+    "task_created": "task.created",
+    "task_answered": "task.answered",
+    "email_sent": "email.sent",
+    "email_opened": "email.opened",
+    "email_failed": "email.failed",
+}
+
 
 def events_for(
-    kind: str, order_id: str | None, lead_id: str | None, detail: dict[str, Any]
+    kind: str,
+    order_id: str | None,
+    lead_id: str | None,
+    detail: dict[str, Any],
+    subscription_id: str | None = None,
 ) -> list[tuple[str, dict[str, Any]]]:
     """The (type, data) webhook events a timeline line makes; most lines make none."""
     if order_id is not None:
@@ -63,6 +83,9 @@ def events_for(
     elif lead_id is not None:
         event = _LEAD_EVENTS.get(kind)
         owner = {"lead_id": lead_id}
+    elif subscription_id is not None:
+        event = _SUBSCRIPTION_EVENTS.get(kind)
+        owner = {"subscription_id": subscription_id}
     else:
         return []
     # A lead's timeline also holds the notices to its manager: the shop hears of follow-ups.
@@ -76,6 +99,11 @@ def events_for(
     return events
 
 
-def subject_of(order_id: str | None, lead_id: str | None) -> str:
-    """What events are ordered by: an endpoint gets one order's (or lead's) events in order."""
-    return f"order:{order_id}" if order_id is not None else f"lead:{lead_id}"
+def subject_of(
+    order_id: str | None, lead_id: str | None, subscription_id: str | None = None
+) -> str:
+    """What events are ordered by: an endpoint gets one order's (lead's, subscription's)
+    events in order."""
+    if order_id is not None:
+        return f"order:{order_id}"
+    return f"lead:{lead_id}" if lead_id is not None else f"subscription:{subscription_id}"

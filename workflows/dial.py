@@ -21,10 +21,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows.work_calendar import Calendar, CalendarError, ChaseClock
 
 from workflows.activity_policy import ACTIVITY_TIMEOUT, WRITE_RETRY
+from workflows.pause import DialHold, Pause, moment
 from workflows.tasks import CALL_ANSWERS, Reassignment, TaskAnswer
 
 # Patch id: calls inside the assignee's working hours, days counted as working days.
 DIAL_WORKING_HOURS = "dial-working-hours"
+# Patch id: the parent's pause is heard (workflows/pause.py); the order chase's id.
+PAUSE = "pause"
 
 
 @dataclass
@@ -75,6 +78,7 @@ class Dial:
         self.stop_reason = "dial cancelled"
         self.assignee_id = input.assignee_id  # re-assigning the order changes it
         self.next_call_at: datetime | None = None
+        self.pause = Pause()  # the parent's, passed on (Dial.hold)
 
     @workflow.run
     async def run(self, input: DialInput) -> DialResult:
@@ -108,7 +112,9 @@ class Dial:
                 if self.day >= input.dial_days:
                     return self._result("unreachable")
                 self.day, self.call = self.day + 1, 0
-            await self._sleep_until(clock.workflow_time(at))
+            while shift := await self._sleep_until(clock.workflow_time(at)):
+                # A pause moved the call on: to the working hours from there.
+                at = calendar.next_open(clock.chase_time(clock.workflow_time(at) + shift))
             answer = await self._call(input)
             self.attempts += 1
             if answer.answer != "no_answer":
@@ -137,11 +143,26 @@ class Dial:
             # A zone or hours the API let through but this tzdata lacks: no retry heals it.
             raise ApplicationError(str(error), type="CalendarError", non_retryable=True) from error
 
-    async def _sleep_until(self, moment: datetime) -> None:
+    async def _sleep_until(self, moment: datetime) -> timedelta:
+        """Sleep until `moment`, and past it by any pause met; how much past."""
+        stood = self.pause.stood
         self.next_call_at = moment
         if moment > workflow.now():
-            await workflow.sleep(moment - workflow.now())
+            await self._sleep(moment - workflow.now())
+        await self.pause.sit_out()  # due now, but paused
         self.next_call_at = None
+        return self.pause.stood - stood
+
+    async def _sleep(self, duration: timedelta) -> None:
+        """`workflow.sleep`, standing still while paused."""
+        try:
+            await self.pause.wait_condition(lambda: False, duration, due=self._call_due)
+        except TimeoutError:
+            pass
+
+    def _call_due(self, moment: datetime) -> None:
+        if self.next_call_at is not None:
+            self.next_call_at = moment
 
     async def _by_the_clock(self, input: DialInput) -> DialResult:
         """The dial as it was: calls `retry_gap` apart, days `day_gap` apart, at any hour."""
@@ -152,9 +173,9 @@ class Dial:
                 return self._result(answer.answer)
             self.call += 1
             if self.call < input.calls_per_day:
-                await workflow.sleep(timedelta(seconds=input.retry_gap))
+                await self._sleep(timedelta(seconds=input.retry_gap))
             elif self.day < input.dial_days:
-                await workflow.sleep(timedelta(seconds=input.day_gap))
+                await self._sleep(timedelta(seconds=input.day_gap))
                 self.day, self.call = self.day + 1, 0
             else:
                 return self._result("unreachable")
@@ -173,6 +194,14 @@ class Dial:
         self.assignee_id = change.manager_id
 
     @workflow.signal
+    def hold(self, hold: DialHold) -> None:
+        """The order's chase is paused until `hold.until` (None: resumed): no call task
+        opens meanwhile, and the next call moves on by the pause."""
+        # Versioning: a dial that heard this before pauses existed replays ignoring it.
+        if workflow.patched(PAUSE):
+            self.pause.change(moment(hold.until))
+
+    @workflow.signal
     def stopping(self, stop: DialStop) -> None:
         """The parent says why it is about to cancel us."""
         self.stop_reason = stop.reason
@@ -184,6 +213,7 @@ class Dial:
         )
 
     async def _call(self, input: DialInput) -> TaskAnswer:
+        await self.pause.sit_out()
         attempt = self.attempts + 1
         task_id = await workflow.execute_activity_method(
             TaskActivities.open_task,

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.work_calendar import CalendarError, ChaseClock
 
 from workflows.activity_policy import ACTIVITY_TIMEOUT, WRITE_RETRY
+from workflows.pause import Pause
 
 if TYPE_CHECKING:
     from workflows.order_chase import OrderTimings
@@ -73,6 +74,9 @@ class EmailCadence:
         # The next email's moment at the earliest: the current wait's end, or the window's
         # opening (for the order's view).
         self.next_email_at: datetime | None = None
+        # The chase's pause: the cadence's waits stand still with it. Hosts from before
+        # pauses (the copies in tests/workflows/versions) have none: a pause never made.
+        self.pause: Pause = getattr(host, "pause", None) or Pause()
 
     async def run(self) -> None:
         """The whole cadence; it returns early when the order is paid or cancelled."""
@@ -132,7 +136,8 @@ class EmailCadence:
             valid_until=granted.valid_until,
         )
         self.step = "personal_offer:valid"
-        # The offer stands once made: only payment or cancellation ends it early.
+        # The offer stands once made: only payment or cancellation ends it early. Its end is
+        # a date the customer was told, so a pause does not move it.
         await _wait(self.host.closed, _seconds_until(granted.valid_until))
         if self.host.closed():
             return
@@ -146,7 +151,8 @@ class EmailCadence:
 
     async def _send_window_opened(self) -> bool:
         """Wait until the customer's send window is open (not on their public holidays);
-        True when the cadence must stop meanwhile."""
+        True when the cadence must stop meanwhile. A paused chase waits for its end first."""
+        await self.pause.sit_out(self._stopped)
         # Versioning: chases started before the window have none in their input, and hosts
         # from before it (the order chase's copies in tests/workflows/versions) no such field.
         window = getattr(self.host.timings, "send_window", None)
@@ -165,18 +171,36 @@ class EmailCadence:
     async def _opened_within(self, message_id: str, seconds: float) -> bool:
         """Wait for the email's tracking pixel; True when the cadence must stop."""
         # Unopened, the next email follows this wait and the purchase wait.
-        after = seconds + self.host.timings.purchase_wait
-        self.next_email_at = workflow.now() + timedelta(seconds=after)
-        await _wait(lambda: message_id in self.host.opened or self._stopped(), seconds)
+        purchase_wait = timedelta(seconds=self.host.timings.purchase_wait)
+        self.next_email_at = workflow.now() + timedelta(seconds=seconds) + purchase_wait
+        await self._wait(
+            lambda: message_id in self.host.opened or self._stopped(),
+            seconds,
+            lambda due: self._next_email(due + purchase_wait),
+        )
         self.next_email_at = None
         return self._stopped()
 
     async def _closed_within(self, seconds: float) -> bool:
         """Wait for payment (or cancellation); True when the cadence must stop."""
         self.next_email_at = workflow.now() + timedelta(seconds=seconds)
-        await _wait(self._stopped, seconds)
+        await self._wait(self._stopped, seconds, self._next_email)
         self.next_email_at = None
         return self._stopped()
+
+    def _next_email(self, at: datetime) -> None:
+        self.next_email_at = at
+
+    async def _wait(
+        self, condition: Callable[[], bool], seconds: float, due: Callable[[datetime], None]
+    ) -> None:
+        """Wait for `condition` at most `seconds`, standing still while the chase is paused."""
+        if seconds <= 0 or condition():
+            return
+        try:
+            await self.pause.wait_condition(condition, seconds, due)
+        except TimeoutError:
+            pass
 
     def _stopped(self) -> bool:
         """Paid, cancelled or unsubscribed: no more marketing email. A chase that never hears
@@ -185,6 +209,7 @@ class EmailCadence:
 
 
 async def _wait(condition: Callable[[], bool], seconds: float) -> None:
+    """Wait for `condition` at most `seconds`, paused or not."""
     if seconds <= 0 or condition():
         return
     try:

@@ -40,6 +40,7 @@ from domain import (
 from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
 from workflows.dial import Dial, DialInput, DialResult, DialStop
 from workflows.email_cadence import EmailCadence
+from workflows.pause import ChasePause, ChaseResume, DialHold, Pause, moment
 from workflows.search_attributes import ASSIGNEE_ID, CHASE_STAGE, ORDER_STATUS
 from workflows.special_terms import SpecialTerms, TermsTimings
 from workflows.tasks import ORDER_TASKS, Reassignment, TaskAnswer
@@ -65,6 +66,9 @@ EMAIL_BOUNCE_TASK = "email-bounce-task"
 END_HEARD_BEFORE_EXPIRY = "end-heard-before-expiry"
 # Five days without a phone open a "check the order" task beside the pending wait.
 NO_PHONE_CHECK = "no-phone-check"
+# Pause and resume (workflows/pause.py), checked where a change arrives: a history in which
+# an older worker received the signal and ignored it replays ignoring it.
+PAUSE = "pause"
 
 
 @dataclass
@@ -91,6 +95,8 @@ class OrderTimings:
     send_window: CalendarSpec | None = None
     # Discounts and instalments agreed on a call (workflows/special_terms.py).
     terms: TermsTimings = field(default_factory=TermsTimings)
+    # PAUSE_EXTENDS_WINDOW: a pause moves the payment window's end by its length.
+    pause_extends_window: bool = False
 
 
 @dataclass
@@ -107,6 +113,10 @@ class Resume:
     tasks_opened: int
     events_seen: list[str]
     opened: list[str]
+    # A pause carries over (ISO 8601, as ends_at).
+    paused_until: str | None = None
+    pause_reason: str | None = None
+    pause_seq: int = 0
 
 
 @dataclass
@@ -168,6 +178,9 @@ class OrderState:
     # the next marketing email is due at the earliest.
     step_due_at: datetime | None = None
     next_email_at: datetime | None = None
+    # While paused: until when, and why.
+    paused_until: datetime | None = None
+    pause_reason: str | None = None
 
 
 @dataclass
@@ -210,6 +223,11 @@ class OrderChase:
         self.paid_after_end = False  # a full payment heard once the chase had ended otherwise
         self.resume_next: Resume | None = None
         self.bounce_question: asyncio.Task[None] | None = None
+        self.pause = Pause(
+            moment(resume.paused_until) if resume else None,
+            resume.pause_reason if resume else None,
+        )
+        self.pause.seq = resume.pause_seq if resume else 0
         self.cadence = EmailCadence(self)
         self.terms = SpecialTerms(self)
         # Set in run(): whether this chase publishes its search attributes.
@@ -231,22 +249,7 @@ class OrderChase:
             ]
         else:
             branches = [asyncio.create_task(self._dial_loop())]
-        while True:
-            try:
-                await workflow.wait_condition(
-                    lambda: (
-                        self.end is not None or self.resume_next is not None or _failed(branches)
-                    ),
-                    timeout=self._until(self.ends_at),
-                )
-            except TimeoutError:
-                if self.ends_at > workflow.now():
-                    continue  # an instalment plan moved the window's end on meanwhile
-                # An end heard meanwhile (a payment while the first email was held up past the
-                # window) stands; chases recorded before the change replay their overwrite.
-                if self.end is None or not workflow.patched(END_HEARD_BEFORE_EXPIRY):
-                    self.end = _End("cancelled", "negative", "expired")
-            break
+        await self._watch_window(branches)
         await self._stop(branches)
         if self.end is None and self.resume_next is not None:
             await workflow.wait_condition(workflow.all_handlers_finished)
@@ -256,10 +259,35 @@ class OrderChase:
                     has_phone=self.has_phone,
                     timings=self.timings,
                     max_history_events=self.max_history_events,
-                    resume=self.resume_next,
+                    # Taken now: a pause (or an event) heard since the dial loop asked to
+                    # continue goes with it.
+                    resume=self._resume(),
                 )
             )
         return await self._close()
+
+    async def _watch_window(self, branches: list[asyncio.Task[None]]) -> None:
+        """Until something ends the chase, or the payment window does (a pause moves its
+        end when PAUSE_EXTENDS_WINDOW is on: the wait then starts again)."""
+
+        def over() -> bool:
+            return self.end is not None or self.resume_next is not None or _failed(branches)
+
+        while True:
+            ends_at = self.ends_at
+            try:
+                await workflow.wait_condition(
+                    lambda at=ends_at: over() or self.ends_at != at,  # type: ignore[misc]
+                    timeout=self._until(ends_at),
+                )
+            except TimeoutError:
+                # An end heard meanwhile (a payment while the first email was held up past
+                # the window) stands; chases recorded before the change replay their overwrite.
+                if self.end is None or not workflow.patched(END_HEARD_BEFORE_EXPIRY):
+                    self.end = _End("cancelled", "negative", "expired")
+                return
+            if over():
+                return
 
     # --- signals and the query ------------------------------------------------------
 
@@ -315,6 +343,45 @@ class OrderChase:
         """The customer unsubscribed: the cadence stops, the manager process goes on."""
         self.cadence.unsubscribed = True
 
+    @workflow.signal
+    async def pause_chase(self, pause: ChasePause) -> None:
+        """Stand still until `pause.until`: no email, no task, every timer shifted by the
+        pause; a payment or a cancel still ends the chase at once."""
+        if self._pause_change_applies(pause.seq):
+            await self._hold(moment(pause.until), pause.reason)
+
+    @workflow.signal
+    async def resume_chase(self, resume: ChaseResume) -> None:
+        """End a pause early: the chase goes on with the rest of each wait."""
+        if self._pause_change_applies(resume.seq):
+            await self._hold(None, None)
+
+    def _pause_change_applies(self, seq: int) -> bool:
+        """Changes apply in the API's order (a redelivered older one is ignored), and not
+        once the chase has ended."""
+        if self.end is not None or seq <= self.pause.seq:
+            return False
+        # Versioning: a history whose worker heard this signal before pauses existed
+        # (and ignored it) replays ignoring it.
+        if not workflow.patched(PAUSE):
+            return False
+        self.pause.seq = seq
+        return True
+
+    async def _hold(self, until: datetime | None, reason: str | None) -> None:
+        longer = self.pause.change(until, reason)
+        if self.timings.pause_extends_window:
+            self.ends_at += longer
+        if self.dial is not None:
+            await self._tell_dial_hold(self.dial)
+
+    async def _tell_dial_hold(self, dial: workflow.ChildWorkflowHandle[Dial, DialResult]) -> None:
+        try:
+            until = self.pause.until
+            await dial.signal(Dial.hold, DialHold(until.isoformat() if until else None))
+        except FailureError:
+            pass  # the dial ended meanwhile: the next one is held before it starts
+
     @workflow.query
     def state(self) -> OrderState:
         return OrderState(
@@ -329,6 +396,8 @@ class OrderChase:
             last_dial_workflow_id=self.last_dial_id,
             step_due_at=self.step_due_at,
             next_email_at=self.cadence.next_email_at,
+            paused_until=self.pause.until if self.pause.paused() else None,
+            pause_reason=self.pause.reason if self.pause.paused() else None,
         )
 
     @property
@@ -360,6 +429,7 @@ class OrderChase:
         # Versioning: chases that passed this point before the SMS existed have no marker
         # here, so `patched` is False while they replay and they keep their old path.
         if workflow.patched(SMS_PAYMENT_LINK):
+            await self._unpaused()
             await workflow.execute_activity_method(
                 SmsActivities.send_payment_sms,
                 PaymentSms(self._key("sms:payment_link"), self.order_id, workflow.now()),
@@ -497,9 +567,10 @@ class OrderChase:
         an activity's result raced its cancellation into the same workflow task."""
         self.step_due_at = None if seconds is None else workflow.now() + timedelta(seconds=seconds)
         try:
-            await workflow.wait_condition(
+            await self.pause.wait_condition(
                 lambda: condition() or self.closed(),
                 timeout=None if seconds is None else timedelta(seconds=seconds),
+                due=self._step_due,
             )
         except TimeoutError:
             pass
@@ -509,8 +580,20 @@ class OrderChase:
             raise asyncio.CancelledError("the chase has closed")
         return condition()
 
+    def _step_due(self, moment: datetime) -> None:
+        self.step_due_at = moment
+
+    async def _unpaused(self) -> None:
+        """Hold the next email, task or dial while the chase is paused (no yield when it is
+        not); a chase that closes meanwhile stops here."""
+        if self.pause.paused():
+            await self.pause.sit_out(self.closed)
+            if self.closed():
+                raise asyncio.CancelledError("the chase has closed")
+
     async def _dial(self) -> DialResult:
         """Run the dial child `order-<id>/dial-<n>` with fresh counters."""
+        await self._unpaused()
         self.dials += 1
         self.stage = "dialing"
         t = self.timings
@@ -532,6 +615,8 @@ class OrderChase:
         if self.assignee_id != input_assignee:
             # Re-assigned while the child was starting: its input has the old assignee.
             await self._tell_dial(Reassignment(self.assignee_id, "chase"))
+        if self.pause.paused():
+            await self._tell_dial_hold(dial)  # paused while the child was starting
         result = await dial
         self.dial, self.last_dial, self.last_dial_id = None, result, dial.id
         return result
@@ -598,6 +683,7 @@ class OrderChase:
     ) -> int:
         """Open a task for the assignee (or the shared pool); `numbers`: the bounds of a
         number question."""
+        await self._unpaused()
         title, options = ORDER_TASKS[kind]
         self.tasks_opened += 1
         self.stage = kind
@@ -671,6 +757,7 @@ class OrderChase:
         return (long or info.is_continue_as_new_suggested()) and self.cadence.finished
 
     def _resume(self) -> Resume:
+        until = self.pause.until if self.pause.paused() else None
         return Resume(
             ends_at=self.ends_at.isoformat(),
             assignee_id=self.assignee_id,
@@ -680,6 +767,9 @@ class OrderChase:
             tasks_opened=self.tasks_opened,
             events_seen=sorted(self.events_seen),
             opened=sorted(self.opened),
+            paused_until=until.isoformat() if until is not None else None,
+            pause_reason=self.pause.reason if until is not None else None,
+            pause_seq=self.pause.seq,
         )
 
     async def _finish(self, end: _End) -> None:
@@ -725,7 +815,10 @@ class OrderChase:
         instalment: int = 0,
     ) -> str | None:
         """Send a customer email and return its message id; None when it could not be sent
-        (a permanently refused address loses that email only)."""
+        (a permanently refused address loses that email only). A paused chase holds it;
+        the thank-you, once the chase has closed, goes at once."""
+        if not self.closed():
+            await self._unpaused()
         try:
             sent = await workflow.execute_activity_method(
                 EmailActivities.send_order_email,
@@ -758,6 +851,7 @@ class OrderChase:
             self.bounce_question = asyncio.create_task(self._bounce_question())
 
     async def _bounce_question(self) -> None:
+        await self._unpaused()
         title, options = ORDER_TASKS["email_bounced"]
         task_id = await workflow.execute_activity_method(
             TaskActivities.open_task,

@@ -25,10 +25,25 @@ ORDER_TASKS: dict[str, tuple[str, tuple[str, ...]]] = {
 # The kinds answered with a whole number (`{"answer": "number", "number": n}`), between the
 # bounds the task carries; a discount also takes its validity (`valid_days` or `at`).
 NUMBER_TASKS = frozenset({"discount", "instalments"})
+# The renewal workflow's call before a subscription period ends (workflows/renewal.py).
+RENEWAL_CALL = ("Offer to renew the subscription", ("renewing", "declined", "no_answer"))
+# The check-in a while after a purchase (workflows/checkin.py).
+CHECKIN = (
+    "How do they like the course? Offer the next one",
+    ("happy", "offer_accepted", "not_interested", "no_answer"),
+)
 # The one question for the shared pool: whoever answers it yes is assigned the order.
 POOL_KIND = "take_order"
-# Every kind a task can have: the order chase's questions and the dial child's calls.
-TASK_KINDS = frozenset({*ORDER_TASKS, "call"})
+# Every kind a task can have: the order chase's questions, the dial child's calls, the
+# renewal call and the check-in.
+TASK_KINDS = frozenset({*ORDER_TASKS, "call", "renewal_call", "checkin"})
+# Kinds that carry a call script (templates/call_scripts/<language>/<script>.txt).
+CALL_SCRIPTS = {
+    "call": "default",
+    "instalment_call": "instalment_call",
+    "renewal_call": "renewal",
+    "checkin": "checkin",
+}
 
 
 @dataclass

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from fastapi import APIRouter, Response
 from sqlalchemy import select
 
 from activities.instalments import covered_parts, plan_of
-from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import BackendDep, CallerDep, ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import NotFound, responses
 from api.pagination import PagerDep
 from api.schemas.common import HistoryLine, can_be_id
@@ -21,9 +22,10 @@ from api.schemas.orders import (
     OrderEventIn,
     OrderIn,
     OrderOut,
+    PauseIn,
     ProductOut,
 )
-from api.services import managers
+from api.services import managers, pauses
 from api.services.chases import ensure_order_chase
 from api.services.order_events import apply_event, deliver
 from api.services.process import Zones, order_process
@@ -145,12 +147,53 @@ async def assign_order(
     return _order_out(order)
 
 
+@router.post("/{order_id}/pause", responses=responses(403, 404, 409, 422, 503))
+async def pause_order(
+    order_id: str,
+    body: PauseIn,
+    session: SessionDep,
+    temporal: TemporalDep,
+    clock: ClockDep,
+    caller: CallerDep,
+) -> OrderOut:
+    """Pause the chase until `until` (the backend, or the order's manager): no email and no
+    task meanwhile, and its waits move on by the pause. Pausing again moves `until`."""
+    now = await clock()
+    order = await pauses.pause_order(
+        session, temporal, order_id=_known_id(order_id), body=body, caller=caller, now=now
+    )
+    return await _paused_out(session, order, now)
+
+
+@router.post("/{order_id}/resume", responses=responses(403, 404, 409, 503))
+async def resume_order(
+    order_id: str,
+    session: SessionDep,
+    temporal: TemporalDep,
+    clock: ClockDep,
+    caller: CallerDep,
+) -> OrderOut:
+    """End a pause early: the chase goes on with the rest of each wait. Not paused: nothing."""
+    now = await clock()
+    order = await pauses.resume_order(
+        session, temporal, order_id=_known_id(order_id), caller=caller, now=now
+    )
+    return await _paused_out(session, order, now)
+
+
+async def _paused_out(session: SessionDep, order: Order, now: datetime) -> OrderOut:
+    out = _order_out(order)
+    out.pause = await pauses.current_pause(session, order.id, now)
+    return out
+
+
 @router.get("/{order_id}", responses=responses(404))
 async def get_order(
     order_id: str,
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
+    clock: ClockDep,
     _: BackendDep,
 ) -> OrderOut:
     """Status, assignee and outcome from the database; the running process from its query,
@@ -172,6 +215,8 @@ async def get_order(
         )
         for part in plan
     ]
+    if order.status not in CLOSED_STATUSES:
+        out.pause = await pauses.current_pause(session, order.id, await clock())
     if order.chase_started and order.status not in CLOSED_STATUSES:
         assignee = await session.get(Manager, order.assignee_id) if order.assignee_id else None
         zones = Zones(

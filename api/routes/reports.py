@@ -25,7 +25,9 @@ async def outcomes(
     created_from: Annotated[AwareDatetime | None, Query()] = None,
     created_before: Annotated[AwareDatetime | None, Query()] = None,
 ) -> OutcomesReport:
-    """Orders created in [created_from, created_before), counted by how their chase ended."""
+    """Orders created in [created_from, created_before), counted by how their chase ended;
+    subscription periods that ended in that span (renewal conversion), and check-ins opened
+    in it, counted by answer."""
     if created_from and created_before and created_from >= created_before:
         raise Invalid("created_from must be before created_before")
     return await reports.outcomes_report(session, product_id, created_from, created_before)

@@ -28,6 +28,7 @@ async def list_tasks(
     kind: str | None = None,
     status: Literal["open", "answered", "closed"] | None = "open",
     order_id: Id | None = None,
+    subscription_id: Id | None = None,
     *,
     pager: PagerDep,
 ) -> list[TaskOut]:
@@ -48,6 +49,8 @@ async def list_tasks(
         query = query.where(Task.status == status)
     if order_id is not None:
         query = query.where(Task.order_id == order_id)
+    if subscription_id is not None:
+        query = query.where(Task.subscription_id == subscription_id)
     page = pager.page((await session.scalars(query)).all(), lambda t: (t.created_at, t.id))
     return [task_out(task) for task in page]
 
@@ -105,6 +108,7 @@ def task_out(task: Task) -> TaskOut:
         id=task.id,
         order_id=task.order_id,
         lead_id=task.lead_id,
+        subscription_id=task.subscription_id,
         kind=TaskKind(task.kind),
         title=task.title,
         call_script=task.call_script,

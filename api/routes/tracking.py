@@ -67,6 +67,7 @@ async def open_pixel(
             key=f"email_opened:{message_id}",
             order_id=email.order_id,
             lead_id=email.lead_id,
+            subscription_id=email.subscription_id,
             at=now,
             actor="customer",
             kind="email_opened",

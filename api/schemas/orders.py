@@ -112,6 +112,7 @@ class ProcessOut(BaseModel):
     dials: int = 0
     dial: DialOut | None = None
     next_due: NextDue | None = None  # None while the chase waits only for people
+    paused_until: datetime | None = None  # the chase's own view of a pause in force
 
 
 class OfferOut(BaseModel):
@@ -165,9 +166,28 @@ class OrderOut(BaseModel):
     process: ProcessOut | None = None
     offer: OfferOut | None = None
     instalments: list[InstalmentOut] = []
+    pause: PauseOut | None = None  # None: not paused
     # False when the running chase did not answer in time (no worker): `process` is then
     # absent and the rest is the stored state. True otherwise, ended chases included.
     live: bool = True
+
+
+class PauseIn(BaseModel):
+    """Pause the chase until a moment (README "Calendar"): at most MAX_PAUSE ahead."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    until: AwareDatetime
+    reason: OneLine
+
+
+class PauseOut(BaseModel):
+    """A pause in force: the chase sends nothing and opens no task until `until`."""
+
+    until: datetime
+    reason: str | None
+    by: str  # "backend" or "manager:<id>"
+    since: datetime
 
 
 class AssignIn(BaseModel):

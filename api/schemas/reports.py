@@ -28,9 +28,55 @@ class ProductOutcomes(Outcomes):
     product_name: str
 
 
+class RenewalOutcomes(BaseModel):
+    """How subscription periods ended: renewed (positive), lapsed or cancelled (negative)."""
+
+    periods: int
+    renewed: int
+    lapsed: int
+    cancelled: int
+    # renewed / periods: the renewal conversion.
+    conversion: float | None
+    # The renewal calls' answers: renewing / declined / no_answer.
+    call_answers: dict[str, int]
+
+
+class ProductRenewals(RenewalOutcomes):
+    product_id: str
+    product_name: str
+
+
+class RenewalsReport(BaseModel):
+    products: list[ProductRenewals]
+    total: RenewalOutcomes
+
+
+class CheckinOutcomes(BaseModel):
+    """Check-ins after purchase: `open` ones await the manager, the rest counted by answer
+    (happy / offer_accepted / not_interested / no_answer)."""
+
+    checkins: int
+    open: int
+    answers: dict[str, int]
+    # offer_accepted / the customers reached (every answer but no_answer).
+    offer_conversion: float | None
+
+
+class ProductCheckins(CheckinOutcomes):
+    product_id: str
+    product_name: str
+
+
+class CheckinsReport(BaseModel):
+    products: list[ProductCheckins]
+    total: CheckinOutcomes
+
+
 class OutcomesReport(BaseModel):
     products: list[ProductOutcomes]
     total: Outcomes
+    renewals: RenewalsReport | None = None
+    checkins: CheckinsReport | None = None
 
 
 class OpenTasks(BaseModel):

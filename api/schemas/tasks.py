@@ -15,6 +15,7 @@ class TaskOut(BaseModel):
     id: int
     order_id: str | None
     lead_id: str | None
+    subscription_id: str | None = None
     kind: TaskKind
     title: str
     call_script: str | None

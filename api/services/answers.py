@@ -21,12 +21,21 @@ from api.errors import Conflict, Unavailable
 from api.temporal import signal_workflow
 from db.history import record
 from db.models import Manager, Task
-from domain import TaskStatus
+from domain import TaskKind, TaskStatus
+from workflows.checkin import Checkin
 from workflows.dial import Dial
 from workflows.order_chase import OrderChase
+from workflows.renewal import Renewal
 from workflows.tasks import TaskAnswer
 
 logger = logging.getLogger(__name__)
+
+# Which workflow waits for an answer, by task kind; the order chase for the rest.
+_HEARD_BY: dict[str, Any] = {
+    TaskKind.CALL: Dial.answer_task,
+    TaskKind.RENEWAL_CALL: Renewal.answer_task,
+    TaskKind.CHECKIN: Checkin.answer_task,
+}
 
 
 async def claim(
@@ -66,6 +75,7 @@ async def claim(
         session,
         order_id=task.order_id,
         lead_id=task.lead_id,
+        subscription_id=task.subscription_id,
         at=now,
         actor=f"manager:{manager.id}",
         kind="call_result" if task.kind == "call" else "task_answered",
@@ -103,7 +113,7 @@ async def deliver(session: AsyncSession, temporal: Client, task: Task, now: date
     """Signal the claimed answer to the workflow waiting on the task, then mark it heard.
     Temporal out of reach leaves it owed: api.redelivery sends it when Temporal is back."""
     assert task.answer is not None and task.answered_by is not None
-    handler = Dial.answer_task if task.kind == "call" else OrderChase.answer_task
+    handler = _HEARD_BY.get(task.kind, OrderChase.answer_task)
     message = TaskAnswer(
         task.id,
         task.answer,

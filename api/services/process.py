@@ -38,6 +38,7 @@ async def order_process(
         assignee_id=state.assignee_id,
         open_task_id=state.open_task_id,
         dials=state.dials,
+        paused_until=state.paused_until,
     )
     # The manager process's step first (its wait, or the dial's next call); the email
     # cadence's next email only while that step waits for people alone.

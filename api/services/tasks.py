@@ -98,6 +98,7 @@ async def release_task(
         session,
         order_id=task.order_id,
         lead_id=task.lead_id,
+        subscription_id=task.subscription_id,
         at=now,
         actor=f"manager:{manager.id}",
         kind="task_released",

@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 
 from api.deps import SessionDep
 from api.web.pages import ManagerUser, WebUser, page
-from db.models import Order, Task
+from db.models import Order, Subscription, Task
 from domain import TaskKind
 from workflows.tasks import TASK_KINDS
 
@@ -50,16 +50,22 @@ async def _list(
     assert user.manager is not None
     me = user.manager.id
     visible = Task.status == "open", or_(Task.assignee_id == me, Task.assignee_id.is_(None))
+    # A task is about an order or a subscription (the renewal call).
     rows = list(
         await db.execute(
-            select(Task, Order)
-            .join(Order, Task.order_id == Order.id)
-            .where(*visible)
+            select(Task, Order, Subscription)
+            .outerjoin(Order, Task.order_id == Order.id)
+            .outerjoin(Subscription, Task.subscription_id == Subscription.id)
+            .where(*visible, or_(Order.id.is_not(None), Subscription.id.is_not(None)))
             .order_by(Task.created_at, Task.id)
         )
     )
-    counts = Counter(task.kind for task, _ in rows)
-    tasks = [(task, order) for task, order in rows if kind is None or task.kind == kind]
+    counts = Counter(task.kind for task, _, _ in rows)
+    tasks = [
+        (task, order or subscription)
+        for task, order, subscription in rows
+        if kind is None or task.kind == kind
+    ]
     on_screen = {task.id for task, _ in tasks}
     gone = [task_id for task_id in shown if task_id not in on_screen]
     notes = []

@@ -1,5 +1,6 @@
 """The task page (the order card, the call script, the answer buttons, the timeline) and the
-order page. Answers go through the same service as the API, so both refuse the same things."""
+order page, with the assigned manager's pause and resume. Answers and pauses go through the
+same services as the API, so both refuse the same things."""
 
 from __future__ import annotations
 
@@ -15,15 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from activities.instalments import covered_parts, plan_of
-from api.deps import ClockDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import Caller, ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError, Forbidden, Invalid, NotFound
+from api.schemas.orders import PauseIn
 from api.schemas.tasks import AnswerIn
+from api.services import pauses
 from api.services import tasks as task_service
 from api.services.process import order_process
 from api.timeline import timeline
 from api.web.i18n import refusal
 from api.web.pages import Csrf, ManagerUser, UserDep, WebUser, page, redirect
-from db.models import Discount, HistoryEntry, Manager, Order, Task
+from db.models import Discount, HistoryEntry, Manager, Order, Subscription, Task
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
@@ -36,12 +39,15 @@ async def task_page(
     db: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
+    clock: ClockDep,
 ) -> HTMLResponse:
     try:
         task = await task_service.visible_task(db, task_id, _manager(user))
     except ApiError as error:
         return _refused(request, user, error)
-    return await _task_view(request, user, db, temporal, settings.default_timezone, task)
+    return await _task_view(
+        request, user, db, temporal, settings.default_timezone, task, await clock()
+    )
 
 
 @router.post("/tasks/{task_id}/answer", dependencies=[Csrf])
@@ -60,6 +66,7 @@ async def answer(
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """The manager's answer; a refusal is shown on the page and changes nothing."""
+    now = await clock()
     try:
         body = _answer_in(answer, at, note, number, valid_days)
         await task_service.answer_task(
@@ -73,7 +80,7 @@ async def answer(
             number=body.number,
             valid_days=body.valid_days,
             zone=user.timezone,  # the date-time input is in the manager's zone
-            now=await clock(),
+            now=now,
         )
     except ApiError as error:
         # Nothing of a refused answer stays; reload what the page shows.
@@ -89,6 +96,7 @@ async def answer(
             temporal,
             settings.default_timezone,
             task,
+            now,
             error=refusal(error, user.language, user.timezone),
             status_code=error.status_code,
             entered=at,
@@ -107,6 +115,48 @@ async def release(
     except ApiError as error:
         return _refused(request, user, error)
     return redirect("/app/tasks", request)
+
+
+@router.post("/orders/{order_id}/pause", dependencies=[Csrf])
+async def pause(
+    request: Request,
+    order_id: str,
+    user: ManagerUser,
+    db: SessionDep,
+    temporal: TemporalDep,
+    clock: ClockDep,
+    until: Annotated[str, Form(max_length=40)] = "",
+    reason: Annotated[str, Form(max_length=255)] = "",
+    back: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Pause the order's chase until a moment of the manager's own time."""
+    try:
+        body = _pause_in(until, reason, user.timezone)
+        caller = Caller(_manager(user))
+        now = await clock()
+        await pauses.pause_order(db, temporal, order_id=order_id, body=body, caller=caller, now=now)
+    except ApiError as error:
+        return _refused(request, user, error)
+    return redirect(_back(back, order_id), request)
+
+
+@router.post("/orders/{order_id}/resume", dependencies=[Csrf])
+async def resume(
+    request: Request,
+    order_id: str,
+    user: ManagerUser,
+    db: SessionDep,
+    temporal: TemporalDep,
+    clock: ClockDep,
+    back: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """End the pause now."""
+    try:
+        caller = Caller(_manager(user))
+        await pauses.resume_order(db, temporal, order_id=order_id, caller=caller, now=await clock())
+    except ApiError as error:
+        return _refused(request, user, error)
+    return redirect(_back(back, order_id), request)
 
 
 @router.get("/customer-time")
@@ -128,7 +178,12 @@ async def customer_time(
 
 @router.get("/orders/{order_id}")
 async def order_page(
-    request: Request, order_id: str, user: UserDep, db: SessionDep, temporal: TemporalDep
+    request: Request,
+    order_id: str,
+    user: UserDep,
+    db: SessionDep,
+    temporal: TemporalDep,
+    clock: ClockDep,
 ) -> HTMLResponse:
     order = await db.get(Order, order_id)
     if order is None:
@@ -139,7 +194,8 @@ async def order_page(
         )
         return _refused(request, user, another)
     tasks = await _visible_tasks(db, user, order.id)
-    return page(request, user, "order.html", tasks=tasks, **await _order_card(db, temporal, order))
+    card = await _order_card(db, temporal, order, await clock())
+    return page(request, user, "order.html", tasks=tasks, **card)
 
 
 @router.get("/orders/{order_id}/next")
@@ -173,9 +229,28 @@ def _answer_in(answer: str, at: str, note: str, number: str, valid_days: str) ->
             }
         )
     except ValidationError as error:
-        raise Invalid(
-            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        ) from error
+        raise _invalid(error) from error
+
+
+def _invalid(error: ValidationError) -> Invalid:
+    return Invalid("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()))
+
+
+def _pause_in(until: str, reason: str, zone: str) -> PauseIn:
+    """The form read as the API reads its JSON body; the time is the manager's wall time."""
+    try:
+        moment = datetime.fromisoformat(until).replace(tzinfo=ZoneInfo(zone))
+    except ValueError as error:
+        raise Invalid(f"until: {until!r} is not a date and time") from error
+    try:
+        return PauseIn.model_validate({"until": moment, "reason": reason})
+    except ValidationError as error:
+        raise _invalid(error) from error
+
+
+def _back(back: str, order_id: str) -> str:
+    """Back to the page the form was on; anything but one of the app's pages: the order's."""
+    return back if back.startswith("/app/") and "//" not in back else f"/app/orders/{order_id}"
 
 
 async def _task_view(
@@ -185,17 +260,22 @@ async def _task_view(
     temporal: Client,
     customer_zone: str,
     task: Task,
+    now: datetime,
     error: str | None = None,
     status_code: int = 200,
     entered: str = "",
 ) -> HTMLResponse:
     order = await db.get(Order, task.order_id) if task.order_id else None
-    card = await _order_card(db, temporal, order) if order else {"order": None}
+    card = await _order_card(db, temporal, order, now) if order else {"order": None}
+    subscription = (
+        await db.get(Subscription, task.subscription_id) if task.subscription_id else None
+    )
     response = page(
         request,
         user,
         "task.html",
         task=task,
+        subscription=subscription,
         error=error,
         entered=entered,
         customer_zone=customer_zone,
@@ -205,12 +285,16 @@ async def _task_view(
     return response
 
 
-async def _order_card(db: AsyncSession, temporal: Client, order: Order) -> dict[str, Any]:
-    """The order row, the running process (its query), the latest offer, the timeline."""
-    process = None
+async def _order_card(
+    db: AsyncSession, temporal: Client, order: Order, now: datetime
+) -> dict[str, Any]:
+    """The order row, the running process (its query), a pause in force, the latest offer,
+    the timeline."""
+    process, pause = None, None
     if order.chase_started and order.outcome is None:
         # None when no worker answers in time: the stored status still stands.
         process = await order_process(temporal, order.id)
+        pause = await pauses.current_pause(db, order.id, now)
     offer = await db.scalar(
         select(Discount)
         .where(Discount.order_id == order.id)
@@ -223,6 +307,7 @@ async def _order_card(db: AsyncSession, temporal: Client, order: Order) -> dict[
     return {
         "order": order,
         "process": process,
+        "pause": pause,
         "offer": offer,
         "instalments": instalments,
         "lines": lines,

@@ -174,9 +174,12 @@ async def test_customer_text_is_escaped_in_the_html_of_every_email(
         product_name='Tom & Jerry "<b>course</b>"',
         language=language,
     )
-    # Every order email; `lead_*` belong to the lead chase and are rendered with a lead.
+    # Every order email; `lead_*` belong to the lead chase and are rendered with a lead,
+    # `renewal_*` to a subscription (tests/activities/test_renewals.py).
     folder = TEMPLATES_DIR / "emails" / language
-    kinds = sorted(p.stem for p in folder.glob("*.html") if not p.stem.startswith("lead_"))
+    kinds = sorted(
+        p.stem for p in folder.glob("*.html") if not p.stem.startswith(("lead_", "renewal_"))
+    )
     assert {"objection_1", "objection_2", "objection_3", "landing", "personal_offer"} <= set(kinds)
     now = datetime.now(UTC)
     plan = PlanRequest(f"plan-{order.id}", order.id, 2, now + timedelta(days=3), 86_400.0, now)

@@ -187,7 +187,7 @@ async def test_with_temporal_down_writes_are_503_with_retry_after_and_nothing_is
         owed = await session.get(OrderEvent, "p-out")
         assert owed is not None and owed.signalled_at is None
     clock = _far_future
-    assert await redeliver_owed(sessions, dev_env.client, settings.temporal_task_queue, clock) == 1
+    assert await redeliver_owed(sessions, dev_env.client, settings, clock) == 1
     assert (await ended(api, settings, "OUT-1"))["status"] == "paid"
     # The backend retrying the order it was refused gets it created and chased.
     retried = await api.post("/v1/orders", json=order_body("OUT-2"), headers=auth)
@@ -233,7 +233,7 @@ async def test_an_accepted_answer_is_delivered_even_when_its_signal_was_not(
         assert taken.status_code == 200, taken.text  # accepted: stored, and owed to the chase
     again = await api.post(f"/v1/tasks/{task['id']}/answer", json={"answer": "yes"}, headers=olga)
     assert again.status_code == 409 and "already answered by 'olga'" in again.json()["detail"]
-    assert await redeliver_owed(sessions, dev_env.client, settings.temporal_task_queue, _far_future)
+    assert await redeliver_owed(sessions, dev_env.client, settings, _far_future)
 
     async def assigned() -> bool:
         order = (await api.get("/v1/orders/CW-1", headers=backend_auth(settings))).json()

@@ -55,6 +55,8 @@ def test_every_mapped_type_is_one_an_endpoint_can_ask_for() -> None:
     kinds = [
         "status_changed",
         "assigned",
+        "paused",
+        "resumed",
         "task_created",
         "task_answered",
         "call_result",
@@ -68,14 +70,27 @@ def test_every_mapped_type_is_one_an_endpoint_can_ask_for() -> None:
         "instalment_missed",
         "chase_started",
         "chase_stopped",
+        "subscription_created",
+        "period_ended",
     ]
+    detail = {"new": "paid", "reason": "r", "outcome": "o"}
     made = {
         t
         for k in kinds
-        for owner in (("A", None), (None, "L"))
-        for t, _ in events_for(k, *owner, {"new": "paid", "reason": "r", "outcome": "o"})
+        for order, lead, subscription in (("A", None, None), (None, "L", None), (None, None, "S"))
+        for t, _ in events_for(k, order, lead, detail, subscription)
     }
     assert made == set(EVENT_TYPES)
+
+
+def test_a_subscription_s_lines_are_its_own_subject() -> None:
+    assert events_for("period_ended", None, None, {"outcome": "renewed"}, "S-1") == [
+        ("subscription.period_ended", {"subscription_id": "S-1", "outcome": "renewed"})
+    ]
+    assert events_for("task_created", None, None, {"task_id": 1}, "S-1") == [
+        ("task.created", {"subscription_id": "S-1", "task_id": 1})
+    ]
+    assert subject_of(None, None, "S-1") == "subscription:S-1"
 
 
 def test_the_signature_is_the_spec_s_and_the_reference_package_accepts_it() -> None:

@@ -106,13 +106,15 @@ async def test_no_marketing_email_on_the_customers_public_holiday(
         assert time(9) <= local.time() < time(9, 1)
 
 
-async def next_spring_forward(walk: Walk, zone: ZoneInfo) -> date:
-    """The coming day on which `zone`'s clocks spring forward (the last Sunday of March)."""
+async def next_clock_change(walk: Walk, zone: ZoneInfo, forward: bool = True) -> date:
+    """The coming day on which `zone`'s clocks spring forward (the last Sunday of March), or
+    fall back (the last Sunday of October)."""
     day = (await walk.now()).astimezone(zone).date() + timedelta(days=3)
     while True:
-        noon = datetime.combine(day, time(12), tzinfo=zone)
-        before = datetime.combine(day - timedelta(days=1), time(12), tzinfo=zone)
-        if noon.utcoffset() > before.utcoffset():  # type: ignore[operator]
+        noon = datetime.combine(day, time(12), tzinfo=zone).utcoffset()
+        before = datetime.combine(day - timedelta(days=1), time(12), tzinfo=zone).utcoffset()
+        assert noon is not None and before is not None
+        if (noon > before) if forward else (noon < before):
             return day
         day += timedelta(days=1)
 
@@ -120,7 +122,7 @@ async def next_spring_forward(walk: Walk, zone: ZoneInfo) -> date:
 async def test_the_window_opens_at_9_local_on_the_day_berlin_springs_forward(
     walk: Walk, sessions: Sessions
 ) -> None:
-    sunday = await next_spring_forward(walk, BERLIN)
+    sunday = await next_clock_change(walk, BERLIN)
     created = datetime.combine(sunday - timedelta(days=2), time(1, 0), tzinfo=BERLIN)
     await walk.skip_to(created)
     await walk.create_order("SW-3", timezone="Europe/Berlin")
@@ -130,6 +132,22 @@ async def test_the_window_opens_at_9_local_on_the_day_berlin_springs_forward(
     assert first.date() == sunday
     assert time(9) <= first.time() < time(9, 1)
     assert first.utcoffset() == timedelta(hours=2)  # CEST: 07:00 UTC, not 08:00
+
+
+async def test_the_window_opens_at_9_local_on_the_day_berlin_falls_back(
+    walk: Walk, sessions: Sessions
+) -> None:
+    sunday = await next_clock_change(walk, BERLIN, forward=False)
+    # Due at Sunday 01:00 CEST, before the clocks go back at 03:00 CEST to 02:00 CET.
+    created = datetime.combine(sunday - timedelta(days=2), time(1, 0), tzinfo=BERLIN)
+    await walk.skip_to(created)
+    await walk.create_order("SW-5", timezone="Europe/Berlin")
+    await walk.skip_to(datetime.combine(sunday, time(10), tzinfo=BERLIN))
+
+    first = (await sent(sessions, "SW-5", "objection_1")).astimezone(BERLIN)
+    assert first.date() == sunday
+    assert time(9) <= first.time() < time(9, 1)
+    assert first.utcoffset() == timedelta(hours=1)  # CET: 08:00 UTC, not 07:00
 
 
 async def test_an_unknown_customer_zone_is_refused(walk: Walk) -> None:

@@ -45,6 +45,7 @@ from workflows.order_chase import (
     OrderChaseResult,
     PaymentReceived,
 )
+from workflows.pause import ChasePause
 from workflows.tasks import TaskAnswer
 
 T = TypeVar("T")
@@ -519,6 +520,36 @@ def children(history: WorkflowHistory) -> list[str]:
     ]
 
 
+async def paused_for_a_day(chase: Chase) -> None:
+    """The backend pauses the chase for a day in its grace minute; on the worker from before
+    pauses the signal has no handler, and the chase goes on."""
+    until = await chase.env.get_current_time() + timedelta(days=1)
+    await chase.handle.signal(OrderChase.pause_chase, ChasePause(1, until.isoformat(), "away"))
+    await chase.until(handled_a_signal)
+
+
+def handled_a_signal(history: WorkflowHistory) -> bool:
+    types = [event.event_type for event in history.events]
+    if EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED not in types:
+        return False
+    after = types[types.index(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED) :]
+    return EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in after
+
+
+async def pay_after_the_grace_when_settled(chase: Chase) -> OrderChaseResult:
+    await chase.past_the_grace()
+    await chase.settled()
+    return await chase.pay()
+
+
+def pause_old(result: OrderChaseResult, history: WorkflowHistory) -> None:
+    assert result == PAID and "open_task" in activities(history)  # take_order, after the grace
+
+
+def pause_new(result: OrderChaseResult, history: WorkflowHistory) -> None:
+    assert result == PAID and "open_task" not in activities(history)  # the grace stood still
+
+
 SCENARIOS = {
     "sms-payment-link": Scenario(nothing, pay_after_the_grace, sms_old, sms_new),
     # The old path holds for a dial that started before the deploy.
@@ -549,6 +580,8 @@ SCENARIOS = {
         no_phone_check_new,
         start=without_a_phone,
     ),
+    # The old path holds for a pause the old worker received (and had no handler for).
+    "pause": Scenario(paused_for_a_day, pay_after_the_grace_when_settled, pause_old, pause_new),
 }
 # Patches deployed together share the copy of the code from before them.
 RELEASED_WITH = {"payment-after-end": "dial-id-separator"}

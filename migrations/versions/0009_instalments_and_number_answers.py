@@ -1,10 +1,8 @@
 """instalment plans; tasks answered with a number (a discount's percent, a count of parts)
 
-Revision ID: 0008
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-03 06:50:00
-
-Numbered 0008: the subscriptions migration (0007) is being written beside this one.
 """
 
 from __future__ import annotations
@@ -16,8 +14,8 @@ from alembic import op
 
 import db.models
 
-revision: str = "0008"
-down_revision: str | None = "0006"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,251 @@
+"""A subscription's renewal steps: who calls the customer, the reminder email, the period's end."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Any
+from uuid import uuid4
+from zoneinfo import ZoneInfo
+
+import jinja2
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.emails import EmailSent, MailSetup
+from activities.outbox import commit_once, deliver
+from db.history import record
+from db.models import Email, Order, Renewal, Subscription, Task
+from db.session import Sessions
+from db.suppressions import suppress
+from domain import OrderStatus, RenewalOutcome, SubscriptionStatus
+from mail.backends import Mailer, PermanentDeliveryError
+from mail.render import render_email
+from mail.unsubscribe import message_id
+
+
+@dataclass
+class ManagerOf:
+    subscription_id: str
+
+
+@dataclass
+class RenewalEmail:
+    key: str
+    subscription_id: str
+    period: int
+    days_left: int  # whole days until the period ends, as the email says it
+    at: datetime
+
+
+@dataclass
+class PeriodEnd:
+    key: str
+    subscription_id: str
+    period: int
+    period_ends_at: datetime
+    outcome: str  # RenewalOutcome: renewed / lapsed / cancelled
+    call_answer: str | None
+    at: datetime
+
+
+class RenewalActivities:
+    def __init__(
+        self, sessions: Sessions, mailer: Mailer, templates: jinja2.Environment, setup: MailSetup
+    ) -> None:
+        self.sessions = sessions
+        self.mailer = mailer
+        self.templates = templates
+        self.setup = setup
+
+    @activity.defn
+    async def renewal_manager(self, whose: ManagerOf) -> str | None:
+        """Who calls the customer: the manager the backend named, else the one who sold the
+        customer's last paid order; None: the shared pool."""
+        async with self.sessions() as session:
+            subscription = await _subscription(session, whose.subscription_id)
+            if subscription.assignee_id is not None:
+                return subscription.assignee_id
+            seller: str | None = await session.scalar(
+                select(Order.assignee_id)
+                .where(
+                    func.lower(Order.customer_email) == subscription.customer_email.lower(),
+                    Order.status == OrderStatus.PAID,
+                    Order.assignee_id.is_not(None),
+                )
+                .order_by(Order.ended_at.desc(), Order.id.desc())
+                .limit(1)
+            )
+            return seller
+
+    @activity.defn
+    async def send_renewal_email(self, request: RenewalEmail) -> EmailSent:
+        """The renewal reminder with its pay link, at most once per key; none to a subscription
+        that is no longer active or has moved on to another period."""
+        async with self.sessions() as session:
+            email = await session.scalar(select(Email).where(Email.key == request.key))
+            if email is not None and email.status != "pending":
+                return EmailSent(email.id, email.status)
+            subscription = await _subscription(session, request.subscription_id)
+            email_id = email.id if email is not None else uuid4().hex
+            try:
+                rendered = render_email(
+                    self.templates,
+                    "renewal_reminder",
+                    subscription.language,
+                    self._context(subscription, request, email_id),
+                )
+            except jinja2.TemplateError as error:
+                raise ApplicationError(
+                    f"renewal reminder ({subscription.language}) cannot be rendered: {error!r}",
+                    type="TemplateError",
+                    non_retryable=True,
+                ) from error
+            if email is None:
+                email = Email(
+                    id=email_id,
+                    key=request.key,
+                    subscription_id=subscription.id,
+                    kind="renewal_reminder",
+                    to_addr=subscription.customer_email,
+                    from_addr=self.setup.sender,
+                    subject=rendered.subject,
+                    status="pending",
+                    created_at=request.at,
+                )
+                session.add(email)
+                await commit_once(session, request.key)
+            # Re-checked right before sending: a cancel or a renewal the API recorded wins.
+            current = (
+                subscription.status == SubscriptionStatus.ACTIVE
+                and subscription.period == request.period
+            )
+            if not current:
+                email.status = "suppressed"
+                record(
+                    session,
+                    subscription_id=subscription.id,
+                    at=request.at,
+                    actor="system",
+                    kind="email_suppressed",
+                    email_kind=email.kind,
+                    message_id=email.id,
+                    reason="period_over",
+                )
+                await session.commit()
+                return EmailSent(email.id, email.status)
+            message = self._message(email, rendered.subject, rendered.text, rendered.html)
+            try:
+                await deliver(session, self.mailer, email, lambda: message, request.at)
+            except PermanentDeliveryError as error:
+                await suppress(session, email.to_addr, "bounced", request.at, str(error))
+                await session.commit()
+                raise ApplicationError(
+                    f"email {email.id} to {email.to_addr} refused: {error}",
+                    type="PermanentDeliveryError",
+                    non_retryable=True,
+                ) from error
+            return EmailSent(email.id, email.status)
+
+    @activity.defn
+    async def finish_period(self, end: PeriodEnd) -> None:
+        """Write how the period ended (once), close its open call task, and for a lapse or a
+        cancel the subscription's status; a renewal leaves it active for the next period."""
+        async with self.sessions() as session, session.begin():
+            subscription = await _subscription(session, end.subscription_id)
+            done = await session.scalar(
+                select(Renewal.id).where(
+                    Renewal.subscription_id == subscription.id, Renewal.period == end.period
+                )
+            )
+            if done is not None:
+                return
+            reason = f"period {end.outcome}"
+            closed = await session.execute(
+                update(Task)
+                .where(Task.subscription_id == subscription.id, Task.status == "open")
+                .values(status="closed", close_reason=reason)
+                .returning(Task.id, Task.kind)
+            )
+            for task_id, task_kind in closed.all():
+                record(
+                    session,
+                    subscription_id=subscription.id,
+                    at=end.at,
+                    actor="system",
+                    kind="task_closed",
+                    task_id=task_id,
+                    task_kind=task_kind,
+                    reason=reason,
+                )
+            session.add(
+                Renewal(
+                    subscription_id=subscription.id,
+                    period=end.period,
+                    period_ends_at=end.period_ends_at,
+                    outcome=end.outcome,
+                    call_answer=end.call_answer,
+                    ended_at=end.at,
+                )
+            )
+            record(
+                session,
+                key=end.key,
+                subscription_id=subscription.id,
+                at=end.at,
+                actor="system",
+                kind="period_ended",
+                period=end.period,
+                outcome=end.outcome,
+                call_answer=end.call_answer,
+            )
+            # A renewal the API recorded meanwhile (subscription.period moved on) stands.
+            if end.outcome != RenewalOutcome.RENEWED and subscription.period == end.period:
+                subscription.status = (
+                    SubscriptionStatus.CANCELLED
+                    if end.outcome == RenewalOutcome.CANCELLED
+                    else SubscriptionStatus.LAPSED
+                )
+                subscription.updated_at = end.at
+        activity.logger.info(
+            "subscription %s period %s %s", end.subscription_id, end.period, end.outcome
+        )
+
+    def _context(
+        self, subscription: Subscription, request: RenewalEmail, email_id: str
+    ) -> dict[str, Any]:
+        zone = ZoneInfo(subscription.customer_timezone or self.setup.timezone)
+        return {
+            "customer_name": subscription.customer_name,
+            "product_name": subscription.product_name,
+            "price": subscription.price,
+            "currency": subscription.currency,
+            "period_ends_at": subscription.period_ends_at.astimezone(zone),
+            "days_left": request.days_left,
+            "renew_link": self.setup.links.renewal_link(subscription.id, request.period),
+            "pixel_url": f"{self.setup.public_base_url.rstrip('/')}/t/{email_id}.gif",
+        }
+
+    def _message(self, email: Email, subject: str, text: str, html: str) -> EmailMessage:
+        message = EmailMessage()
+        message["Subject"] = subject
+        message["From"] = email.from_addr
+        message["To"] = email.to_addr
+        message["Date"] = formatdate(email.created_at.timestamp(), usegmt=True)
+        message["Message-ID"] = message_id(email.id, email.from_addr)
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
+        return message
+
+
+async def _subscription(session: AsyncSession, subscription_id: str) -> Subscription:
+    subscription = await session.get(Subscription, subscription_id)
+    if subscription is None:
+        raise ApplicationError(
+            f"subscription {subscription_id!r} does not exist", non_retryable=True
+        )
+    return subscription

@@ -1,0 +1,147 @@
+"""Subscriptions: the backend reports them and their events; each is followed by
+`renewal-<id>`, one period after another."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from sqlalchemy import select
+
+from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
+from api.errors import NotFound, responses
+from api.pagination import PagerDep
+from api.schemas.common import HistoryLine, can_be_id
+from api.schemas.orders import CustomerOut, EventAccepted, ProductOut
+from api.schemas.subscriptions import (
+    PeriodOut,
+    RenewalProcessOut,
+    SubscriptionEventIn,
+    SubscriptionIn,
+    SubscriptionOut,
+)
+from api.services import subscriptions
+from api.temporal import query_workflow
+from api.timeline import timeline
+from db.models import HistoryEntry, Renewal, Subscription
+from domain import RenewalOutcome, SubscriptionStatus, renewal_workflow_id
+from workflows.renewal import Renewal as RenewalWorkflow
+from workflows.renewal import RenewalState
+
+router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
+
+
+@router.post("", status_code=201, responses=responses(422))
+async def create_subscription(
+    body: SubscriptionIn,
+    response: Response,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    _: BackendDep,
+) -> SubscriptionOut:
+    """A subscription's current period: store it and start its renewal; the same id again
+    starts nothing."""
+    stored = await subscriptions.create_subscription(session, body, settings, await clock())
+    if not stored.created:
+        response.status_code = 200
+    await subscriptions.ensure_renewal(temporal, settings, stored.subscription)
+    return _out(stored.subscription)
+
+
+@router.post("/{subscription_id}/events", status_code=202, responses=responses(404, 409))
+async def post_subscription_event(
+    subscription_id: str,
+    body: SubscriptionEventIn,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    _: BackendDep,
+) -> EventAccepted:
+    """Renewed (with the next period's end), cancelled, or the period's end changed; the same
+    event_id twice changes nothing."""
+    now = await clock()
+    event, duplicate = await subscriptions.apply_event(
+        session, _known_id(subscription_id), body, now
+    )
+    if event.signalled_at is None:
+        await subscriptions.deliver(session, temporal, settings, event, now)
+    return EventAccepted(event_id=body.event_id, duplicate=duplicate)
+
+
+@router.get("/{subscription_id}", responses=responses(404))
+async def get_subscription(
+    subscription_id: str, session: SessionDep, temporal: TemporalDep, _: BackendDep
+) -> SubscriptionOut:
+    """The subscription, how its past periods ended, and the running period's next step."""
+    subscription = await _get(session, subscription_id)
+    out = _out(subscription)
+    periods = await session.scalars(
+        select(Renewal).where(Renewal.subscription_id == subscription.id).order_by(Renewal.period)
+    )
+    out.periods = [
+        PeriodOut(
+            period=p.period,
+            period_ends_at=p.period_ends_at,
+            outcome=RenewalOutcome(p.outcome),
+            call_answer=p.call_answer,
+            ended_at=p.ended_at,
+        )
+        for p in periods
+    ]
+    if subscription.status == SubscriptionStatus.ACTIVE:
+        state: RenewalState | None = await query_workflow(
+            temporal, renewal_workflow_id(subscription.id), RenewalWorkflow.state
+        )
+        if state is not None:
+            out.process = RenewalProcessOut(
+                next_step=state.next_step,
+                next_step_at=state.next_step_at,
+                call_task_id=state.call_task_id,
+                call_answer=state.call_answer,
+            )
+    return out
+
+
+@router.get("/{subscription_id}/history", responses=responses(404))
+async def get_subscription_history(
+    subscription_id: str, session: SessionDep, _: BackendDep, pager: PagerDep
+) -> list[HistoryLine]:
+    """The subscription's timeline: events, reminders, the call task and each period's end."""
+    subscription = await _get(session, subscription_id)
+    return await timeline(session, HistoryEntry.subscription_id == subscription.id, pager)
+
+
+def _known_id(subscription_id: str) -> str:
+    if not can_be_id(subscription_id):
+        raise NotFound("subscription", subscription_id[:64])
+    return subscription_id
+
+
+async def _get(session: SessionDep, subscription_id: str) -> Subscription:
+    subscription = await session.get(Subscription, _known_id(subscription_id))
+    if subscription is None:
+        raise NotFound("subscription", subscription_id)
+    return subscription
+
+
+def _out(subscription: Subscription) -> SubscriptionOut:
+    return SubscriptionOut(
+        id=subscription.id,
+        product=ProductOut(id=subscription.product_id, name=subscription.product_name),
+        price=subscription.price,
+        currency=subscription.currency,
+        customer=CustomerOut(
+            name=subscription.customer_name,
+            email=subscription.customer_email,
+            phone=subscription.phone,
+            timezone=subscription.customer_timezone,
+        ),
+        language=subscription.language,
+        assignee_id=subscription.assignee_id,
+        status=SubscriptionStatus(subscription.status),
+        period=subscription.period,
+        period_ends_at=subscription.period_ends_at,
+        created_at=subscription.created_at,
+        updated_at=subscription.updated_at,
+    )

@@ -1,0 +1,110 @@
+"""The check-in after a purchase (seed 003: "a month later, remind the manager to contact the
+client, ask whether they liked the course and offer a new training … a separate process
+outside order processing"): `checkin-<order_id>`, started when an order of a product listed
+in CHECKIN_AFTER is paid (activities.checkins)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.emails import EmailActivities, OrderEmail
+    from activities.tasks import NewTask, TaskActivities
+
+from domain import TaskKind
+from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
+from workflows.tasks import CHECKIN, TaskAnswer
+
+
+@dataclass
+class CheckinInput:
+    order_id: str
+    wait: float  # seconds after the payment (CHECKIN_AFTER, after CHASER_TIME_SCALE)
+    send_email: bool  # CHECKIN_EMAIL: the customer is asked too, by email
+
+
+@dataclass
+class CheckinResult:
+    answer: str  # happy / offer_accepted / not_interested / no_answer
+
+
+@dataclass
+class CheckinState:
+    """Where the check-in is: waiting, or the task open for an answer."""
+
+    due_at: str  # ISO 8601, by the workflow's clock
+    task_id: int | None
+    answer: str | None
+
+
+@workflow.defn
+class Checkin:
+    """Wait, then ask the order's manager how the customer likes the course."""
+
+    @workflow.init
+    def __init__(self, input: CheckinInput) -> None:
+        self.due_at = workflow.now() + timedelta(seconds=input.wait)
+        self.answers: dict[int, TaskAnswer] = {}
+        self.task_id: int | None = None
+        self.answer: str | None = None
+
+    @workflow.run
+    async def run(self, input: CheckinInput) -> CheckinResult:
+        await workflow.sleep(timedelta(seconds=input.wait))
+        if input.send_email:
+            await self._email(input.order_id)
+        title, options = CHECKIN
+        task_id = await workflow.execute_activity_method(
+            TaskActivities.open_task,
+            NewTask(
+                key=self._key(f"task:{TaskKind.CHECKIN}"),
+                order_id=input.order_id,
+                workflow_id=workflow.info().workflow_id,
+                kind=TaskKind.CHECKIN,
+                title=title,
+                options=list(options),
+                assignee_id=None,  # the activity gives it to the order's assignee, else the pool
+                at=workflow.now(),
+            ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=WRITE_RETRY,
+        )
+        self.task_id = task_id
+        await workflow.wait_condition(lambda: task_id in self.answers)
+        self.task_id = None
+        self.answer = self.answers[task_id].answer
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return CheckinResult(self.answer)
+
+    @workflow.signal
+    def answer_task(self, answer: TaskAnswer) -> None:
+        """The manager's answer; the API has checked it against the task first."""
+        self.answers.setdefault(answer.task_id, answer)
+
+    @workflow.query
+    def state(self) -> CheckinState:
+        return CheckinState(self.due_at.isoformat(), self.task_id, self.answer)
+
+    async def _email(self, order_id: str) -> None:
+        try:
+            await workflow.execute_activity_method(
+                EmailActivities.send_order_email,
+                OrderEmail(
+                    key=self._key("email:checkin"),
+                    order_id=order_id,
+                    kind="checkin",
+                    at=workflow.now(),
+                ),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=EMAIL_RETRY,
+            )
+        except ActivityError as error:
+            # Refused for good (recorded as email_failed): the manager still asks.
+            workflow.logger.warning("check-in email to order %s not sent: %s", order_id, error)
+
+    def _key(self, step: str) -> str:
+        return f"{workflow.info().workflow_id}:{step}"
