@@ -141,10 +141,12 @@ async def test_nine_unanswered_calls_with_their_gaps_then_contact_us(
     ]
 
     order = await walk.status("N-1", "pending")
-    # Each timer starts when the answer is processed: within a second of the answer.
-    gaps = [round((when(b) - when(a)).total_seconds()) for a, b in pairwise(calls)]
+    # Each timer starts when the answer is processed, a moment (real time, not skipped) after
+    # the task opened: on a loaded machine a few seconds.
+    gaps = [(when(b) - when(a)).total_seconds() for a, b in pairwise(calls)]
     half_hour, day = 30 * 60, 24 * 3600
-    assert gaps == [half_hour, half_hour, day, half_hour, half_hour, day, half_hour, half_hour]
+    planned = [half_hour, half_hour, day, half_hour, half_hour, day, half_hour, half_hour]
+    assert all(0 <= gap - plan < 5 for gap, plan in zip(gaps, planned, strict=True)), gaps
     assert order["process"]["dial"] == {
         "workflow_id": "order-N-1/dial-1",
         "day": 3,
