@@ -1,8 +1,9 @@
-"""`POST /v1/pay-links/verify`: the shop asks what a payment link's token is worth."""
+"""`POST /v1/pay-links/verify` and `/verify-renewal`: what a link's token is worth to the shop."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -11,7 +12,8 @@ from sqlalchemy import select
 from activities.orders import CLOSED_STATUSES
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep
 from api.errors import Invalid, NotFound, responses
-from db.models import Discount, Order
+from db.models import Discount, Order, Subscription
+from domain import SubscriptionStatus
 from worker import pay_links
 
 router = APIRouter(prefix="/v1/pay-links", tags=["payment links"])
@@ -58,4 +60,38 @@ async def verify_pay_token(
         discount_percent=token.discount_percent,
         discount_valid_until=token.valid_until,
         discount_active=active,
+    )
+
+
+class RenewalTokenOut(BaseModel):
+    subscription_id: str
+    subscription_status: SubscriptionStatus
+    period: int  # the period the link renews; paying it starts the next one
+    price: Decimal
+    currency: str
+    # Whether the shop should take the payment: the link renews the current period of a
+    # subscription that is not cancelled (a lapsed one is revived by its renewal).
+    current: bool
+
+
+@router.post("/verify-renewal", responses=responses(404))
+async def verify_renewal_token(
+    body: PayTokenIn, session: SessionDep, settings: SettingsDep, _: BackendDep
+) -> RenewalTokenOut:
+    """Check a renewal link's signature and say which subscription and period it renews."""
+    try:
+        token = pay_links(settings).verify_renewal(body.token)
+    except ValueError as error:
+        raise Invalid(f"renewal token is not valid: {error}") from error
+    subscription = await session.get(Subscription, token.subscription_id)
+    if subscription is None:
+        raise NotFound("subscription", token.subscription_id)
+    return RenewalTokenOut(
+        subscription_id=subscription.id,
+        subscription_status=SubscriptionStatus(subscription.status),
+        period=token.period,
+        price=subscription.price,
+        currency=subscription.currency,
+        current=token.period == subscription.period
+        and subscription.status != SubscriptionStatus.CANCELLED,
     )

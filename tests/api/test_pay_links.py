@@ -52,3 +52,23 @@ async def test_a_signed_token_names_its_order_and_a_forged_one_is_refused(
     )
     assert unknown.status_code == 404
     assert (await api.post("/v1/pay-links/verify", json={"token": "x"})).status_code == 401
+
+
+async def test_a_renewal_token_is_checked_like_a_payment_token(
+    api: httpx.AsyncClient, settings: Settings
+) -> None:
+    auth = backend_auth(settings)
+    links = pay_links(settings)
+    token = links.renewal_link("no-such-subscription", 1).partition("?token=")[2]
+    unknown = await api.post("/v1/pay-links/verify-renewal", json={"token": token}, headers=auth)
+    assert unknown.status_code == 404
+
+    body, _, signature = token.partition(".")
+    forged_body = links.renewal_link("another", 1).partition("?token=")[2].partition(".")[0]
+    # An order's payment token is signed by the same key but renews nothing.
+    for bad in (f"{forged_body}.{signature}", f"{body}.", "garbage", links.token("order-1")):
+        refused = await api.post("/v1/pay-links/verify-renewal", json={"token": bad}, headers=auth)
+        assert refused.status_code == 422, bad
+        assert refused.json()["detail"].startswith("renewal token is not valid")
+    anonymous = await api.post("/v1/pay-links/verify-renewal", json={"token": token})
+    assert anonymous.status_code == 401

@@ -5,6 +5,7 @@ activities against the real database and SMTP server."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -111,6 +112,15 @@ async def settled(walk: Walk, subscription_id: str, **expected: Any) -> dict[str
     raise AssertionError(f"subscription {subscription_id} is {current}, expected {expected}")
 
 
+async def renewal_link(walk: Walk, token: str) -> dict[str, Any]:
+    """What the shop's renewal page hears of a link's token."""
+    response = await walk.api.post(
+        "/v1/pay-links/verify-renewal", json={"token": token}, headers=walk.backend
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
 async def test_reminders_a_call_for_the_seller_then_renewed_continues_as_new(
     walk: Walk, sessions: Sessions, mailbox: Mailbox
 ) -> None:
@@ -126,7 +136,16 @@ async def test_reminders_a_call_for_the_seller_then_renewed_continues_as_new(
     await walk.skip(days=3, minutes=1)  # 7 days before the end
     [notice] = await mailbox.wait_for(1)
     assert "Python club" in notice["Subject"]
-    assert "http://chaser.test/renew/S-1?token=" in notice.get_body(("plain",)).get_content()
+    text = notice.get_body(("plain",)).get_content()
+    [token] = re.findall(r"http://chaser\.test/renew/S-1\?token=(\S+)", text)
+    assert await renewal_link(walk, token) == {
+        "subscription_id": "S-1",
+        "subscription_status": "active",
+        "period": 1,
+        "price": "990.00",
+        "currency": "RUB",
+        "current": True,
+    }
     sent = await reminders(sessions, "S-1")
     assert [e.kind for e in sent] == ["renewal_reminder"]
     # Due 7 days before the end (the worker's own work takes a moment of server time).
@@ -158,6 +177,7 @@ async def test_reminders_a_call_for_the_seller_then_renewed_continues_as_new(
     assert new_run.status == WorkflowExecutionStatus.RUNNING
     current = await subscription(walk, "S-1")
     assert (current["status"], current["period"]) == ("active", 2)
+    assert (await renewal_link(walk, token))["current"] is False  # period 1 is paid for
     assert [(p["period"], p["outcome"], p["call_answer"]) for p in current["periods"]] == [
         (1, "renewed", "renewing")
     ]
