@@ -751,10 +751,15 @@ class OrderChase:
         return True
 
     def _history_is_long(self) -> bool:
-        """Continue as new only between dials, and once the bounded email cadence is done."""
+        """Continue as new only between dials, once the bounded email cadence is done and a
+        manager's discount has run out (its expiry lives in this run, not in the next)."""
         info = workflow.info()
         long = info.get_current_history_length() > self.max_history_events
-        return (long or info.is_continue_as_new_suggested()) and self.cadence.finished
+        return (
+            (long or info.is_continue_as_new_suggested())
+            and self.cadence.finished
+            and all(beside.done() for beside in self.terms.beside)
+        )
 
     def _resume(self) -> Resume:
         until = self.pause.until if self.pause.paused() else None

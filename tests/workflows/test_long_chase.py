@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 from temporalio.api.enums.v1 import EventType
@@ -68,3 +68,60 @@ async def test_call_back_loops_continue_as_new_and_the_chase_goes_on(
     closed = await walk.tasks("olga", "LONG-1", status="closed")
     assert [t["id"] for t in closed] == [call["id"]]
     assert await walk.tasks("olga", "LONG-1") == []
+
+
+async def test_a_managers_discount_expires_before_the_chase_continues_as_new(
+    ts_api: httpx.AsyncClient, ts_env: WorkflowEnvironment, settings: Settings, sessions: Sessions
+) -> None:
+    walk = Walk(ts_api, ts_env, settings)
+    await walk.manager("olga")
+    order = await make_order(sessions, id="LONG-2", chase_started=True)
+    handle = await ts_env.client.start_workflow(
+        OrderChase.run,
+        OrderChaseInput(
+            order_id=order.id,
+            has_phone=True,
+            timings=settings.order_timings(),
+            max_history_events=150,
+        ),
+        id="order-LONG-2",
+        task_queue=settings.temporal_task_queue,
+    )
+    first_run = (await handle.describe()).run_id
+    await walk.skip(minutes=1)
+    await walk.answered("olga", await walk.task("olga", "LONG-2", "take_order"), "yes")
+    # Reached on the first call: a discount for 20 days, and a payment date 3 days on.
+    await walk.answered("olga", await walk.task("olga", "LONG-2", "call"), "reached")
+    await walk.answered("olga", await walk.task("olga", "LONG-2", "will_pay"), "discount")
+    discount = await walk.task("olga", "LONG-2", "discount")
+    await walk.answered("olga", discount, "number", number=5, valid_days=20)
+    pay_on = await walk.now() + timedelta(days=3)
+    date_task = await walk.task("olga", "LONG-2", "payment_date")
+    await walk.answered("olga", date_task, "at", at=pay_on.isoformat())
+    valid_until = datetime.fromisoformat((await walk.order("LONG-2"))["offer"]["valid_until"])
+    await walk.skip(days=3)
+    await walk.task("olga", "LONG-2", "call")
+    walk.seen_tasks.discard(max(walk.seen_tasks))
+
+    # Then call-back loops, long enough to continue as new (four without the discount).
+    loops = 0
+    while (await handle.describe()).run_id == first_run:
+        loops += 1
+        assert loops <= 12, "the chase never continued as new"
+        await walk.answered("olga", await walk.task("olga", "LONG-2", "call"), "reached")
+        await walk.answered("olga", await walk.task("olga", "LONG-2", "will_pay"), "no")
+        await walk.answered("olga", await walk.task("olga", "LONG-2", "confirm_cancel"), "no")
+        callback = await walk.task("olga", "LONG-2", "callback_time")
+        call_back_at = await walk.now() + timedelta(days=3)
+        await walk.answered("olga", callback, "at", at=call_back_at.isoformat())
+        await walk.skip(days=3)
+        await walk.task("olga", "LONG-2", "call")
+        walk.seen_tasks.discard(max(walk.seen_tasks))
+
+    # The first run waited for the discount's end, expired it, and only then continued.
+    assert await walk.now() > valid_until
+    assert (await walk.order("LONG-2"))["offer"]["status"] == "expired"
+    assert "discount_expired" in await walk.history_kinds("LONG-2")
+    await walk.event("LONG-2", "pay-long-2", "paid")
+    latest = ts_env.client.get_workflow_handle_for(OrderChase.run, "order-LONG-2")
+    assert await latest.result() == OrderChaseResult("paid", "positive", "paid")
