@@ -101,6 +101,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "negative": ("Lost", "Потеряно"),
     "open": ("Open", "В работе"),
     "reasons_lost": ("Reasons lost", "Причины потерь"),
+    # Orders kept out of the conversion: duplicates, created by mistake.
+    "reasons_neutral": ("Not counted", "Не в счёт"),
     "backlog": ("Open tasks per manager", "Открытые задачи по менеджерам"),
     "oldest": ("Oldest waits", "Дольше всех ждёт"),
     "managers": ("Managers", "Менеджеры"),

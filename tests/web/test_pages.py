@@ -11,7 +11,7 @@ import httpx
 from playwright.async_api import Page, expect
 from sqlalchemy import select
 
-from db.models import Task
+from db.models import Order, Task
 from db.session import Sessions
 from tests.web.conftest import Site, screenshot
 
@@ -30,6 +30,17 @@ async def open_task_of(sessions: Sessions, order_id: str, kind: str) -> Task:
             return task
         await asyncio.sleep(0.025)
     raise AssertionError(f"no open {kind} task for order {order_id}")
+
+
+async def ended(sessions: Sessions, order_id: str, reason: str) -> None:
+    """Wait until the order's chase has stored its end."""
+    for _ in range(400):
+        async with sessions() as session:
+            order = await session.get(Order, order_id)
+        if order is not None and order.end_reason == reason:
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"order {order_id} did not end with {reason}")
 
 
 async def answer(site: Site, token: str, task: Task, value: str) -> None:
@@ -124,7 +135,7 @@ async def test_shop_view_chart_and_deactivate_with_a_successor(
 ) -> None:
     olga = await site.manager("olga")
     await site.manager("ivan")
-    for order_id in ("WEB-C1", "WEB-C2", "WEB-C3"):
+    for order_id in ("WEB-C1", "WEB-C2", "WEB-C3", "WEB-C4"):
         await site.order(order_id)
     events = (("WEB-C1", "paid"), ("WEB-C2", "cancelled"))
     for order_id, kind in events:
@@ -136,6 +147,8 @@ async def test_shop_view_chart_and_deactivate_with_a_successor(
         assert response.status_code == 202
     await answer(site, olga, await open_task_of(sessions, "WEB-C3", "take_order"), "yes")
     call = await open_task_of(sessions, "WEB-C3", "call")
+    await answer(site, olga, await open_task_of(sessions, "WEB-C4", "take_order"), "mistake")
+    await ended(sessions, "WEB-C4", "mistake")
 
     page = await site.page()
     await page.goto(f"{site.base}/app/login")
@@ -147,14 +160,16 @@ async def test_shop_view_chart_and_deactivate_with_a_successor(
     await expect(chart.locator("rect.positive")).to_have_count(1)
     await expect(chart.locator("rect.negative")).to_have_count(1)
     await expect(chart.locator("rect.open")).to_have_count(1)
-    # Painted, a third of the bar each: one paid, one lost, one open.
+    await expect(chart.locator("rect.neutral")).to_have_count(1)
+    # Painted, a quarter of the bar each: one paid, one lost, one open, one not counted.
     paid = chart.locator("rect.positive")
     assert await paid.evaluate("rect => getComputedStyle(rect).fill") == "rgb(29, 122, 70)"
     box, whole = await paid.bounding_box(), await chart.bounding_box()
     assert box is not None and whole is not None and box["height"] > 10
-    assert abs(box["width"] - whole["width"] / 3) < 2
+    assert abs(box["width"] - whole["width"] / 4) < 2
     await expect(page.locator("#outcomes")).to_contain_text("50%")
     await expect(page.locator("#outcomes")).to_contain_text("cancelled: 1")
+    await expect(page.locator("#outcomes")).to_contain_text("mistake: 1")
     await expect(page.locator("#backlog")).to_contain_text("olga")
     await screenshot(page, "admin-desktop")
 
