@@ -15,11 +15,13 @@ from temporalio.testing import WorkflowEnvironment
 SKIP_TIMEOUT = timedelta(minutes=5)
 
 
-async def skip(env: WorkflowEnvironment, duration: timedelta) -> None:
+async def skip(
+    env: WorkflowEnvironment, duration: timedelta, timeout: timedelta = SKIP_TIMEOUT
+) -> None:
     """`env.sleep(duration)`, with time enough to get through what falls due."""
     request = SleepRequest()
     request.duration.FromTimedelta(duration)
-    await env.client.test_service.unlock_time_skipping_with_sleep(request, timeout=SKIP_TIMEOUT)
+    await env.client.test_service.unlock_time_skipping_with_sleep(request, timeout=timeout)
 
 
 async def free_the_clock(env: WorkflowEnvironment) -> None:
@@ -31,12 +33,8 @@ async def free_the_clock(env: WorkflowEnvironment) -> None:
     a minute's skip is tried for up to a minute, then the one stray hold is released.
     """
     for _ in range(6):
-        request = SleepRequest()
-        request.duration.FromTimedelta(timedelta(minutes=1))
         try:
-            await env.client.test_service.unlock_time_skipping_with_sleep(
-                request, timeout=timedelta(seconds=10)
-            )
+            await skip(env, timedelta(minutes=1), timeout=timedelta(seconds=10))
             return
         except RPCError:
             continue
