@@ -207,9 +207,11 @@ async def test_instalments_remind_each_part_call_when_one_is_missed_and_pay_when
     assert kinds.count("instalment_plan") == 1 and kinds.count("instalment_missed") == 1
     async with sessions() as session:  # the shop hears of both through its webhooks
         hooks = await session.scalars(
-            select(WebhookEvent).where(
+            select(WebhookEvent)
+            .where(
                 WebhookEvent.subject == "order:IN-1", WebhookEvent.type.startswith("instalments.")
             )
+            .order_by(WebhookEvent.seq)
         )
         assert [(h.type, h.data.get("number")) for h in hooks] == [
             ("instalments.planned", None),
