@@ -53,6 +53,10 @@ class OfferStatus(StrEnum):
     USED = "used"
 
 
+# The CRM status (the backend's own word) under which a lead is chased.
+LEAD_CHASING = "chasing"
+
+
 class LeadStopReason(StrEnum):
     """Why a lead chase stopped."""
 

@@ -17,14 +17,16 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from activities.checkins import CheckinSetup
 from holiday_dates import known_country, public_days
 from mail.links import RENEWAL_LINK_TEMPLATE
 from webhooks.signing import check_secret
-from workflows.lead_chase import LeadTimings
-from workflows.order_chase import OrderTimings
-from workflows.renewal import RenewalTimings
-from workflows.special_terms import TermsTimings
+from workflows.timings import (
+    CheckinSetup,
+    LeadTimings,
+    OrderTimings,
+    RenewalTimings,
+    TermsTimings,
+)
 from workflows.work_calendar import CalendarError, CalendarSpec, Hours
 
 T = TypeVar("T", tuple[str, ...], dict[str, list[str]])

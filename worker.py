@@ -19,7 +19,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.calendars import CalendarActivities, CalendarSetup
-from activities.checkins import CheckinSetup, CheckinStarter
+from activities.checkins import CheckinStarter
 from activities.discounts import DiscountActivities
 from activities.emails import EmailActivities, MailSetup
 from activities.enrollment import EnrollmentActivities
@@ -34,9 +34,9 @@ from activities.webhooks import WebhookActivities, WebhookSetup
 from db.session import Sessions, make_engine, make_sessions
 from log_config import configure_logging
 from mail.backends import FileMailer, Mailer, SmtpMailer
-from mail.links import PayLinks
+from mail.links import pay_links
 from mail.render import make_templates
-from mail.unsubscribe import UnsubscribeLinks, sending_domain
+from mail.unsubscribe import unsubscribe_links
 from process_exit import exit_now
 from settings import Settings
 from temporal_client import connect_with_retry
@@ -46,8 +46,9 @@ from workflows.dial import Dial
 from workflows.enrollment import EnrollmentJob
 from workflows.late_payment import LatePayment
 from workflows.lead_chase import LeadChase
-from workflows.order_chase import OrderChase, OrderTimings
+from workflows.order_chase import OrderChase
 from workflows.renewal import Renewal
+from workflows.timings import CheckinSetup, OrderTimings
 from workflows.webhook_delivery import (
     WebhookDelivery,
     WebhookDeliveryInput,
@@ -118,23 +119,6 @@ def webhook_setup(settings: Settings) -> WebhookSetup:
         max_retry_gap=settings.webhook_max_retry_gap.total_seconds(),
         retry_for=settings.webhook_retry_for.total_seconds(),
         timeout=settings.webhook_timeout.total_seconds(),
-    )
-
-
-def unsubscribe_links(settings: Settings) -> UnsubscribeLinks:
-    return UnsubscribeLinks(
-        base_url=settings.public_base_url,
-        mailto=f"unsubscribe@{sending_domain(settings.mail_from)}",
-        secret=settings.unsubscribe_secret.get_secret_value().encode(),
-    )
-
-
-def pay_links(settings: Settings) -> PayLinks:
-    return PayLinks(
-        template=settings.pay_link_template,
-        base_url=settings.public_base_url,
-        secret=settings.pay_link_secret.get_secret_value().encode(),
-        renewal_template=settings.renewal_link_template,
     )
 
 

@@ -9,23 +9,13 @@ after its chase ended, or never chased, gets its check-in too. The workflow id i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain import checkin_workflow_id
 from workflows.checkin import Checkin, CheckinInput
-
-
-@dataclass(frozen=True)
-class CheckinSetup:
-    """CHECKIN_AFTER and CHECKIN_EMAIL: which products get a check-in, how long after."""
-
-    after: Mapping[str, float] = field(default_factory=dict)  # product id -> seconds (scaled)
-    send_email: bool = True
+from workflows.timings import CheckinSetup
 
 
 class CheckinStarter:

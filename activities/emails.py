@@ -19,12 +19,13 @@ from temporalio.exceptions import ApplicationError
 
 from activities import metrics
 from activities.instalments import plan_of
-from activities.orders import CLOSED_STATUSES, load_order
+from activities.orders import load_order
 from activities.outbox import commit_once, deliver
 from db.history import record
 from db.models import Discount, Email, Order, OrderEvent
 from db.session import Sessions
 from db.suppressions import suppress, suppression_of
+from domain import CLOSED_STATUSES
 from mail.backends import Mailer, PermanentDeliveryError
 from mail.links import PayLinks
 from mail.render import RenderedEmail, render_email, with_unsubscribe

@@ -24,13 +24,13 @@ from temporalio.common import (
 )
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
-from activities.orders import CLOSED_STATUSES
 from db.history import record
 from db.models import Enrollment, Order
 from db.session import Sessions
-from domain import order_workflow_id
-from workflows.order_chase import OrderChase, OrderChaseInput, OrderTimings
+from domain import CLOSED_STATUSES, order_workflow_id
+from workflows.order_chase import OrderChase, OrderChaseInput
 from workflows.search_attributes import ORDER_AMOUNT, ORDER_STATUS, PRODUCT_ID
+from workflows.timings import OrderTimings
 
 # Chases started side by side within a batch.
 PARALLEL_STARTS = 10

@@ -19,11 +19,10 @@ from activities.outbox import commit_once, deliver
 from db.history import already_done, record
 from db.models import Email, Lead, Manager, Notification
 from db.session import Sessions
+from domain import LEAD_CHASING
 from mail.backends import Mailer, PermanentDeliveryError
 from mail.render import RenderedEmail, render_email
 from mail.unsubscribe import message_id
-
-CHASING = "chasing"
 
 
 @dataclass
@@ -280,7 +279,7 @@ def stop_reason(lead: Lead, chase_number: int) -> str | None:
         return "superseded"
     if lead.stopped_reason is not None:
         return lead.stopped_reason
-    if lead.status != CHASING:
+    if lead.status != LEAD_CHASING:
         return "status_changed"
     return None
 

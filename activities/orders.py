@@ -16,8 +16,7 @@ from db.history import already_done, record
 from db.locks import Missing, lock_order
 from db.models import Discount, Order, Task
 from db.session import Sessions
-
-CLOSED_STATUSES = frozenset({"paid", "cancelled", "false"})
+from domain import CLOSED_STATUSES
 
 
 @dataclass

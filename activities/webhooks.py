@@ -21,9 +21,9 @@ from temporalio import activity
 
 from db.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from db.session import Sessions
+from webhooks.events import DEFAULT_ENDPOINT
 from webhooks.signing import sign
 
-DEFAULT_ENDPOINT = "default"
 # Rows looked at per round: enough for a busy minute, small enough for one query.
 ROUND_LIMIT = 2_000
 # Different orders' events go out side by side, each order's one at a time.

@@ -8,7 +8,11 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    # Settings takes RENEWAL_LINK_TEMPLATE's default from here.
+    from settings import Settings
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,16 @@ class PayLinks:
 
     def _sign(self, body: str) -> bytes:
         return hmac.new(self.secret, body.encode(), hashlib.sha256).digest()
+
+
+def pay_links(settings: Settings) -> PayLinks:
+    """The payment links of PAY_LINK_TEMPLATE, signed with PAY_LINK_SECRET."""
+    return PayLinks(
+        template=settings.pay_link_template,
+        base_url=settings.public_base_url,
+        secret=settings.pay_link_secret.get_secret_value().encode(),
+        renewal_template=settings.renewal_link_template,
+    )
 
 
 def _b64(raw: bytes) -> str:

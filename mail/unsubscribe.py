@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from urllib.parse import quote
 
+from settings import Settings
+
 
 @dataclass(frozen=True)
 class UnsubscribeLinks:
@@ -43,6 +45,16 @@ class UnsubscribeLinks:
 
     def _sign(self, body: str) -> bytes:
         return hmac.new(self.secret, f"unsubscribe:{body}".encode(), hashlib.sha256).digest()
+
+
+def unsubscribe_links(settings: Settings) -> UnsubscribeLinks:
+    """Links on PUBLIC_BASE_URL and a mailto on MAIL_FROM's domain, signed with
+    UNSUBSCRIBE_SECRET."""
+    return UnsubscribeLinks(
+        base_url=settings.public_base_url,
+        mailto=f"unsubscribe@{sending_domain(settings.mail_from)}",
+        secret=settings.unsubscribe_secret.get_secret_value().encode(),
+    )
 
 
 def sending_domain(sender: str) -> str:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# The id of the endpoint that WEBHOOK_URL configures (the others come through the API).
+DEFAULT_ENDPOINT = "default"
+
 # The event types an endpoint may subscribe to.
 EVENT_TYPES = (
     "order.status_changed",

@@ -11,22 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.discounts import DiscountActivities, DiscountExpiry, DiscountGrant
+    from workflows.timings import OrderTimings
 
     # Pure, but holds ZoneInfo objects, which the sandbox would wrap in proxies.
     from workflows.work_calendar import CalendarError, ChaseClock
 
 from workflows.activity_policy import ACTIVITY_TIMEOUT, WRITE_RETRY
 from workflows.pause import Pause
-
-if TYPE_CHECKING:
-    from workflows.order_chase import OrderTimings
 
 # Patch id: marketing emails wait for the customer's send window (OrderTimings.send_window).
 SEND_WINDOW = "send-window"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from domain import LEAD_CHASING
 from workflows.search_attributes import LEAD_STATUS
 
 with workflow.unsafe.imports_passed_through():
@@ -15,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
 
     # Pure and deterministic, but it holds ZoneInfo objects, which the sandbox would
     # otherwise wrap in proxies that datetime refuses as a tzinfo.
+    from workflows.timings import LeadTimings
     from workflows.work_calendar import ALL_DAY, Calendar, CalendarError, ChaseClock
 
 from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
@@ -23,19 +25,6 @@ from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
 FOLLOW_UPS = ("lead_followup_1", "lead_followup_2")
 # Patch id: LeadStatus (chasing, then why it stopped) upserted as a search attribute.
 SEARCH_ATTRIBUTES = "search-attributes"
-
-
-@dataclass
-class LeadTimings:
-    """SPEC §2 as configured when the chase starts; a running chase keeps these."""
-
-    interval_business_days: int
-    rounds: int
-    timezone: str
-    holidays: list[str] = field(default_factory=list)  # ISO dates: every day off
-    # CHASER_TIME_SCALE: due moments are found on the real calendar, then every wait shrinks.
-    time_scale: float = 1.0
-    working_days: list[str] = field(default_factory=list)  # ISO dates: transferred ones
 
 
 @dataclass
@@ -91,7 +80,7 @@ class LeadChase:
         # Versioning: chases started before the attribute existed replay without the upserts.
         searchable = workflow.patched(SEARCH_ATTRIBUTES)
         if searchable:
-            workflow.upsert_search_attributes([LEAD_STATUS.value_set("chasing")])
+            workflow.upsert_search_attributes([LEAD_STATUS.value_set(LEAD_CHASING)])
         calendar = self._calendar()
         due = self.clock.started
         steps = [(r, n) for r in range(1, self.timings.rounds + 1) for n in (1, 2)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.orders import Assignment, OrderActivities, OrderEnd, StatusChange
     from activities.sms import PaymentSms, SmsActivities
     from activities.tasks import CloseTask, NewTask, TaskActivities
-    from workflows.work_calendar import CalendarSpec
+    from workflows.timings import OrderTimings
 
 from domain import (
     EndReason,
@@ -42,7 +42,7 @@ from workflows.dial import Dial, DialInput, DialResult, DialStop
 from workflows.email_cadence import EmailCadence
 from workflows.pause import ChasePause, ChaseResume, DialHold, Pause, moment
 from workflows.search_attributes import ASSIGNEE_ID, CHASE_STAGE, ORDER_STATUS
-from workflows.special_terms import SpecialTerms, TermsTimings
+from workflows.special_terms import SpecialTerms
 from workflows.tasks import ORDER_TASKS, Reassignment, TaskAnswer
 
 # A chase that loops through call-backs continues as new past this many events. One loop
@@ -69,34 +69,6 @@ NO_PHONE_CHECK = "no-phone-check"
 # Pause and resume (workflows/pause.py), checked where a change arrives: a history in which
 # an older worker received the signal and ignored it replays ignoring it.
 PAUSE = "pause"
-
-
-@dataclass
-class OrderTimings:
-    """Every duration of SPEC §1 in seconds, fixed when the chase starts."""
-
-    grace: float
-    payment_window: float
-    phone_wait: float
-    pending_wait: float
-    dial_days: int
-    calls_per_day: int
-    retry_gap: float
-    day_gap: float
-    first_reminder: float
-    open_wait: float
-    purchase_wait: float
-    offer_percent: int
-    offer_valid: float
-    objection_emails: list[str] = field(default_factory=list)
-    # CHASER_TIME_SCALE: calls and emails are placed on the real calendar, waits shrink.
-    time_scale: float = 1.0
-    # The customer's SEND_WINDOW for marketing emails; None (chases started before): any time.
-    send_window: CalendarSpec | None = None
-    # Discounts and instalments agreed on a call (workflows/special_terms.py).
-    terms: TermsTimings = field(default_factory=TermsTimings)
-    # PAUSE_EXTENDS_WINDOW: a pause moves the payment window's end by its length.
-    pause_extends_window: bool = False
 
 
 @dataclass

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.calendars import CalendarActivities, WhoseCalendar
     from activities.renewals import ManagerOf, PeriodEnd, RenewalActivities, RenewalEmail
     from activities.tasks import NewTask, TaskActivities
+    from workflows.timings import DAY, RenewalTimings
 
     # Pure, but holds ZoneInfo objects, which the sandbox would wrap in proxies.
     from workflows.work_calendar import CalendarError, ChaseClock
@@ -32,17 +33,7 @@ from domain import RenewalOutcome, TaskKind
 from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
 from workflows.tasks import RENEWAL_CALL, TaskAnswer
 
-DAY = 86_400.0
 CALL_STEP = "call"
-
-
-@dataclass
-class RenewalTimings:
-    """When the steps fall, in seconds before the period ends on the real calendar."""
-
-    notices: list[float]  # RENEWAL_NOTICES: a reminder email at each
-    call_before: float  # RENEWAL_CALL_BEFORE: the call task
-    time_scale: float = 1.0  # CHASER_TIME_SCALE
 
 
 @dataclass

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -25,30 +24,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.discounts import DiscountActivities, DiscountExpiry, DiscountGrant
     from activities.instalments import InstalmentActivities, Part, PartCheck, PlanRequest
     from activities.tasks import CloseTask, TaskActivities
+    from workflows.timings import OrderTimings, TermsTimings
 
     # Pure, but holds ZoneInfo objects, which the sandbox would wrap in proxies.
     from workflows.work_calendar import CalendarError, ChaseClock
 
 from workflows.activity_policy import ACTIVITY_TIMEOUT, WRITE_RETRY
 from workflows.tasks import TaskAnswer
-
-if TYPE_CHECKING:
-    from workflows.order_chase import OrderTimings
-
-DAY = 86_400.0
-
-
-@dataclass
-class TermsTimings:
-    """The bounds and durations of special terms, in seconds (scaled) like OrderTimings.
-    Chases started before these terms existed get the defaults, unscaled."""
-
-    max_discount: int = 10  # MAX_MANAGER_DISCOUNT, percent
-    max_instalments: int = 6
-    first_due: float = 3 * DAY  # plan -> first part due
-    interval: float = 30 * DAY  # between due dates
-    notice: float = DAY  # the reminder email before a due date
-    grace: float = 7 * DAY  # the chase outlasts the last due date by this much
 
 
 class TermsHost(Protocol):

@@ -17,7 +17,6 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 
-from activities.leads import CHASING
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError, Conflict, Invalid, NotFound, responses
 from api.pagination import PagerDep
@@ -27,7 +26,7 @@ from api.temporal import answering, query_workflow, signal_workflow
 from api.timeline import timeline
 from db.history import record
 from db.models import HistoryEntry, Lead, LeadEvent, Manager
-from domain import LeadStopReason, lead_workflow_id
+from domain import LEAD_CHASING, LeadStopReason, lead_workflow_id
 from settings import Settings
 from workflows.lead_chase import LeadChase, LeadChaseInput, StopChase
 from workflows.search_attributes import ASSIGNEE_ID
@@ -68,7 +67,7 @@ async def post_lead_event(
         _update_lead(lead, body.lead)
 
     was_chasing = chase_on(lead)
-    to_chasing = body.type == "status_changed" and body.status == CHASING
+    to_chasing = body.type == "status_changed" and body.status == LEAD_CHASING
     if body.type == "status_changed":
         assert body.status is not None  # the schema demands it
         lead.status = body.status
@@ -169,7 +168,7 @@ async def _get_lead(session: AsyncSession, lead_id: str) -> Lead:
 
 def chase_on(lead: Lead) -> bool:
     """Whether the lead's latest chase is still running, as far as the database knows."""
-    return lead.status == CHASING and lead.chase_number > 0 and lead.stopped_reason is None
+    return lead.status == LEAD_CHASING and lead.chase_number > 0 and lead.stopped_reason is None
 
 
 async def start_lead_chase(

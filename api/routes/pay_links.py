@@ -9,12 +9,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from activities.orders import CLOSED_STATUSES
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep
 from api.errors import Invalid, NotFound, responses
 from db.models import Discount, Order, Subscription
-from domain import SubscriptionStatus
-from worker import pay_links
+from domain import CLOSED_STATUSES, SubscriptionStatus
+from mail.links import pay_links
 
 router = APIRouter(prefix="/v1/pay-links", tags=["payment links"])
 

@@ -16,15 +16,14 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 from temporalio.service import RPCError
 
-from activities.orders import CLOSED_STATUSES
 from api.deps import ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import Invalid
 from db.history import record
 from db.models import Order
 from db.suppressions import suppress
-from domain import order_workflow_id
+from domain import CLOSED_STATUSES, order_workflow_id
+from mail.unsubscribe import unsubscribe_links
 from settings import Settings
-from worker import unsubscribe_links
 from workflows.order_chase import OrderChase, Unsubscribed
 
 router = APIRouter(tags=["unsubscribe"])

@@ -8,12 +8,12 @@ from uuid import uuid4
 from fastapi import APIRouter, Response
 from sqlalchemy import select
 
-from activities.webhooks import DEFAULT_ENDPOINT
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep
 from api.errors import Conflict, NotFound, responses
 from api.schemas.common import can_be_id, can_be_row_id
 from api.schemas.webhooks import DeliveryOut, EndpointIn, EndpointOut, NewEndpointOut
 from db.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from webhooks.events import DEFAULT_ENDPOINT
 from webhooks.signing import new_secret
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])

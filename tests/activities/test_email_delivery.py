@@ -23,11 +23,12 @@ from db.models import OrderEvent, Suppression, Task
 from db.session import Sessions
 from db.suppressions import suppress
 from mail.render import TEMPLATES_DIR
+from mail.unsubscribe import unsubscribe_links
 from settings import Settings
 from tests.factories import history, make_order, outbox, start_order_chase
 from tests.mailbox import Mailbox, SmtpServer
 from tests.time_skipping import skip
-from worker import WorkerDeps, unsubscribe_links
+from worker import WorkerDeps
 
 
 @pytest.fixture

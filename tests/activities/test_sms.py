@@ -11,9 +11,10 @@ from temporalio.testing import ActivityEnvironment
 from activities.sms import PaymentSms, SmsActivities
 from db.models import OrderEvent
 from db.session import Sessions
+from mail.links import pay_links
 from settings import Settings
 from tests.factories import history, make_order
-from worker import WorkerDeps, pay_links
+from worker import WorkerDeps
 
 
 def sms(deps: WorkerDeps) -> SmsActivities:

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from db.session import Sessions
+from mail.links import pay_links
 from settings import Settings
 from tests.conftest import backend_auth
 from tests.factories import make_order
-from worker import pay_links
 
 
 async def test_a_signed_token_names_its_order_and_a_forged_one_is_refused(

@@ -16,13 +16,12 @@ from temporalio.worker import Worker
 
 from db.models import Discount, OrderEvent
 from db.session import Sessions
-from mail.links import PayToken
+from mail.links import PayToken, pay_links
 from settings import Settings
 from tests.conftest import backend_auth
 from tests.factories import history, make_order, outbox, start_order_chase
 from tests.mailbox import Mailbox
 from tests.time_skipping import skip
-from worker import pay_links
 from workflows.order_chase import OrderChase, OrderChaseResult, PaymentReceived
 
 CUSTOMER_EMAILS = {
