@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import formatdate
 from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
@@ -17,19 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities import metrics
+from activities import metrics, outbox
 from activities.instalments import plan_of
 from activities.orders import load_order
-from activities.outbox import commit_once, deliver
-from db.history import record
-from db.models import Discount, Email, Order, OrderEvent
+from db.models import Discount, Order, OrderEvent
 from db.session import Sessions
-from db.suppressions import suppress, suppression_of
+from db.suppressions import suppression_of
 from domain import CLOSED_STATUSES
-from mail.backends import Mailer, PermanentDeliveryError
+from mail.backends import Mailer
 from mail.links import PayLinks
-from mail.render import RenderedEmail, render_email, with_unsubscribe
-from mail.unsubscribe import UnsubscribeLinks, message_id
+from mail.render import render_email, with_unsubscribe
+from mail.unsubscribe import UnsubscribeLinks
 
 # Once an order is paid or cancelled the customer hears nothing more, but for these.
 AFTER_PAYMENT = frozenset({"thank_you", "checkin"})
@@ -92,8 +88,8 @@ class EmailActivities:
     async def send_order_email(self, request: OrderEmail) -> EmailSent:
         """Send one customer email, unless its key was sent already or the order has closed."""
         async with self.sessions() as session:
-            email = await session.scalar(select(Email).where(Email.key == request.key))
-            if email is not None and email.status != "pending":
+            email = await outbox.find(session, request.key)
+            if email is not None and outbox.settled(email):
                 return EmailSent(email.id, email.status)
             order = await load_order(session, request.order_id)
             message_id = email.id if email is not None else uuid4().hex
@@ -114,68 +110,40 @@ class EmailActivities:
                 url = self.setup.unsubscribe.url(order.customer_email)
                 rendered = with_unsubscribe(self.templates, rendered, order.language, url)
             if email is None:
-                email = await self._add_to_outbox(session, request, order, message_id, rendered)
+                email = await outbox.add(
+                    session,
+                    key=request.key,
+                    order_id=order.id,
+                    kind=request.kind,
+                    to_addr=order.customer_email,
+                    from_addr=self.setup.sender,
+                    subject=rendered.subject,
+                    at=request.at,
+                    email_id=message_id,
+                )
             # Re-checked under the outbox key right before sending: a payment or a
             # cancellation the API recorded wins over a send already scheduled or retried,
             # and an unsubscribe or a bounce over a marketing email.
             reason = await self._why_not(session, order, request.kind, email.to_addr)
             if reason is not None:
-                email.status = "suppressed"
-                record(
-                    session,
-                    order_id=order.id,
-                    at=request.at,
-                    actor="system",
-                    kind="email_suppressed",
-                    email_kind=request.kind,
-                    message_id=email.id,
-                    reason=reason,
-                )
-                await session.commit()
+                await outbox.hold_back(session, email, reason, request.at)
                 return EmailSent(email.id, email.status)
-            try:
-                await deliver(
-                    session,
-                    self.mailer,
-                    email,
-                    lambda: self._message(email, rendered, marketing),
-                    request.at,
-                )
-            except PermanentDeliveryError as error:
-                # A refused address gets no marketing email again; the chase asks a manager.
-                await suppress(session, email.to_addr, "bounced", request.at, str(error))
-                await session.commit()
-                raise ApplicationError(
-                    f"email {email.id} to {email.to_addr} refused: {error}",
-                    type="PermanentDeliveryError",
-                    non_retryable=True,
-                ) from error
+            headers = (
+                self.setup.unsubscribe.headers(email.to_addr)
+                if marketing and self.setup.unsubscribe is not None
+                else None
+            )
+            # A refused address gets no marketing email again; the chase asks a manager.
+            await outbox.deliver_to_customer(
+                session,
+                self.mailer,
+                email,
+                lambda: outbox.build_message(email, rendered, headers=headers),
+                request.at,
+            )
             if request.kind == "thank_you" and order.ended_at is not None:
                 metrics.thank_you_sent(order.ended_at)
             return EmailSent(email.id, email.status)
-
-    async def _add_to_outbox(
-        self,
-        session: AsyncSession,
-        request: OrderEmail,
-        order: Order,
-        message_id: str,
-        rendered: RenderedEmail,
-    ) -> Email:
-        email = Email(
-            id=message_id,
-            key=request.key,
-            order_id=order.id,
-            kind=request.kind,
-            to_addr=order.customer_email,
-            from_addr=self.setup.sender,
-            subject=rendered.subject,
-            status="pending",
-            created_at=request.at,
-        )
-        session.add(email)
-        await commit_once(session, request.key)
-        return email
 
     def _context(self, order: Order, discount: _Discount, message_id: str) -> dict[str, Any]:
         base_url = self.setup.public_base_url.rstrip("/")
@@ -224,22 +192,6 @@ class EmailActivities:
             if suppression is not None:
                 return suppression.reason
         return None
-
-    def _message(self, email: Email, rendered: RenderedEmail, marketing: bool) -> EmailMessage:
-        message = EmailMessage()
-        message["Subject"] = email.subject
-        message["From"] = email.from_addr
-        message["To"] = email.to_addr
-        message["Date"] = formatdate(email.created_at.timestamp(), usegmt=True)
-        # The same id on a resend after a crash between the server's 250 and our commit, so
-        # the customer's mailbox collapses the two copies into one.
-        message["Message-ID"] = message_id(email.id, email.from_addr)
-        if marketing and self.setup.unsubscribe is not None:
-            for name, value in self.setup.unsubscribe.headers(email.to_addr).items():
-                message[name] = value
-        message.set_content(rendered.text)
-        message.add_alternative(rendered.html, subtype="html")
-        return message
 
 
 @dataclass(frozen=True)

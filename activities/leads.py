@@ -5,9 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import formatdate
-from uuid import uuid4
 
 import jinja2
 from sqlalchemy import select
@@ -15,14 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.outbox import commit_once, deliver
+from activities import outbox
+from activities.outbox import commit_once
 from db.history import already_done, record
 from db.models import Email, Lead, Manager, Notification
 from db.session import Sessions
 from domain import LEAD_CHASING
 from mail.backends import Mailer, PermanentDeliveryError
 from mail.render import RenderedEmail, render_email
-from mail.unsubscribe import message_id
 
 
 @dataclass
@@ -89,9 +86,9 @@ class LeadActivities:
     async def send_lead_email(self, request: LeadEmail) -> LeadEmailSent:
         """Send one follow-up from the responsible manager, unless the lead's chase is over."""
         async with self.sessions() as session:
-            email = await session.scalar(select(Email).where(Email.key == request.key))
-            if email is not None and email.status == "sent":
-                return LeadEmailSent("sent", email.id)
+            email = await outbox.find(session, request.key)
+            if email is not None and outbox.settled(email):
+                return await self._outcome(session, email, request)
             lead = await load_lead(session, request.lead_id)
             # Stop is absolute: re-checked under the outbox key right before sending, so a
             # reply or a status change the API recorded wins over a scheduled or retried send.
@@ -136,13 +133,7 @@ class LeadActivities:
                 ),
                 rendered,
             )
-            if email.status == "failed":
-                raise ApplicationError(
-                    f"follow-up {email.id} to {email.to_addr} refused: {email.error}",
-                    type="PermanentDeliveryError",
-                    non_retryable=True,
-                )
-            return LeadEmailSent("sent", email.id)
+            return await self._outcome(session, email, request)
 
     @activity.defn
     async def notify_manager(self, notice: ManagerNotice) -> None:
@@ -177,7 +168,7 @@ class LeadActivities:
             if not self.setup.notify_by_email:
                 return
             key = f"{notice.key}:email"
-            email = await session.scalar(select(Email).where(Email.key == key))
+            email = await outbox.find(session, key)
             # A manager's address that refuses mail loses the email only: the
             # notification above stands, and the chase goes on.
             await self._send_once(
@@ -223,6 +214,21 @@ class LeadActivities:
                     emails_sent=progress.emails_sent,
                 )
 
+    async def _outcome(
+        self, session: AsyncSession, email: Email, request: LeadEmail
+    ) -> LeadEmailSent:
+        """What a settled follow-up's row says: sent, suppressed (and why), or refused."""
+        if email.status == "failed":
+            raise ApplicationError(
+                f"follow-up {email.id} to {email.to_addr} refused: {email.error}",
+                type="PermanentDeliveryError",
+                non_retryable=True,
+            )
+        if email.status == "suppressed":
+            lead = await load_lead(session, request.lead_id)
+            return LeadEmailSent("suppressed", email.id, stop_reason(lead, request.chase_number))
+        return LeadEmailSent("sent", email.id)
+
     async def _send_once(
         self,
         session: AsyncSession,
@@ -231,28 +237,31 @@ class LeadActivities:
         rendered: RenderedEmail,
     ) -> Email:
         """Through the outbox: a row keyed first, then one send; a retry finds the row."""
-        if email is not None and email.status in ("sent", "failed"):
+        if email is not None and outbox.settled(email):
             return email
         if email is None:
-            email = Email(
-                id=uuid4().hex,
+            email = await outbox.add(
+                session,
                 key=outgoing.key,
                 lead_id=outgoing.lead_id,
                 kind=outgoing.kind,
                 to_addr=outgoing.recipient.addr_spec,
                 from_addr=str(outgoing.sender),
                 subject=rendered.subject,
-                status="pending",
-                created_at=outgoing.at,
+                at=outgoing.at,
             )
-            session.add(email)
-            await commit_once(session, outgoing.key)
         try:
-            await deliver(
+            await outbox.deliver(
                 session,
                 self.mailer,
                 email,
-                lambda: _message(email, outgoing, rendered),
+                lambda: outbox.build_message(
+                    email,
+                    rendered,
+                    sender=outgoing.sender,
+                    recipient=outgoing.recipient,
+                    reply_to=outgoing.reply_to,
+                ),
                 outgoing.at,
             )
         except PermanentDeliveryError:
@@ -282,20 +291,6 @@ def stop_reason(lead: Lead, chase_number: int) -> str | None:
     if lead.status != LEAD_CHASING:
         return "status_changed"
     return None
-
-
-def _message(email: Email, outgoing: Outgoing, rendered: RenderedEmail) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = email.subject
-    message["From"] = outgoing.sender
-    if outgoing.reply_to is not None:
-        message["Reply-To"] = outgoing.reply_to
-    message["To"] = outgoing.recipient
-    message["Date"] = formatdate(email.created_at.timestamp(), usegmt=True)
-    message["Message-ID"] = message_id(email.id, email.from_addr)
-    message.set_content(rendered.text)
-    message.add_alternative(rendered.html, subtype="html")
-    return message
 
 
 async def load_lead(session: AsyncSession, lead_id: str) -> Lead:

@@ -1,19 +1,101 @@
-"""The email outbox shared by every activity that sends: a row per idempotency key, one send."""
+"""The email outbox shared by every activity that sends: a row per idempotency key, one send.
+
+A row is written `pending` before the send. Once it is `sent`, `failed` or `suppressed` it is
+settled: it had its one chance, and no retry sends it again.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
+from email.utils import formatdate
+from uuid import uuid4
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities import metrics
 from db.history import record
 from db.models import Email
+from db.suppressions import suppress
 from mail.backends import Mailer, PermanentDeliveryError
+from mail.render import RenderedEmail
+from mail.unsubscribe import message_id
+
+
+async def find(session: AsyncSession, key: str) -> Email | None:
+    """The outbox row of an idempotency key, if an attempt wrote one."""
+    return await session.scalar(select(Email).where(Email.key == key))
+
+
+def settled(email: Email) -> bool:
+    """Whether the row had its one chance (sent, failed or suppressed): nothing sends it again."""
+    return email.status != "pending"
+
+
+async def add(
+    session: AsyncSession,
+    *,
+    key: str,
+    kind: str,
+    to_addr: str,
+    from_addr: str,
+    subject: str,
+    at: datetime,
+    order_id: str | None = None,
+    lead_id: str | None = None,
+    subscription_id: str | None = None,
+    email_id: str | None = None,
+) -> Email:
+    """Write the pending row before anything is sent, so that a retry finds it."""
+    email = Email(
+        id=email_id or uuid4().hex,
+        key=key,
+        order_id=order_id,
+        lead_id=lead_id,
+        subscription_id=subscription_id,
+        kind=kind,
+        to_addr=to_addr,
+        from_addr=from_addr,
+        subject=subject,
+        status="pending",
+        created_at=at,
+    )
+    session.add(email)
+    await commit_once(session, key)
+    return email
+
+
+def build_message(
+    email: Email,
+    rendered: RenderedEmail,
+    *,
+    sender: Address | str | None = None,
+    recipient: Address | str | None = None,
+    reply_to: Address | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> EmailMessage:
+    """The message of an outbox row; `sender` and `recipient` add display names to its
+    addresses. Its Message-ID is the row's: a resend after a crash between the server's 250
+    and our commit carries the same one, so the mailbox collapses the two copies into one."""
+    message = EmailMessage()
+    message["Subject"] = email.subject
+    message["From"] = sender if sender is not None else email.from_addr
+    if reply_to is not None:
+        message["Reply-To"] = reply_to
+    message["To"] = recipient if recipient is not None else email.to_addr
+    message["Date"] = formatdate(email.created_at.timestamp(), usegmt=True)
+    message["Message-ID"] = message_id(email.id, email.from_addr)
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    return message
 
 
 async def commit_once(session: AsyncSession, key: str) -> None:
@@ -23,6 +105,43 @@ async def commit_once(session: AsyncSession, key: str) -> None:
     except IntegrityError as error:
         # Another attempt with the same key got there first; Temporal retries us.
         raise RuntimeError(f"key {key!r} is being written") from error
+
+
+async def hold_back(session: AsyncSession, email: Email, reason: str, at: datetime) -> None:
+    """Settle a pending row unsent (`suppressed`) and say why on its timeline."""
+    email.status = "suppressed"
+    record(
+        session,
+        **_owner(email),
+        at=at,
+        actor="system",
+        kind="email_suppressed",
+        email_kind=email.kind,
+        message_id=email.id,
+        reason=reason,
+    )
+    await session.commit()
+
+
+async def deliver_to_customer(
+    session: AsyncSession,
+    mailer: Mailer,
+    email: Email,
+    build: Callable[[], EmailMessage],
+    at: datetime,
+) -> None:
+    """Deliver a customer's email; an address the server refuses goes on the suppression list
+    and the refusal fails the activity for good (the workflow decides what follows)."""
+    try:
+        await deliver(session, mailer, email, build, at)
+    except PermanentDeliveryError as error:
+        await suppress(session, email.to_addr, "bounced", at, str(error))
+        await session.commit()
+        raise ApplicationError(
+            f"email {email.id} to {email.to_addr} refused: {error}",
+            type="PermanentDeliveryError",
+            non_retryable=True,
+        ) from error
 
 
 async def deliver(
@@ -35,11 +154,7 @@ async def deliver(
     """Build and send a pending outbox row, and record the outcome on it and on its timeline.
     A permanent refusal, or a message that cannot be built (a header refusing a name), is
     recorded as `failed`, then raised as PermanentDeliveryError for the caller to judge."""
-    owner = {
-        "order_id": email.order_id,
-        "lead_id": email.lead_id,
-        "subscription_id": email.subscription_id,
-    }
+    owner = _owner(email)
     try:
         try:
             message = build()
@@ -79,3 +194,12 @@ async def deliver(
     await session.commit()
     metrics.email_delivered(email.kind, "sent")
     activity.logger.info("email %s %s sent", email.kind, email.id)
+
+
+def _owner(email: Email) -> dict[str, str | None]:
+    """Whose timeline a row's lines go on: its order, lead or subscription."""
+    return {
+        "order_id": email.order_id,
+        "lead_id": email.lead_id,
+        "subscription_id": email.subscription_id,
+    }

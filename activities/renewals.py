@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import formatdate
 from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
@@ -16,16 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import outbox
 from activities.emails import EmailSent, MailSetup
-from activities.outbox import commit_once, deliver
 from db.history import record
-from db.models import Email, Order, Renewal, Subscription, Task
+from db.models import Order, Renewal, Subscription, Task
 from db.session import Sessions
-from db.suppressions import suppress
 from domain import OrderStatus, RenewalOutcome, SubscriptionStatus
-from mail.backends import Mailer, PermanentDeliveryError
+from mail.backends import Mailer
 from mail.render import render_email
-from mail.unsubscribe import message_id
 
 
 @dataclass
@@ -87,8 +83,8 @@ class RenewalActivities:
         """The renewal reminder with its pay link, at most once per key; none to a subscription
         that is no longer active or has moved on to another period."""
         async with self.sessions() as session:
-            email = await session.scalar(select(Email).where(Email.key == request.key))
-            if email is not None and email.status != "pending":
+            email = await outbox.find(session, request.key)
+            if email is not None and outbox.settled(email):
                 return EmailSent(email.id, email.status)
             subscription = await _subscription(session, request.subscription_id)
             email_id = email.id if email is not None else uuid4().hex
@@ -106,49 +102,32 @@ class RenewalActivities:
                     non_retryable=True,
                 ) from error
             if email is None:
-                email = Email(
-                    id=email_id,
+                email = await outbox.add(
+                    session,
                     key=request.key,
                     subscription_id=subscription.id,
                     kind="renewal_reminder",
                     to_addr=subscription.customer_email,
                     from_addr=self.setup.sender,
                     subject=rendered.subject,
-                    status="pending",
-                    created_at=request.at,
+                    at=request.at,
+                    email_id=email_id,
                 )
-                session.add(email)
-                await commit_once(session, request.key)
             # Re-checked right before sending: a cancel or a renewal the API recorded wins.
             current = (
                 subscription.status == SubscriptionStatus.ACTIVE
                 and subscription.period == request.period
             )
             if not current:
-                email.status = "suppressed"
-                record(
-                    session,
-                    subscription_id=subscription.id,
-                    at=request.at,
-                    actor="system",
-                    kind="email_suppressed",
-                    email_kind=email.kind,
-                    message_id=email.id,
-                    reason="period_over",
-                )
-                await session.commit()
+                await outbox.hold_back(session, email, "period_over", request.at)
                 return EmailSent(email.id, email.status)
-            message = self._message(email, rendered.subject, rendered.text, rendered.html)
-            try:
-                await deliver(session, self.mailer, email, lambda: message, request.at)
-            except PermanentDeliveryError as error:
-                await suppress(session, email.to_addr, "bounced", request.at, str(error))
-                await session.commit()
-                raise ApplicationError(
-                    f"email {email.id} to {email.to_addr} refused: {error}",
-                    type="PermanentDeliveryError",
-                    non_retryable=True,
-                ) from error
+            await outbox.deliver_to_customer(
+                session,
+                self.mailer,
+                email,
+                lambda: outbox.build_message(email, rendered),
+                request.at,
+            )
             return EmailSent(email.id, email.status)
 
     @activity.defn
@@ -229,17 +208,6 @@ class RenewalActivities:
             "renew_link": self.setup.links.renewal_link(subscription.id, request.period),
             "pixel_url": f"{self.setup.public_base_url.rstrip('/')}/t/{email_id}.gif",
         }
-
-    def _message(self, email: Email, subject: str, text: str, html: str) -> EmailMessage:
-        message = EmailMessage()
-        message["Subject"] = subject
-        message["From"] = email.from_addr
-        message["To"] = email.to_addr
-        message["Date"] = formatdate(email.created_at.timestamp(), usegmt=True)
-        message["Message-ID"] = message_id(email.id, email.from_addr)
-        message.set_content(text)
-        message.add_alternative(html, subtype="html")
-        return message
 
 
 async def _subscription(session: AsyncSession, subscription_id: str) -> Subscription:
