@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.emails import order_closed
 from activities.orders import load_order
 from db.history import record
-from db.models import Discount, OrderEvent
+from db.models import Discount
+from db.order_over import order_over
 from db.session import Sessions
 
 
@@ -58,7 +58,7 @@ class DiscountActivities:
             if existing is not None:
                 return DiscountGranted(True, existing.percent, existing.valid_until)
             order = await load_order(session, request.order_id)
-            if await order_closed(session, order):
+            if await order_over(session, order):
                 return DiscountGranted(False, request.percent, request.valid_until)
             discount = Discount(
                 key=request.key,
@@ -97,7 +97,9 @@ class DiscountActivities:
                 )
             if discount.status != "active":
                 return DiscountExpired(discount.status)
-            discount.status = "used" if await _paid(session, request.order_id) else "expired"
+            order = await load_order(session, request.order_id)
+            paid = await order_over(session, order, paid_only=True)
+            discount.status = "used" if paid else "expired"
             record(
                 session,
                 key=f"{request.key}:{discount.status}",
@@ -113,16 +115,3 @@ class DiscountActivities:
 
 async def _by_key(session: AsyncSession, key: str) -> Discount | None:
     return await session.scalar(select(Discount).where(Discount.key == key))
-
-
-async def _paid(session: AsyncSession, order_id: str) -> bool:
-    """Paid in the order row, or by events the API recorded that the chase has yet to hear of."""
-    order = await load_order(session, order_id)
-    if order.status == "paid" or order.paid_amount >= order.amount:
-        return True
-    paid = await session.scalar(
-        select(OrderEvent.event_id).where(
-            OrderEvent.order_id == order_id, OrderEvent.type == "paid"
-        )
-    )
-    return paid is not None

@@ -18,10 +18,10 @@ from temporalio.exceptions import ApplicationError
 from activities import metrics, outbox
 from activities.instalments import plan_of
 from activities.orders import load_order
-from db.models import Discount, Order, OrderEvent
+from db.models import Discount, Order
+from db.order_over import order_over
 from db.session import Sessions
 from db.suppressions import suppression_of
-from domain import CLOSED_STATUSES
 from mail.backends import Mailer
 from mail.links import PayLinks
 from mail.render import render_email, with_unsubscribe
@@ -185,7 +185,7 @@ class EmailActivities:
         self, session: AsyncSession, order: Order, kind: str, to_addr: str
     ) -> str | None:
         """Why this email must not go out now; None when it may."""
-        if kind not in AFTER_PAYMENT and await order_closed(session, order):
+        if kind not in AFTER_PAYMENT and await order_over(session, order):
             return "order_closed"
         if kind not in TRANSACTIONAL:
             suppression = await suppression_of(session, to_addr)
@@ -215,15 +215,3 @@ async def _active_discount(session: AsyncSession, order_id: str, request: OrderE
         .order_by(Discount.percent.desc())
     )
     return _Discount(active.percent, active.valid_until) if active else _Discount()
-
-
-async def order_closed(session: AsyncSession, order: Order) -> bool:
-    """Paid, cancelled or false, in the order row or in events the chase has yet to hear of."""
-    if order.status in CLOSED_STATUSES or order.paid_amount >= order.amount:
-        return True
-    closing = await session.scalar(
-        select(OrderEvent.event_id).where(
-            OrderEvent.order_id == order.id, OrderEvent.type.in_(("paid", "cancelled"))
-        )
-    )
-    return closing is not None

@@ -16,9 +16,9 @@ from typing import Protocol
 
 from temporalio import activity
 
-from activities.emails import order_closed
 from activities.orders import load_order
 from db.history import already_done, record
+from db.order_over import order_over
 from db.session import Sessions
 from mail.links import PayLinks
 
@@ -85,7 +85,7 @@ class SmsActivities:
                 return SmsSent("skipped", "no phone")
             # Re-checked right before sending, as emails are: a payment or cancellation
             # the API recorded wins over a send already scheduled or retried.
-            if await order_closed(session, order):
+            if await order_over(session, order):
                 return SmsSent("skipped", "order closed")
             text = PAYMENT_TEXTS.get(order.language, PAYMENT_TEXTS["en"]).format(
                 product=order.product_name,

@@ -8,16 +8,17 @@ to the caller to judge (a conflict, a fallback), never a server error.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import Unavailable
 
-T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 # The SDK retries an unreachable server for about ten seconds; a request waits this long.
 CALL_TIMEOUT = 3.0
@@ -47,6 +48,18 @@ async def signal_workflow(temporal: Client, workflow_id: str, handler: Any, arg:
         assert error.status == RPCStatusCode.NOT_FOUND
         return False
     return True
+
+
+async def signal_best_effort(temporal: Client, workflow_id: str, handler: Any, arg: Any) -> None:
+    """Signal what is stored already: a workflow that has ended has nothing to hear, and one
+    that Temporal cannot reach now reads the stored record at its next step. Never raises."""
+    try:
+        heard = await signal_workflow(temporal, workflow_id, handler, arg)
+    except Unavailable as error:
+        logger.warning("%s not signalled to %s, the record stands: %s", arg, workflow_id, error)
+        return
+    if not heard:
+        logger.info("%s not signalled: %s has ended", arg, workflow_id)
 
 
 async def query_workflow(temporal: Client, workflow_id: str, handler: Any) -> Any | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Annotated
 
@@ -18,11 +17,11 @@ from temporalio.common import (
 )
 
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
-from api.errors import ApiError, Conflict, Invalid, NotFound, responses
+from api.errors import Conflict, Invalid, NotFound, responses
 from api.pagination import PagerDep
 from api.schemas.common import ID_PATTERN, HistoryLine, can_be_id
 from api.schemas.leads import LeadEventAccepted, LeadEventIn, LeadIn, LeadOut
-from api.temporal import answering, query_workflow, signal_workflow
+from api.temporal import answering, query_workflow, signal_best_effort
 from api.timeline import timeline
 from db.history import record
 from db.models import HistoryEntry, Lead, LeadEvent, Manager
@@ -32,7 +31,6 @@ from workflows.lead_chase import LeadChase, LeadChaseInput, StopChase
 from workflows.search_attributes import ASSIGNEE_ID
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
-logger = logging.getLogger(__name__)
 
 LeadId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 
@@ -208,10 +206,7 @@ async def stop_lead_chase(temporal: Client, lead_id: str, stop: StopChase) -> No
     The stop is recorded already, and the chase reads the record before every email: a
     signal that cannot be delivered now makes the stop later, never undone.
     """
-    try:
-        await signal_workflow(temporal, lead_workflow_id(lead_id), LeadChase.stop, stop)
-    except ApiError as error:
-        logger.warning("lead %s: stop not signalled, the next email sees it: %s", lead_id, error)
+    await signal_best_effort(temporal, lead_workflow_id(lead_id), LeadChase.stop, stop)
 
 
 async def _duplicate(

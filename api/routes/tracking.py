@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import base64
-import logging
 import re
 from typing import Any, cast
 
 from fastapi import APIRouter, Response
 from sqlalchemy import CursorResult, update
-from temporalio.client import Client
 
 from api.deps import ClockDep, MaybeTemporalDep, SessionDep
-from api.errors import ApiError
 from api.metrics import MetricsDep
-from api.temporal import signal_workflow
+from api.temporal import signal_best_effort
 from db.history import record
 from db.models import Email
 from domain import order_workflow_id
 from workflows.order_chase import EmailOpened, OrderChase
 
 router = APIRouter(tags=["tracking"])
-logger = logging.getLogger(__name__)
 
 # A transparent 1x1 GIF, 43 bytes.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
@@ -76,18 +72,13 @@ async def open_pixel(
         )
         await session.commit()
         metrics.emails_opened.labels(kind=email.kind).inc()
-        # Without Temporal the open is kept all the same; the chase just waits its full time.
+        # Stored first: without Temporal, or when the chase does not hear it, the open costs
+        # only the shortened wait, never the customer's image.
         if email.order_id is not None and temporal is not None:
-            await _tell_chase(temporal, email.order_id, message_id)
+            await signal_best_effort(
+                temporal,
+                order_workflow_id(email.order_id),
+                OrderChase.email_opened,
+                EmailOpened(message_id),
+            )
     return Response(content=PIXEL, media_type="image/gif", headers=NO_CACHE)
-
-
-async def _tell_chase(temporal: Client, order_id: str, message_id: str) -> None:
-    """Signal the chase; the open is already stored, so a chase that ended, or a Temporal
-    that does not answer, costs only the shortened wait, never the customer's image."""
-    try:
-        await signal_workflow(
-            temporal, order_workflow_id(order_id), OrderChase.email_opened, EmailOpened(message_id)
-        )
-    except ApiError as error:
-        logger.warning("open of %s not signalled to order %s: %s", message_id, order_id, error)

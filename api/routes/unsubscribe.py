@@ -8,16 +8,15 @@ List-Unsubscribe-Post, unsubscribes in one request.
 from __future__ import annotations
 
 import html
-import logging
 from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
-from temporalio.service import RPCError
 
 from api.deps import ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import Invalid
+from api.temporal import signal_best_effort
 from db.history import record
 from db.models import Order
 from db.suppressions import suppress
@@ -27,7 +26,6 @@ from settings import Settings
 from workflows.order_chase import OrderChase, Unsubscribed
 
 router = APIRouter(tags=["unsubscribe"])
-logger = logging.getLogger(__name__)
 
 
 PAGE: dict[int | str, dict[str, Any]] = {
@@ -76,11 +74,9 @@ async def unsubscribe(
     for order_id in chased:
         # Stored first: a chase that does not hear of it still sends no marketing email,
         # because each send checks the suppression list.
-        handle = temporal.get_workflow_handle(order_workflow_id(order_id))
-        try:
-            await handle.signal(OrderChase.unsubscribe, Unsubscribed(email))
-        except RPCError as error:
-            logger.warning("unsubscribe not signalled to order %s: %s", order_id, error)
+        await signal_best_effort(
+            temporal, order_workflow_id(order_id), OrderChase.unsubscribe, Unsubscribed(email)
+        )
     return _page("Unsubscribed", f"<p>{html.escape(email)} gets no more marketing emails.</p>")
 
 

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
@@ -26,6 +26,7 @@ from api.temporal import answering, signal_workflow
 from db.history import record
 from db.locks import Missing, lock_order
 from db.models import Order, OrderEvent
+from db.order_over import order_over
 from db.upsert import insert_or_ignore
 from domain import (
     CLOSED_STATUSES,
@@ -114,7 +115,7 @@ async def apply_event(
 async def _refusal(session: AsyncSession, order: Order, event: OrderEvent) -> str | None:
     """Why this event cannot apply to the order as it stands, or None. Money wins: a
     payment is refused only by an order paid already; a cancel or a new phone by any end."""
-    if await _paid(session, order, before=event):
+    if await order_over(session, order, paid_only=True, besides=event.event_id):
         return f"order {order.id!r} is already paid"
     type = event.type
     if type in (OrderEventType.PAID, OrderEventType.PARTIALLY_PAID):
@@ -122,21 +123,6 @@ async def _refusal(session: AsyncSession, order: Order, event: OrderEvent) -> st
     if order.status in CLOSED_STATUSES:
         return f"order {order.id!r} is already {order.status}"
     return None
-
-
-async def _paid(session: AsyncSession, order: Order, before: OrderEvent) -> bool:
-    """Paid in the row, or by a payment accepted (before this event) that the chase has
-    yet to write."""
-    if order.status == OrderStatus.PAID or order.paid_amount >= order.amount:
-        return True
-    paid = await session.scalar(
-        select(OrderEvent.event_id).where(
-            OrderEvent.order_id == order.id,
-            OrderEvent.type == OrderEventType.PAID,
-            OrderEvent.event_id != before.event_id,
-        )
-    )
-    return paid is not None
 
 
 async def deliver(
