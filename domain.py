@@ -48,9 +48,35 @@ class DialOutcome(StrEnum):
 
 
 class OfferStatus(StrEnum):
+    """A personal offer's discount (the discounts table's status)."""
+
     ACTIVE = "active"
     EXPIRED = "expired"
     USED = "used"
+
+
+class EmailStatus(StrEnum):
+    """An outbox row: pending until its one send, then settled."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    SUPPRESSED = "suppressed"  # not sent: the order closed, the chase stopped, or unsubscribed
+    FAILED = "failed"  # refused for good
+
+
+class Stage(StrEnum):
+    """Where an order chase is (the ChaseStage search attribute). While a task waits for its
+    answer the stage is the task's kind (TaskKind)."""
+
+    STARTED = "started"
+    GRACE = "grace"
+    AWAITING_PHONE = "awaiting_phone"
+    DIALING = "dialing"
+    UNREACHABLE = "unreachable"
+    AWAITING_PAYMENT_DATE = "awaiting_payment_date"
+    AWAITING_CALLBACK = "awaiting_callback"
+    INSTALMENTS_DUE = "instalments_due"  # special terms: waiting for the parts' payments
+    FINISHED = "finished"
 
 
 # The CRM status (the backend's own word) under which a lead is chased.

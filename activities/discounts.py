@@ -16,6 +16,7 @@ from db.history import record
 from db.models import Discount
 from db.order_over import order_over
 from db.session import Sessions
+from domain import OfferStatus
 
 
 @dataclass
@@ -65,7 +66,7 @@ class DiscountActivities:
                 order_id=order.id,
                 percent=request.percent,
                 valid_until=request.valid_until,
-                status="active",
+                status=OfferStatus.ACTIVE,
                 created_at=request.at,
             )
             session.add(discount)
@@ -95,11 +96,11 @@ class DiscountActivities:
                 raise ApplicationError(
                     f"no discount was granted under key {request.key!r}", non_retryable=True
                 )
-            if discount.status != "active":
+            if discount.status != OfferStatus.ACTIVE:
                 return DiscountExpired(discount.status)
             order = await load_order(session, request.order_id)
             paid = await order_over(session, order, paid_only=True)
-            discount.status = "used" if paid else "expired"
+            discount.status = OfferStatus.USED if paid else OfferStatus.EXPIRED
             record(
                 session,
                 key=f"{request.key}:{discount.status}",

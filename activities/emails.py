@@ -22,6 +22,7 @@ from db.models import Discount, Order
 from db.order_over import order_over
 from db.session import Sessions
 from db.suppressions import suppression_of
+from domain import OfferStatus
 from mail.backends import Mailer
 from mail.links import PayLinks
 from mail.render import render_email, with_unsubscribe
@@ -209,7 +210,7 @@ async def _active_discount(session: AsyncSession, order_id: str, request: OrderE
         select(Discount)
         .where(
             Discount.order_id == order_id,
-            Discount.status == "active",
+            Discount.status == OfferStatus.ACTIVE,
             Discount.valid_until > request.at,
         )
         .order_by(Discount.percent.desc())

@@ -17,7 +17,7 @@ from activities.outbox import commit_once
 from db.history import already_done, record
 from db.models import Email, Lead, Manager, Notification
 from db.session import Sessions
-from domain import LEAD_CHASING
+from domain import LEAD_CHASING, EmailStatus
 from mail.backends import Mailer, PermanentDeliveryError
 from mail.render import RenderedEmail, render_email
 
@@ -95,7 +95,7 @@ class LeadActivities:
             reason = stop_reason(lead, request.chase_number)
             if reason is not None:
                 if email is not None:
-                    email.status = "suppressed"
+                    email.status = EmailStatus.SUPPRESSED
                 if not await already_done(session, f"{request.key}:suppressed"):
                     record(
                         session,
@@ -108,7 +108,7 @@ class LeadActivities:
                         reason=reason,
                     )
                 await session.commit()
-                return LeadEmailSent("suppressed", email.id if email else None, reason)
+                return LeadEmailSent(EmailStatus.SUPPRESSED, email.id if email else None, reason)
             manager = await load_manager(session, lead.responsible_manager_id)
             sender = Address(manager.name, addr_spec=manager.email)
             context = {
@@ -218,16 +218,18 @@ class LeadActivities:
         self, session: AsyncSession, email: Email, request: LeadEmail
     ) -> LeadEmailSent:
         """What a settled follow-up's row says: sent, suppressed (and why), or refused."""
-        if email.status == "failed":
+        if email.status == EmailStatus.FAILED:
             raise ApplicationError(
                 f"follow-up {email.id} to {email.to_addr} refused: {email.error}",
                 type="PermanentDeliveryError",
                 non_retryable=True,
             )
-        if email.status == "suppressed":
+        if email.status == EmailStatus.SUPPRESSED:
             lead = await load_lead(session, request.lead_id)
-            return LeadEmailSent("suppressed", email.id, stop_reason(lead, request.chase_number))
-        return LeadEmailSent("sent", email.id)
+            return LeadEmailSent(
+                EmailStatus.SUPPRESSED, email.id, stop_reason(lead, request.chase_number)
+            )
+        return LeadEmailSent(EmailStatus.SENT, email.id)
 
     async def _send_once(
         self,

@@ -16,7 +16,7 @@ from db.history import already_done, record
 from db.locks import Missing, lock_order
 from db.models import Discount, Order, Task
 from db.session import Sessions
-from domain import CLOSED_STATUSES
+from domain import CLOSED_STATUSES, OfferStatus, OrderStatus, TaskStatus
 
 
 @dataclass
@@ -100,7 +100,7 @@ class OrderActivities:
         """End the chase: final status and outcome, and every open task closed automatically;
         a paid order's check-in is started (activities.checkins)."""
         product_id = await self._write_end(end)
-        if end.status != "paid" or self.start_checkin is None:
+        if end.status != OrderStatus.PAID or self.start_checkin is None:
             return
         if product_id is None:
             # Written by an attempt that may have failed to start the check-in: start it now.
@@ -119,8 +119,8 @@ class OrderActivities:
             # Conditional: an answer the API claimed a moment ago stays answered.
             closed = await session.execute(
                 update(Task)
-                .where(Task.order_id == order.id, Task.status == "open")
-                .values(status="closed", close_reason=reason)
+                .where(Task.order_id == order.id, Task.status == TaskStatus.OPEN)
+                .values(status=TaskStatus.CLOSED, close_reason=reason)
                 .returning(Task.id, Task.kind)
             )
             for task_id, task_kind in closed.all():
@@ -136,10 +136,14 @@ class OrderActivities:
                 )
             # A personal offer still running is used by the payment, or dies with the order.
             offers = await session.scalars(
-                select(Discount).where(Discount.order_id == order.id, Discount.status == "active")
+                select(Discount).where(
+                    Discount.order_id == order.id, Discount.status == OfferStatus.ACTIVE
+                )
             )
             for offer in offers:
-                offer.status = "used" if end.status == "paid" else "expired"
+                offer.status = (
+                    OfferStatus.USED if end.status == OrderStatus.PAID else OfferStatus.EXPIRED
+                )
             record(
                 session,
                 key=end.key,

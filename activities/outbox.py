@@ -23,6 +23,7 @@ from activities import metrics
 from db.history import record
 from db.models import Email
 from db.suppressions import suppress
+from domain import EmailStatus
 from mail.backends import Mailer, PermanentDeliveryError
 from mail.render import RenderedEmail
 from mail.unsubscribe import message_id
@@ -35,7 +36,7 @@ async def find(session: AsyncSession, key: str) -> Email | None:
 
 def settled(email: Email) -> bool:
     """Whether the row had its one chance (sent, failed or suppressed): nothing sends it again."""
-    return email.status != "pending"
+    return email.status != EmailStatus.PENDING
 
 
 async def add(
@@ -63,7 +64,7 @@ async def add(
         to_addr=to_addr,
         from_addr=from_addr,
         subject=subject,
-        status="pending",
+        status=EmailStatus.PENDING,
         created_at=at,
     )
     session.add(email)
@@ -109,7 +110,7 @@ async def commit_once(session: AsyncSession, key: str) -> None:
 
 async def hold_back(session: AsyncSession, email: Email, reason: str, at: datetime) -> None:
     """Settle a pending row unsent (`suppressed`) and say why on its timeline."""
-    email.status = "suppressed"
+    email.status = EmailStatus.SUPPRESSED
     record(
         session,
         **_owner(email),
@@ -162,7 +163,7 @@ async def deliver(
             raise PermanentDeliveryError(f"the message cannot be built: {error}") from error
         await mailer.send(message)
     except PermanentDeliveryError as error:
-        email.status, email.error = "failed", str(error)
+        email.status, email.error = EmailStatus.FAILED, str(error)
         record(
             session,
             **owner,
@@ -179,7 +180,7 @@ async def deliver(
         raise
     # When the server accepted it (the wall clock, not the workflow's `at`, which is when the
     # send was scheduled): what "delivered" means to the benchmark and to anyone reading the row.
-    email.status, email.sent_at = "sent", datetime.now(UTC)
+    email.status, email.sent_at = EmailStatus.SENT, datetime.now(UTC)
     record(
         session,
         **owner,

@@ -19,7 +19,7 @@ from activities.emails import EmailSent, MailSetup
 from db.history import record
 from db.models import Order, Renewal, Subscription, Task
 from db.session import Sessions
-from domain import OrderStatus, RenewalOutcome, SubscriptionStatus
+from domain import OrderStatus, RenewalOutcome, SubscriptionStatus, TaskStatus
 from mail.backends import Mailer
 from mail.render import render_email
 
@@ -146,8 +146,8 @@ class RenewalActivities:
             reason = f"period {end.outcome}"
             closed = await session.execute(
                 update(Task)
-                .where(Task.subscription_id == subscription.id, Task.status == "open")
-                .values(status="closed", close_reason=reason)
+                .where(Task.subscription_id == subscription.id, Task.status == TaskStatus.OPEN)
+                .values(status=TaskStatus.CLOSED, close_reason=reason)
                 .returning(Task.id, Task.kind)
             )
             for task_id, task_kind in closed.all():

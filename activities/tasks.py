@@ -16,6 +16,7 @@ from activities.orders import load_order
 from db.history import record
 from db.models import Subscription, Task
 from db.session import Sessions
+from domain import TaskKind, TaskStatus
 from workflows.tasks import CALL_SCRIPTS, POOL_KIND
 
 
@@ -86,7 +87,7 @@ class TaskActivities:
                 number_min=new.number_min,
                 number_max=new.number_max,
                 assignee_id=assignee_id,
-                status="open",
+                status=TaskStatus.OPEN,
                 created_at=new.at,
             )
             session.add(task)
@@ -111,8 +112,8 @@ class TaskActivities:
             # Conditional: an answer the API claimed a moment ago stays answered.
             closed = await session.execute(
                 update(Task)
-                .where(Task.id == close.task_id, Task.status == "open")
-                .values(status="closed", close_reason=close.reason)
+                .where(Task.id == close.task_id, Task.status == TaskStatus.OPEN)
+                .values(status=TaskStatus.CLOSED, close_reason=close.reason)
                 .returning(Task.order_id, Task.subscription_id, Task.kind)
             )
             for order_id, subscription_id, kind in closed.all():
@@ -153,7 +154,7 @@ class TaskActivities:
             ),
             options=new.options,
             assignee_id=new.assignee_id,
-            status="open",
+            status=TaskStatus.OPEN,
             created_at=new.at,
         )
         session.add(task)
@@ -189,6 +190,6 @@ class TaskActivities:
         if script is None:
             return None
         names = [f"call_scripts/{language}/{script}.txt", f"call_scripts/en/{script}.txt"]
-        if kind == "call":
+        if kind == TaskKind.CALL:
             names.insert(0, f"call_scripts/{language}/{product_id}.txt")
         return self.templates.select_template(names).render(context)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import ClockDep, SessionDep
 from db.models import Lead, Order, Task
+from domain import TaskStatus
 
 router = APIRouter(tags=["health"])
 
@@ -108,7 +109,7 @@ async def _business_counts(session: AsyncSession, now: datetime) -> list[tuple[s
             Order.created_at > now - timedelta(hours=1)
         ),
         select(literal("open_tasks", String), Task.kind, age, func.count())
-        .where(Task.status == "open")
+        .where(Task.status == TaskStatus.OPEN)
         .group_by(Task.kind, age),
         select(literal("leads", String), Lead.status, none, func.count()).group_by(Lead.status),
     )

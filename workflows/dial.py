@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     # Pure, but holds ZoneInfo objects, which the sandbox would wrap in proxies.
     from workflows.work_calendar import Calendar, CalendarError, ChaseClock
 
+from domain import DialOutcome, TaskKind
 from workflows.activity_policy import ACTIVITY_TIMEOUT, WRITE_RETRY
 from workflows.pause import DialHold, Pause, moment
 from workflows.tasks import CALL_ANSWERS, Reassignment, TaskAnswer
@@ -110,7 +111,7 @@ class Dial:
             at = calendar.next_open(due)
             if self.call and at != due:  # the gap ran into a night: that day is over
                 if self.day >= input.dial_days:
-                    return self._result("unreachable")
+                    return self._result(DialOutcome.UNREACHABLE)
                 self.day, self.call = self.day + 1, 0
             while shift := await self._sleep_until(clock.workflow_time(at)):
                 # A pause moved the call on: to the working hours from there.
@@ -128,7 +129,7 @@ class Dial:
                 due = calendar.add_working_days(now, days_apart)
                 self.day, self.call = self.day + 1, 0
             else:
-                return self._result("unreachable")
+                return self._result(DialOutcome.UNREACHABLE)
 
     async def _assignees_calendar(self) -> Calendar:
         spec = await workflow.execute_activity_method(
@@ -178,7 +179,7 @@ class Dial:
                 await self._sleep(timedelta(seconds=input.day_gap))
                 self.day, self.call = self.day + 1, 0
             else:
-                return self._result("unreachable")
+                return self._result(DialOutcome.UNREACHABLE)
 
     @workflow.signal
     def answer_task(self, answer: TaskAnswer) -> None:
@@ -221,7 +222,7 @@ class Dial:
                 key=f"{workflow.info().workflow_id}:call:{attempt}",
                 order_id=input.order_id,
                 workflow_id=workflow.info().workflow_id,
-                kind="call",
+                kind=TaskKind.CALL,
                 title=f"Call the customer (day {self.day}, call {self.call + 1})",
                 options=list(CALL_ANSWERS),
                 assignee_id=self.assignee_id,

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     # Pure, but holds ZoneInfo objects, which the sandbox would wrap in proxies.
     from workflows.work_calendar import CalendarError, ChaseClock
 
+from domain import OfferStatus
 from workflows.activity_policy import ACTIVITY_TIMEOUT, WRITE_RETRY
 from workflows.pause import Pause
 
@@ -127,7 +128,7 @@ class EmailCadence:
         )
         if not granted.granted or self._stopped():
             return
-        self.offer = Offer(granted.percent, granted.valid_until, "active")
+        self.offer = Offer(granted.percent, granted.valid_until, OfferStatus.ACTIVE)
         await self.host.send_email(
             "personal_offer",
             discount_percent=granted.percent,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from domain import LEAD_CHASING
+from domain import LEAD_CHASING, EmailStatus, LeadStopReason
 from workflows.search_attributes import LEAD_STATUS
 
 with workflow.unsafe.imports_passed_through():
@@ -93,7 +93,7 @@ class LeadChase:
             if self.stopped_reason is not None:
                 break
         else:
-            self.stopped_reason = "no_response"
+            self.stopped_reason = LeadStopReason.NO_RESPONSE
         self.next_email_due = None
         await self._save()
         if searchable:
@@ -176,10 +176,10 @@ class LeadChase:
         except ActivityError as error:
             # Only permanent failures get here (a refused address): more would fail alike.
             workflow.logger.warning("follow-up to lead %s not sent: %s", self.lead_id, error)
-            self._stop("email_failed")
+            self._stop(LeadStopReason.EMAIL_FAILED)
             return
-        if sent.status != "sent" or sent.message_id is None:
-            self._stop(sent.reason or "stopped")
+        if sent.status != EmailStatus.SENT or sent.message_id is None:
+            self._stop(sent.reason or LeadStopReason.STOPPED)
             return
         self.emails_sent += 1
         await workflow.execute_activity_method(

@@ -31,9 +31,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows.timings import OrderTimings
 
 from domain import (
+    DialOutcome,
+    EmailStatus,
     EndReason,
     OrderStatus,
     Outcome,
+    Stage,
+    TaskKind,
     dial_workflow_id,
     legacy_dial_workflow_id,
 )
@@ -177,7 +181,7 @@ class OrderChase:
             if resume
             else workflow.now() + timedelta(seconds=input.timings.payment_window)
         )
-        self._stage = "started"
+        self._stage: str = Stage.STARTED
         self.partially_paid = resume.partially_paid if resume else False
         self.has_phone = input.has_phone
         self.phone_changes = resume.phone_changes if resume else 0
@@ -256,7 +260,7 @@ class OrderChase:
                 # An end heard meanwhile (a payment while the first email was held up past
                 # the window) stands; chases recorded before the change replay their overwrite.
                 if self.end is None or not workflow.patched(END_HEARD_BEFORE_EXPIRY):
-                    self.end = _End("cancelled", "negative", "expired")
+                    self.end = _End(OrderStatus.CANCELLED, Outcome.NEGATIVE, EndReason.EXPIRED)
                 return
             if over():
                 return
@@ -271,16 +275,16 @@ class OrderChase:
         if not self._first_time(payment.event_id):
             return
         if payment.full:
-            self._end_with("paid", "positive", "paid")
+            self._end_with(OrderStatus.PAID, Outcome.POSITIVE, EndReason.PAID)
             return
         self.partially_paid = True
-        await self._set_status("partially_paid")
+        await self._set_status(OrderStatus.PARTIALLY_PAID)
 
     @workflow.signal
     def cancel(self, cancelled: OrderCancelled) -> None:
         """The backend cancelled the order: the chase ends, the customer hears nothing more."""
         if self._first_time(cancelled.event_id):
-            self._end_with("cancelled", "negative", "cancelled")
+            self._end_with(OrderStatus.CANCELLED, Outcome.NEGATIVE, EndReason.CANCELLED)
 
     @workflow.signal
     def change_phone(self, changed: PhoneChanged) -> None:
@@ -397,7 +401,7 @@ class OrderChase:
 
     async def _manager_process(self) -> None:
         t = self.timings
-        self.stage = "grace"
+        self.stage = Stage.GRACE
         # Versioning: chases that passed this point before the SMS existed have no marker
         # here, so `patched` is False while they replay and they keep their old path.
         if workflow.patched(SMS_PAYMENT_LINK):
@@ -410,9 +414,9 @@ class OrderChase:
             )
         await self._wait(lambda: False, t.grace)  # the customer may pay alone
 
-        take = await self._ask("take_order", pool=True)
+        take = await self._ask(TaskKind.TAKE_ORDER, pool=True)
         if take.answer == "duplicate":
-            self._end_with("false", "neutral", "duplicate")
+            self._end_with(OrderStatus.FALSE, Outcome.NEUTRAL, EndReason.DUPLICATE)
             return
         if take.answer == "mistake":
             # Offered only by take tasks opened on this code: no chase recorded it before.
@@ -427,11 +431,11 @@ class OrderChase:
             retry_policy=WRITE_RETRY,
         )
         if not self.partially_paid:
-            await self._set_status("in_progress")
+            await self._set_status(OrderStatus.IN_PROGRESS)
 
         if not self.has_phone:
-            await self._set_status("not_confirmed", "no phone")
-            ask = await self._ask("ask_phone")
+            await self._set_status(OrderStatus.NOT_CONFIRMED, "no phone")
+            ask = await self._ask(TaskKind.ASK_PHONE)
             if ask.answer == "send":
                 await self.send_email("ask_phone")
             if not await self._await_phone(since=0):
@@ -446,26 +450,26 @@ class OrderChase:
                 return
             phone_at_dial = self.phone_changes
             result = await self._dial()
-            if result.outcome == "duplicate":
-                self._end_with("false", "neutral", "duplicate")
+            if result.outcome == DialOutcome.DUPLICATE:
+                self._end_with(OrderStatus.FALSE, Outcome.NEUTRAL, EndReason.DUPLICATE)
                 return
-            if result.outcome == "wrong_number":
+            if result.outcome == DialOutcome.WRONG_NUMBER:
                 await self.send_email("ask_correct_phone", step=f"ask_correct_phone:{self.dials}")
-                await self._set_status("not_confirmed", "wrong number")
+                await self._set_status(OrderStatus.NOT_CONFIRMED, "wrong number")
                 if not await self._await_phone(since=phone_at_dial):
                     return
-            elif result.outcome == "unreachable":
+            elif result.outcome == DialOutcome.UNREACHABLE:
                 await self.send_email("contact_us", step=f"contact_us:{self.dials}")
-                await self._set_status("pending", "unreachable")
+                await self._set_status(OrderStatus.PENDING, "unreachable")
                 # Only a new phone dials again; the payment window's end cancels the order.
-                self.stage = "unreachable"
+                self.stage = Stage.UNREACHABLE
                 await self._phone_within(None, since=phone_at_dial)
             elif not await self._after_reached():
                 return
 
     async def _after_reached(self) -> bool:
         """The customer answered: will they pay? False when the chase ends here."""
-        will_pay = await self._ask("will_pay")
+        will_pay = await self._ask(TaskKind.WILL_PAY)
         # The special terms are offered only by will_pay tasks opened on this code.
         if will_pay.answer == "instalments":
             await self.terms.instalments()
@@ -474,39 +478,39 @@ class OrderChase:
             await self.terms.discount()
         if will_pay.answer in ("yes", "discount"):
             if not self.partially_paid:
-                await self._set_status("payment_pending")
-            date = await self._ask("payment_date")
-            await self._sleep_until(date, "awaiting_payment_date")
+                await self._set_status(OrderStatus.PAYMENT_PENDING)
+            date = await self._ask(TaskKind.PAYMENT_DATE)
+            await self._sleep_until(date, Stage.AWAITING_PAYMENT_DATE)
             await self.send_email("payment_reminder", step=f"payment_reminder:{self.dials}")
             return True
-        confirm = await self._ask("confirm_cancel")
+        confirm = await self._ask(TaskKind.CONFIRM_CANCEL)
         if confirm.answer == "yes":
-            self._end_with("cancelled", "negative", "declined")
+            self._end_with(OrderStatus.CANCELLED, Outcome.NEGATIVE, EndReason.DECLINED)
             return False
-        await self._set_status("pending", "call back")
-        callback = await self._ask("callback_time")
-        await self._sleep_until(callback, "awaiting_callback")
+        await self._set_status(OrderStatus.PENDING, "call back")
+        callback = await self._ask(TaskKind.CALLBACK_TIME)
+        await self._sleep_until(callback, Stage.AWAITING_CALLBACK)
         return True
 
     async def _await_phone(self, since: int) -> bool:
         """Wait `phone_wait`, then `pending_wait` as pending; no phone by then cancels."""
-        self.stage = "awaiting_phone"
+        self.stage = Stage.AWAITING_PHONE
         if await self._phone_within(self.timings.phone_wait, since):
             return True
-        await self._set_status("pending", "no phone")
+        await self._set_status(OrderStatus.PENDING, "no phone")
         # Versioning: chases that went pending before the check existed wait without it.
         if workflow.patched(NO_PHONE_CHECK):
             return await self._check_the_order(since)
         if await self._phone_within(self.timings.pending_wait, since):
             return True
-        self._end_with("cancelled", "negative", "no_phone")
+        self._end_with(OrderStatus.CANCELLED, Outcome.NEGATIVE, EndReason.NO_PHONE)
         return False
 
     async def _check_the_order(self, since: int) -> bool:
         """Seed 003, stage 4: the assignee is reminded to check the order while the pending
         wait runs. `cancel` ends the chase at once, `wait` lets the wait run on."""
-        task_id = await self._open_task("no_phone_check")
-        self.stage = "awaiting_phone"
+        task_id = await self._open_task(TaskKind.NO_PHONE_CHECK)
+        self.stage = Stage.AWAITING_PHONE
 
         def cancelled() -> bool:
             answer = self.answers.get(task_id)
@@ -526,7 +530,7 @@ class OrderChase:
                 )
             return True
         # Cancelled by the manager, or no phone in time: the end closes the task if open.
-        self._end_with("cancelled", "negative", "no_phone")
+        self._end_with(OrderStatus.CANCELLED, Outcome.NEGATIVE, EndReason.NO_PHONE)
         return False
 
     async def _phone_within(self, seconds: float | None, since: int) -> bool:
@@ -567,7 +571,7 @@ class OrderChase:
         """Run the dial child `order-<id>/dial-<n>` with fresh counters."""
         await self._unpaused()
         self.dials += 1
-        self.stage = "dialing"
+        self.stage = Stage.DIALING
         t = self.timings
         input_assignee = self.assignee_id
         dial = await workflow.start_child_workflow(
@@ -750,7 +754,7 @@ class OrderChase:
         )
 
     async def _finish(self, end: _End) -> None:
-        self.stage = "finished"
+        self.stage = Stage.FINISHED
         await workflow.execute_activity_method(
             OrderActivities.finish_order,
             OrderEnd(
@@ -765,7 +769,7 @@ class OrderChase:
             retry_policy=WRITE_RETRY,
         )
         self._publish(ORDER_STATUS.value_set(end.status))
-        if end.status == "paid":
+        if end.status == OrderStatus.PAID:
             await self.send_email("thank_you")
 
     async def _set_status(self, status: str, reason: str | None = None) -> None:
@@ -817,7 +821,7 @@ class OrderChase:
             if _bounced(error) and workflow.patched(EMAIL_BOUNCE_TASK):
                 self._ask_about_bounce()
             return None
-        return sent.message_id if sent.status == "sent" else None
+        return sent.message_id if sent.status == EmailStatus.SENT else None
 
     def _ask_about_bounce(self) -> None:
         """Ask the assignee (or the pool) to check the address, beside whatever else runs;
@@ -829,7 +833,7 @@ class OrderChase:
 
     async def _bounce_question(self) -> None:
         await self._unpaused()
-        title, options = ORDER_TASKS["email_bounced"]
+        title, options = ORDER_TASKS[TaskKind.EMAIL_BOUNCED]
         task_id = await workflow.execute_activity_method(
             TaskActivities.open_task,
             NewTask(
@@ -837,7 +841,7 @@ class OrderChase:
                 key=self._key(f"task:email_bounced:{workflow.uuid4()}"),
                 order_id=self.order_id,
                 workflow_id=workflow.info().workflow_id,
-                kind="email_bounced",
+                kind=TaskKind.EMAIL_BOUNCED,
                 title=title,
                 options=list(options),
                 assignee_id=self.assignee_id,

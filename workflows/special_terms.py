@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     # Pure, but holds ZoneInfo objects, which the sandbox would wrap in proxies.
     from workflows.work_calendar import CalendarError, ChaseClock
 
+from domain import OrderStatus, Stage, TaskKind
 from workflows.activity_policy import ACTIVITY_TIMEOUT, WRITE_RETRY
 from workflows.tasks import TaskAnswer
 
@@ -87,7 +88,7 @@ class SpecialTerms:
     async def discount(self) -> None:
         """Ask the percent and validity, grant it, tell the customer."""
         host = self.host
-        answer = await host._ask("discount", numbers=(1, self.timings.max_discount))
+        answer = await host._ask(TaskKind.DISCOUNT, numbers=(1, self.timings.max_discount))
         assert answer.number is not None, "the API passes number answers with their number"
         now = workflow.now()
         if answer.at is not None:
@@ -128,7 +129,7 @@ class SpecialTerms:
         """Ask the number of parts, record the plan and follow it; returns only by the
         chase's end (the payments adding up, a cancel, the window's end)."""
         host, t = self.host, self.timings
-        answer = await host._ask("instalments", numbers=(2, t.max_instalments))
+        answer = await host._ask(TaskKind.INSTALMENTS, numbers=(2, t.max_instalments))
         assert answer.number is not None, "the API passes number answers with their number"
         now = workflow.now()
         self.plan = await workflow.execute_activity_method(
@@ -147,7 +148,7 @@ class SpecialTerms:
         # The plan outlasts the payment window: the chase waits for its last part.
         host.ends_at = max(host.ends_at, self.plan[-1].due_at + timedelta(seconds=t.grace))
         if not host.partially_paid:
-            await host._set_status("payment_pending", "instalments")
+            await host._set_status(OrderStatus.PAYMENT_PENDING, "instalments")
         notice = timedelta(seconds=t.notice)
         for index, part in enumerate(self.plan):
             host.stage = f"instalment_{part.number}"
@@ -163,7 +164,7 @@ class SpecialTerms:
                 continue
             later = self.plan[index + 1 :]
             await self._call(later[0].due_at - notice if later else None)
-        host.stage = "instalments_due"
+        host.stage = Stage.INSTALMENTS_DUE
         await host._wait(lambda: False)
 
     async def _covered(self, part: Part, final: bool) -> bool:
@@ -199,7 +200,7 @@ class SpecialTerms:
         clock = ChaseClock(workflow.now(), host.timings.time_scale)
         opens = clock.workflow_time(calendar.next_open(clock.started))
         await host._wait(lambda: False, _seconds_until(opens))
-        task_id = await host._open_task("instalment_call")
+        task_id = await host._open_task(TaskKind.INSTALMENT_CALL)
         seconds = None if until is None else _seconds_until(until)
         if not await host._wait(lambda: task_id in host.answers, seconds):
             await workflow.execute_activity_method(

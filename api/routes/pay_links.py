@@ -12,7 +12,7 @@ from sqlalchemy import select
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep
 from api.errors import Invalid, NotFound, responses
 from db.models import Discount, Order, Subscription
-from domain import CLOSED_STATUSES, SubscriptionStatus
+from domain import CLOSED_STATUSES, OfferStatus, SubscriptionStatus
 from mail.links import pay_links
 
 router = APIRouter(prefix="/v1/pay-links", tags=["payment links"])
@@ -49,7 +49,7 @@ async def verify_pay_token(
             select(Discount.id).where(
                 Discount.order_id == order.id,
                 Discount.percent == token.discount_percent,
-                Discount.status == "active",
+                Discount.status == OfferStatus.ACTIVE,
             )
         )
         active = granted is not None and await clock() < token.valid_until

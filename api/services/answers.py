@@ -78,7 +78,7 @@ async def claim(
         subscription_id=task.subscription_id,
         at=now,
         actor=f"manager:{manager.id}",
-        kind="call_result" if task.kind == "call" else "task_answered",
+        kind="call_result" if task.kind == TaskKind.CALL else "task_answered",
         task_id=task.id,
         task_kind=task.kind,
         answer=answer,

@@ -23,7 +23,7 @@ from api.schemas.leads import LeadEventIn, LeadIn
 from api.temporal import answering, signal_best_effort
 from db.history import record
 from db.models import Lead, LeadEvent, Manager
-from domain import LEAD_CHASING, lead_workflow_id
+from domain import LEAD_CHASING, LeadStopReason, lead_workflow_id
 from settings import Settings
 from workflows.lead_chase import LeadChase, LeadChaseInput, StopChase
 from workflows.search_attributes import ASSIGNEE_ID
@@ -104,7 +104,9 @@ def _turn(lead: Lead, body: LeadEventIn, now: datetime) -> Literal["start", "sto
         lead.next_email_due = lead.stopped_reason = None
         return "start"
     if was_chasing and not to_chasing:
-        lead.stopped_reason = "replied" if body.type == "replied" else "status_changed"
+        lead.stopped_reason = (
+            LeadStopReason.REPLIED if body.type == "replied" else LeadStopReason.STATUS_CHANGED
+        )
         lead.next_email_due = None
         return "stop"
     return None

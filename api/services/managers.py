@@ -16,7 +16,7 @@ from api.schemas.common import can_be_id
 from api.temporal import signal_workflow
 from db.history import record
 from db.models import Lead, Manager, Order, Task
-from domain import CLOSED_STATUSES, order_workflow_id
+from domain import CLOSED_STATUSES, TaskStatus, order_workflow_id
 from workflows.order_chase import OrderChase
 from workflows.tasks import Reassignment
 
@@ -181,7 +181,7 @@ async def deactivate(
         await _move(session, order, successor_id, actor, now, reason)
     # Tasks of orders that ended or were never theirs (a released-then-taken call, say).
     for task in await session.scalars(
-        select(Task).where(Task.assignee_id == manager_id, Task.status == "open")
+        select(Task).where(Task.assignee_id == manager_id, Task.status == TaskStatus.OPEN)
     ):
         _move_task(session, task, successor_id, actor, now, reason)
     await session.flush()
@@ -219,7 +219,7 @@ async def _move(
     )
     order.assignee_id, order.updated_at = manager_id, now
     for task in await session.scalars(
-        select(Task).where(Task.order_id == order.id, Task.status == "open")
+        select(Task).where(Task.order_id == order.id, Task.status == TaskStatus.OPEN)
     ):
         _move_task(session, task, manager_id, actor, now, reason)
 

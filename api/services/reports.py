@@ -21,7 +21,7 @@ from api.schemas.reports import (
     RenewalsReport,
 )
 from db.models import Order, Renewal, Subscription, Task
-from domain import CLOSED_STATUSES, RenewalOutcome, TaskKind, TaskStatus
+from domain import CLOSED_STATUSES, Outcome, RenewalOutcome, TaskKind, TaskStatus
 
 
 async def outcomes_report(
@@ -189,9 +189,9 @@ def _count(ends: Counter[tuple[str | None, str | None]]) -> Outcomes:
     left_out: Counter[str] = Counter()
     for (outcome, reason), count in ends.items():
         by_outcome[outcome] += count
-        if outcome == "negative":
+        if outcome == Outcome.NEGATIVE:
             lost[reason or "unknown"] += count
-        elif outcome == "neutral":
+        elif outcome == Outcome.NEUTRAL:
             left_out[reason or "unknown"] += count
     decided = by_outcome["positive"] + by_outcome["negative"]
     return Outcomes(
@@ -210,7 +210,7 @@ async def open_task_lines(session: AsyncSession) -> list[OpenTasks]:
     """Open tasks counted by assignee and kind, the pool (no assignee) first, oldest wait shown."""
     rows = await session.execute(
         select(Task.assignee_id, Task.kind, func.count(), func.min(Task.created_at))
-        .where(Task.status == "open")
+        .where(Task.status == TaskStatus.OPEN)
         .group_by(Task.assignee_id, Task.kind)
     )
     lines = [

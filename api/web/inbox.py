@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 from api.deps import SessionDep
 from api.web.pages import ManagerUser, WebUser, page
 from db.models import Order, Subscription, Task
-from domain import TaskKind
+from domain import TaskKind, TaskStatus
 from workflows.tasks import TASK_KINDS
 
 router = APIRouter(prefix="/app/tasks", include_in_schema=False)
@@ -49,7 +49,10 @@ async def _list(
 ) -> dict[str, object]:
     assert user.manager is not None
     me = user.manager.id
-    visible = Task.status == "open", or_(Task.assignee_id == me, Task.assignee_id.is_(None))
+    visible = (
+        Task.status == TaskStatus.OPEN,
+        or_(Task.assignee_id == me, Task.assignee_id.is_(None)),
+    )
     # A task is about an order or a subscription (the renewal call).
     rows = list(
         await db.execute(
@@ -70,7 +73,7 @@ async def _list(
     gone = [task_id for task_id in shown if task_id not in on_screen]
     notes = []
     for task in await db.scalars(select(Task).where(Task.id.in_(gone))) if gone else []:
-        if task.answered_by == me or (task.status == "open" and task.assignee_id == me):
+        if task.answered_by == me or (task.status == TaskStatus.OPEN and task.assignee_id == me):
             continue  # my own answer, or filtered out: no news
         notes.append(task)
     return {

@@ -27,6 +27,7 @@ from api.timeline import timeline
 from api.web.i18n import refusal
 from api.web.pages import Csrf, ManagerUser, UserDep, WebUser, page, redirect
 from db.models import Discount, HistoryEntry, Manager, Order, Subscription, Task
+from domain import TaskStatus
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
@@ -204,7 +205,9 @@ async def next_task(
 ) -> HTMLResponse:
     """The order's next open task for this manager once the chase has opened it (polled)."""
     open_tasks = [
-        t for t in await _visible_tasks(db, user, order_id) if t.status == "open" and t.id > after
+        t
+        for t in await _visible_tasks(db, user, order_id)
+        if t.status == TaskStatus.OPEN and t.id > after
     ]
     return page(
         request,
