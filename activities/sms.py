@@ -7,7 +7,6 @@ class with the same `send`, taking the message key as its idempotency key.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +16,7 @@ from typing import Protocol
 from temporalio import activity
 
 from activities.orders import load_order
+from atomic_write import write_atomically
 from db.history import already_done, record
 from db.order_over import order_over
 from db.session import Sessions
@@ -60,11 +60,9 @@ class FileSmsSender:
         self.folder = folder
 
     async def send(self, message: SmsMessage) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
         name = re.sub(r"[^\w.-]", "_", message.key)
-        tmp = self.folder / f".{name}.tmp"
-        tmp.write_text(f"To: {message.to}\n\n{message.text}\n", encoding="utf-8")
-        os.replace(tmp, self.folder / f"{name}.txt")  # atomic: a reader never sees half a file
+        text = f"To: {message.to}\n\n{message.text}\n"
+        await write_atomically(self.folder / f"{name}.txt", text.encode("utf-8"))
 
 
 class SmsActivities:

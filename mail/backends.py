@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import ssl
 from email.message import EmailMessage
 from pathlib import Path
@@ -10,6 +9,8 @@ from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
+
+from atomic_write import write_atomically
 
 
 class PermanentDeliveryError(Exception):
@@ -27,11 +28,8 @@ class FileMailer:
         self.folder = folder
 
     async def send(self, message: EmailMessage) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
         name = str(message["Message-ID"]).strip("<>").split("@")[0]
-        tmp = self.folder / f".{name}.tmp"
-        tmp.write_bytes(bytes(message))
-        os.replace(tmp, self.folder / f"{name}.eml")  # atomic: a reader never sees half a file
+        await write_atomically(self.folder / f"{name}.eml", bytes(message))
 
 
 class SmtpMailer:
