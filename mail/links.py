@@ -1,14 +1,20 @@
-"""Payment links signed with HMAC, so the shop's payment page can trust the order and discount."""
+"""Payment links signed with HMAC, so the shop's payment page can trust the order and discount.
+
+A token is `<payload>.<signature>`: the payload is URL-safe base64 of compact JSON, the signature
+HMAC-SHA256 of the payload under PAY_LINK_SECRET itself. itsdangerous's Signer, with no key
+derivation and SHA-256, signs exactly so: links in emails sent before it keep working.
+"""
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from itsdangerous import BadData, BadSignature, Signer
+from itsdangerous.encoding import base64_decode, base64_encode
 
 if TYPE_CHECKING:
     # Settings takes RENEWAL_LINK_TEMPLATE's default from here.
@@ -51,9 +57,7 @@ class PayLinks:
         fields: dict[str, object] = {"o": order_id, "d": discount_percent}
         if discount_percent and valid_until is not None:
             fields["u"] = int(valid_until.timestamp())
-        payload = json.dumps(fields, separators=(",", ":"))
-        body = _b64(payload.encode())
-        return f"{body}.{_b64(self._sign(body))}"
+        return self._seal(fields)
 
     def link(
         self, order_id: str, discount_percent: int = 0, valid_until: datetime | None = None
@@ -67,52 +71,52 @@ class PayLinks:
     def renewal_link(self, subscription_id: str, period: int) -> str:
         """The link a renewal reminder carries: signed like a payment link, naming the
         subscription and the period it renews."""
-        payload = json.dumps({"s": subscription_id, "p": period}, separators=(",", ":"))
-        body = _b64(payload.encode())
         return self.renewal_template.format(
             base_url=self.base_url.rstrip("/"),
             subscription_id=subscription_id,
-            token=f"{body}.{_b64(self._sign(body))}",
+            token=self._seal({"s": subscription_id, "p": period}),
         )
-
-    def verify_renewal(self, token: str) -> RenewalToken:
-        """What a renewal token carries; ValueError when it is forged or garbled."""
-        payload = self._payload(token)
-        try:
-            return RenewalToken(subscription_id=str(payload["s"]), period=int(payload["p"]))
-        except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"renewal token payload is garbled: {error}") from error
-
-    def _payload(self, token: str) -> dict[str, Any]:
-        body, _, signature = token.partition(".")
-        if not hmac.compare_digest(_b64(self._sign(body)).encode(), signature.encode()):
-            raise ValueError("token signature does not match")
-        try:
-            payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        except ValueError as error:
-            raise ValueError(f"token payload is garbled: {error}") from error
-        if not isinstance(payload, dict):
-            raise ValueError("token payload is garbled: not an object")
-        return payload
 
     def verify(self, token: str) -> PayToken:
         """What a token carries; ValueError when it is forged or garbled."""
-        body, _, signature = token.partition(".")
-        if not hmac.compare_digest(_b64(self._sign(body)).encode(), signature.encode()):
-            raise ValueError("payment token signature does not match")
+        payload = self._open(token, "payment")
         try:
-            payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
             until = payload.get("u")
             return PayToken(
                 order_id=str(payload["o"]),
                 discount_percent=int(payload["d"]),
                 valid_until=datetime.fromtimestamp(int(until), UTC) if until is not None else None,
             )
-        except (ValueError, KeyError, TypeError, AttributeError) as error:
+        except (ValueError, KeyError, TypeError) as error:
             raise ValueError(f"payment token payload is garbled: {error}") from error
 
-    def _sign(self, body: str) -> bytes:
-        return hmac.new(self.secret, body.encode(), hashlib.sha256).digest()
+    def verify_renewal(self, token: str) -> RenewalToken:
+        """What a renewal token carries; ValueError when it is forged or garbled."""
+        payload = self._open(token, "renewal")
+        try:
+            return RenewalToken(subscription_id=str(payload["s"]), period=int(payload["p"]))
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"renewal token payload is garbled: {error}") from error
+
+    def _seal(self, fields: dict[str, object]) -> str:
+        payload = json.dumps(fields, separators=(",", ":")).encode()
+        return self._signer().sign(base64_encode(payload)).decode()
+
+    def _open(self, token: str, what: str) -> dict[str, Any]:
+        try:
+            body = self._signer().unsign(token)
+        except BadSignature as error:
+            raise ValueError(f"{what} token signature does not match") from error
+        try:
+            payload = json.loads(base64_decode(body))
+        except (BadData, ValueError) as error:
+            raise ValueError(f"{what} token payload is garbled: {error}") from error
+        if not isinstance(payload, dict):
+            raise ValueError(f"{what} token payload is garbled: not an object")
+        return payload
+
+    def _signer(self) -> Signer:
+        return Signer(self.secret, sep=".", key_derivation="none", digest_method=hashlib.sha256)
 
 
 def pay_links(settings: Settings) -> PayLinks:
@@ -123,7 +127,3 @@ def pay_links(settings: Settings) -> PayLinks:
         secret=settings.pay_link_secret.get_secret_value().encode(),
         renewal_template=settings.renewal_link_template,
     )
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
