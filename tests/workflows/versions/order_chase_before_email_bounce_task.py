@@ -34,9 +34,9 @@ from domain import (
     dial_workflow_id,
     legacy_dial_workflow_id,
 )
+from tests.workflows.versions.email_cadence_before_unsubscribe import EmailCadence
 from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
 from workflows.dial import Dial, DialInput, DialResult, DialStop
-from workflows.email_cadence import EmailCadence
 from workflows.tasks import ORDER_TASKS, TaskAnswer
 
 # A chase that loops through call-backs continues as new past this many events. One loop

@@ -36,9 +36,9 @@ from domain import (
     dial_workflow_id,
     legacy_dial_workflow_id,
 )
+from tests.workflows.versions.email_cadence_before_send_window import EmailCadence
 from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
 from workflows.dial import Dial, DialInput, DialResult, DialStop
-from workflows.email_cadence import EmailCadence
 from workflows.search_attributes import ASSIGNEE_ID, CHASE_STAGE, ORDER_STATUS
 from workflows.tasks import ORDER_TASKS, Reassignment, TaskAnswer
 

@@ -21,8 +21,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.orders import Assignment, OrderActivities, OrderEnd, StatusChange
     from activities.tasks import NewTask, TaskActivities
 
+from tests.workflows.versions.email_cadence_before_unsubscribe import EmailCadence
 from workflows.dial import Dial, DialInput, DialResult, DialStop
-from workflows.email_cadence import EmailCadence
 from workflows.tasks import ORDER_TASKS, TaskAnswer
 
 # Every side effect is a short database write or one email.

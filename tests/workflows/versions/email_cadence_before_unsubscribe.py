@@ -1,0 +1,159 @@
+"""The email cadence as deployed with the order chases before `end-heard-before-expiry`,
+before unsubscribing existed: their copies in this folder run it. The original docstring follows.
+
+The customer email cadence (SPEC §1 D): objection emails, then a personal offer.
+
+A branch of the order chase; it runs beside the manager process and stops the moment the
+order is paid or cancelled (its host cancels it and every send re-checks the order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.discounts import DiscountActivities, DiscountExpiry, DiscountGrant
+
+# A discount is one short database write.
+DISCOUNT_TIMEOUT = timedelta(seconds=60)
+
+
+class CadenceTimings(Protocol):
+    """The durations of the host's OrderTimings this branch reads."""
+
+    first_reminder: float
+    open_wait: float
+    purchase_wait: float
+    offer_percent: int
+    offer_valid: float
+    objection_emails: list[str]
+
+
+class CadenceHost(Protocol):
+    """What the order chase offers its email branch."""
+
+    order_id: str
+    opened: set[str]
+
+    @property
+    def timings(self) -> CadenceTimings: ...
+
+    def closed(self) -> bool: ...
+
+    async def send_email(
+        self,
+        kind: str,
+        step: str | None = None,
+        discount_percent: int = 0,
+        valid_until: datetime | None = None,
+    ) -> str | None: ...
+
+
+@dataclass
+class Offer:
+    """The personal offer made to the customer: a discount until a moment."""
+
+    percent: int
+    valid_until: datetime
+    status: str  # active / expired / used
+
+
+class EmailCadence:
+    """Objection emails one block at a time while the order is unpaid, then the offer."""
+
+    def __init__(self, host: CadenceHost) -> None:
+        self.host = host
+        self.step = "waiting"  # what the branch is doing, for queries and the web UI
+        self.offer: Offer | None = None
+        # True once nothing is left to send or expire: the host may then continue as new
+        # without this branch, which is never restarted.
+        self.finished = False
+
+    async def run(self) -> None:
+        """The whole cadence; it returns early when the order is paid or cancelled."""
+        await self._sequence()
+        self.finished = True
+
+    async def _sequence(self) -> None:
+        """Each block: send, wait for the open, wait for payment; then the personal offer."""
+        timings = self.host.timings
+        self.step = "first_reminder"
+        if await self._closed_within(timings.first_reminder):
+            return
+        for number, kind in enumerate(timings.objection_emails, start=1):
+            self.step = kind
+            # The step, numbered, keys the outbox: a product may send one template twice.
+            message_id = await self.host.send_email(kind, step=f"cadence:{number}:{kind}")
+            # An email that was never sent cannot be opened: go straight to the payment wait.
+            if message_id is not None:
+                self.step = f"{kind}:open_wait"
+                if await self._opened_within(message_id, timings.open_wait):
+                    return
+            self.step = f"{kind}:purchase_wait"
+            if await self._closed_within(timings.purchase_wait):
+                return
+        if timings.offer_percent > 0:
+            await self._personal_offer()
+        self.step = "done"
+
+    async def _personal_offer(self) -> None:
+        """SPEC §1 D, seed 001 §4: a discount valid for a while, an email that says so, expiry."""
+        timings = self.host.timings
+        self.step = "personal_offer"
+        key = f"{workflow.info().workflow_id}:discount:personal_offer"
+        granted = await workflow.execute_activity_method(
+            DiscountActivities.grant,
+            DiscountGrant(
+                key=key,
+                order_id=self.host.order_id,
+                percent=timings.offer_percent,
+                valid_until=workflow.now() + timedelta(seconds=timings.offer_valid),
+                at=workflow.now(),
+            ),
+            start_to_close_timeout=DISCOUNT_TIMEOUT,
+        )
+        if not granted.granted or self.host.closed():
+            return
+        self.offer = Offer(granted.percent, granted.valid_until, "active")
+        await self.host.send_email(
+            "personal_offer",
+            discount_percent=granted.percent,
+            valid_until=granted.valid_until,
+        )
+        self.step = "personal_offer:valid"
+        if await self._closed_within(_seconds_until(granted.valid_until)):
+            return
+        expired = await workflow.execute_activity_method(
+            DiscountActivities.expire,
+            DiscountExpiry(key=key, order_id=self.host.order_id, at=workflow.now()),
+            start_to_close_timeout=DISCOUNT_TIMEOUT,
+        )
+        self.offer.status = expired.status
+
+    async def _opened_within(self, message_id: str, seconds: float) -> bool:
+        """Wait for the email's tracking pixel; True when the chase closed meanwhile."""
+        await _wait(lambda: message_id in self.host.opened or self.host.closed(), seconds)
+        return self.host.closed()
+
+    async def _closed_within(self, seconds: float) -> bool:
+        """Wait for payment (or cancellation); True when the chase closed meanwhile."""
+        await _wait(self.host.closed, seconds)
+        return self.host.closed()
+
+
+async def _wait(condition: Callable[[], bool], seconds: float) -> None:
+    if seconds <= 0 or condition():
+        return
+    try:
+        await workflow.wait_condition(condition, timeout=seconds)
+    except TimeoutError:
+        pass
+
+
+def _seconds_until(moment: datetime) -> float:
+    return max((moment - workflow.now()).total_seconds(), 0.0)
