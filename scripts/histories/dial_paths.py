@@ -1,0 +1,92 @@
+"""The dial child workflow `order-<id>/dial-<n>` (workflows/dial.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from datetime import time as clock_time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from temporalio.client import WorkflowHandle
+
+from scripts.histories.order_paths import nine_unanswered_calls
+from scripts.histories.recording import OFFICE_HOURS, OFFICE_MANAGER, Recording
+from scripts.histories.registry import recorded
+
+
+@recorded(
+    "dial-reached",
+    "Dial",
+    "no answer, then reached on call 2 of day 1 (the parent is cancelled after)",
+)
+async def dial_reached(rec: Recording) -> WorkflowHandle[Any, Any]:
+    await rec.start_order_chase(await rec.order("dial-reached"))
+    await rec.take("dial-reached")
+    await rec.answer("dial-reached", "call", "no_answer")
+    await rec.sleep(timedelta(seconds=rec.settings.order_timings().retry_gap))
+    await rec.answer("dial-reached", "call", "reached")
+    await rec.task("dial-reached", "will_pay")
+    return await _then_cancel(rec, "dial-reached", "in_progress")
+
+
+@recorded(
+    "dial-unreachable",
+    "Dial",
+    "nine unanswered calls, 3 a day 30 minutes apart for 3 days: unreachable",
+)
+async def dial_unreachable(rec: Recording) -> WorkflowHandle[Any, Any]:
+    await rec.start_order_chase(await rec.order("dial-unreachable"))
+    await rec.take("dial-unreachable")
+    await nine_unanswered_calls(rec, "dial-unreachable")
+    return await _then_cancel(rec, "dial-unreachable", "pending")
+
+
+@recorded(
+    "dial-cancelled",
+    "Dial",
+    "the order is paid while call 2 is open: told why, cancelled, closes the task",
+)
+async def dial_cancelled(rec: Recording) -> WorkflowHandle[Any, Any]:
+    await rec.start_order_chase(await rec.order("dial-cancelled"))
+    await rec.take("dial-cancelled")
+    await rec.answer("dial-cancelled", "call", "no_answer")
+    await rec.sleep(timedelta(seconds=rec.settings.order_timings().retry_gap))
+    await rec.task("dial-cancelled", "call")
+    await rec.pay("dial-cancelled")
+    return rec.dial("dial-cancelled")
+
+
+@recorded(
+    "dial-after-hours",
+    "Dial",
+    "taken on a Friday at 19:30 Moscow by a manager working Mon-Fri 09:00-19:00: the first "
+    "call opens on Monday at 09:00; reached (the parent is cancelled after)",
+)
+async def dial_after_hours(rec: Recording) -> WorkflowHandle[Any, Any]:
+    moscow = ZoneInfo(OFFICE_HOURS[0])
+    now = (await rec.now()).astimezone(moscow)
+    friday = datetime.combine(now.date(), clock_time(19, 29), tzinfo=moscow)
+    friday += timedelta(days=(4 - now.weekday()) % 7)
+    if friday <= now:
+        friday += timedelta(weeks=1)
+    await rec.sleep(friday - now)
+    await rec.start_order_chase(await rec.order("dial-after-hours"))
+    await rec.sleep(timedelta(seconds=rec.settings.order_timings().grace))
+    await rec.answer("dial-after-hours", "take_order", "yes", manager=OFFICE_MANAGER)
+    await rec.sleep(timedelta(days=2, hours=14))  # to Monday 09:30
+    call = await rec.answer("dial-after-hours", "call", "reached", manager=OFFICE_MANAGER)
+    opened = call.created_at.astimezone(moscow)
+    # At the opening, or the moment the worker got to it just after.
+    assert opened.weekday() == 0 and clock_time(9) <= opened.time() < clock_time(9, 1), opened
+    await rec.task("dial-after-hours", "will_pay")
+    return await _then_cancel(rec, "dial-after-hours", "in_progress")
+
+
+async def _then_cancel(rec: Recording, order_id: str, status: str) -> WorkflowHandle[Any, Any]:
+    """Once the dial child has ended and its order reached `status`, cancel the order:
+    nothing is left running."""
+    child = rec.dial(order_id)
+    await rec.ended(child)
+    await rec.status(order_id, status)
+    await rec.cancel(order_id)
+    return child

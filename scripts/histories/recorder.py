@@ -1,0 +1,126 @@
+"""Recording: drive each path on one time-skipping server with the real worker, a fresh
+SQLite database and an SMTP server on loopback; save each history and check it replays."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from temporalio.client import WorkflowFailureError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
+
+from cli.history import history_to_json
+from db.migrate import upgrade
+from db.models import Manager
+from db.session import Sessions, make_engine, make_sessions
+from scripts.histories.recording import (
+    MANAGER,
+    OFFICE_HOURS,
+    OFFICE_MANAGER,
+    SUCCESSOR,
+    TASK_QUEUE,
+    Recording,
+)
+from scripts.histories.registry import RecordedPath, say, shown
+from settings import DefaultSettings
+from temporal_client import register_search_attributes
+from tests.mailbox import SmtpServer
+from tests.servers import cached_binary, free_port
+from worker import WORKFLOWS, build_worker, make_deps
+
+
+@dataclass(frozen=True)
+class Saved:
+    path: RecordedPath
+    file: Path
+    events: int
+
+
+async def record(paths: Sequence[RecordedPath], out: Path) -> list[Saved]:
+    """Drive each path in turn on one time-skipping server and save its history."""
+    out.mkdir(parents=True, exist_ok=True)
+    saved: list[Saved] = []
+    with tempfile.TemporaryDirectory(prefix="chaser-record-") as tmp:
+        database_url = f"sqlite+aiosqlite:///{tmp}/chaser.db"
+        await asyncio.to_thread(upgrade, database_url)
+        engine = make_engine(database_url)
+        smtp = SmtpServer(port=free_port())
+        smtp.start()
+        settings = DefaultSettings(
+            database_url=database_url,
+            data_dir=Path(tmp),
+            email_backend="smtp",
+            smtp_url=f"smtp://127.0.0.1:{smtp.port}",
+            temporal_task_queue=TASK_QUEUE,
+            public_base_url="http://chaser.test",
+            # Recordings start at whatever hour the server's clock shows: calls go out around
+            # the clock here, and `dial-after-hours` gives its manager office hours.
+            holidays_country=None,
+            working_hours="00:00-24:00",
+            pool_hours="00:00-24:00",
+            send_window="00:00-24:00",
+        )
+        env = await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=cached_binary("TEMPORAL_TEST_SERVER", "temporal-test-server"),
+            test_server_startup_timeout=timedelta(seconds=60),
+        )
+        await register_search_attributes(env.client)
+        try:
+            sessions = make_sessions(engine)
+            await _add_manager(sessions)
+            deps = make_deps(settings, sessions)
+            async with build_worker(env.client, deps, TASK_QUEUE):
+                for path in paths:
+                    rec = Recording(env, settings, sessions, smtp)
+                    saved.append(await _record_one(path, rec, out))
+        finally:
+            await env.shutdown()
+            smtp.stop()
+            await engine.dispose()
+    return saved
+
+
+async def _record_one(path: RecordedPath, rec: Recording, out: Path) -> Saved:
+    started = time.monotonic()
+    handle = await path.drive(rec)
+    if path.finished:
+        try:
+            await handle.result()
+        except WorkflowFailureError:
+            pass  # a workflow that fails is a path too; its history says so
+    history = await handle.fetch_history()
+    file = out / f"{path.name}.json"
+    file.write_text(history_to_json(history), encoding="utf-8")
+    # A recording that does not replay on the code that just made it is a bug: say so now.
+    result = await Replayer(workflows=list(WORKFLOWS)).replay_workflow(
+        history, raise_on_replay_failure=False
+    )
+    if result.replay_failure is not None:
+        raise RuntimeError(f"{file.name} does not replay: {result.replay_failure}")
+    say(f"{shown(file)}: {len(history.events)} events ({time.monotonic() - started:.1f} s)")
+    return Saved(path, file, len(history.events))
+
+
+async def _add_manager(sessions: Sessions) -> None:
+    """The managers of the recordings' tasks (tasks and orders reference them)."""
+    async with sessions() as session, session.begin():
+        for manager_id in (MANAGER, SUCCESSOR, OFFICE_MANAGER):
+            zone, hours = OFFICE_HOURS if manager_id == OFFICE_MANAGER else ("Europe/Moscow", None)
+            session.add(
+                Manager(
+                    id=manager_id,
+                    name=manager_id.title(),
+                    email=f"{manager_id}@shop.example",
+                    token_hash=hashlib.sha256(f"record-{manager_id}".encode()).hexdigest(),
+                    timezone=zone,
+                    working_hours=hours,
+                    created_at=datetime.now(UTC),
+                )
+            )
