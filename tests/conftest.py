@@ -15,6 +15,7 @@ import psycopg
 import pytest
 import pytest_asyncio
 from psycopg import sql
+from pydantic import SecretStr
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -178,7 +179,7 @@ def settings(database_url: str, smtp_server: SmtpServer, tmp_path: Path) -> Sett
         email_backend="smtp",
         smtp_url=f"smtp://127.0.0.1:{smtp_server.port}",
         temporal_task_queue=f"test-{uuid.uuid4().hex[:12]}",
-        backend_token="test-backend-token",
+        backend_token=SecretStr("test-backend-token"),
         public_base_url="http://chaser.test",
         holidays=(),
         # Tests name the calendar they mean (a test may run at any hour of any date): without

@@ -56,7 +56,9 @@ async def test_a_retried_reminder_is_sent_once_and_none_for_a_period_gone_by(
     again = await ActivityEnvironment().run(activities.send_renewal_email, first)
     assert sent == again and sent.status == "sent"
     [message] = await mailbox.wait_for(1)
-    assert "ends in 7 day(s)" in message.get_body(("plain",)).get_content()
+    text = message.get_body(("plain",))
+    assert text is not None
+    assert "ends in 7 day(s)" in text.get_content()
 
     stale = RenewalEmail("renewal-S-A:2:0:notice:1", "S-A", 2, 1, now)  # not the period now
     assert (await ActivityEnvironment().run(activities.send_renewal_email, stale)).status == (
@@ -129,7 +131,9 @@ async def test_customer_text_is_escaped_in_the_renewal_reminder(
         "sent"
     )
     [message] = await mailbox.wait_for(1)
-    html = message.get_body(("html",)).get_content()
+    part = message.get_body(("html",))
+    assert part is not None
+    html = part.get_content()
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<b>club</b>" not in html
     assert "/renew/S-A?token=" in html

@@ -153,13 +153,12 @@ async def test_a_pause_temporal_did_not_hear_is_delivered_later(
     view = await order(api, settings, "PZ-4")
     assert view["pause"] is not None and view["process"]["paused_until"] is None
 
-    queue = settings.temporal_task_queue
-    assert await redeliver_owed(sessions, dev_env.client, queue, _far_future) == 1
+    assert await redeliver_owed(sessions, dev_env.client, settings, _far_future) == 1
     handle = dev_env.client.get_workflow_handle("order-PZ-4")
 
     async def heard() -> datetime | None:
         return (await handle.query(OrderChase.state)).paused_until
 
     assert (await eventually(heard)).isoformat()[:19] == body["until"][:19]
-    assert await redeliver_owed(sessions, dev_env.client, queue, _far_future) == 0
+    assert await redeliver_owed(sessions, dev_env.client, settings, _far_future) == 0
     assert await pause_lines(sessions, "PZ-4") == ["paused"]

@@ -6,6 +6,7 @@ import time
 from datetime import timedelta
 
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from pydantic import SecretStr
 from starlette.requests import Request
 
 from api.web import session as web_session
@@ -31,7 +32,9 @@ def signed_at(settings: Settings, seconds_ago: float, secret: str | None = None)
 
 
 def test_a_fresh_session_loads_an_old_or_forged_one_does_not() -> None:
-    settings = Settings(session_secret="test-secret", session_max_age=timedelta(hours=12))
+    settings = Settings(
+        session_secret=SecretStr("test-secret"), session_max_age=timedelta(hours=12)
+    )
     loaded = web_session.load(request_with(signed_at(settings, 60)), settings)
     assert loaded == web_session.Session(sid="s", csrf="c", who="manager:olga", fingerprint="f")
     expired = signed_at(settings, timedelta(hours=13).total_seconds())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,11 @@ WRITERS = 12  # within the engine's pool (5 + 10 overflow)
 
 
 @pytest.fixture
-async def engine(tmp_path: Path) -> AsyncEngine:
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/lock.db")
     async with engine.begin() as connection:
         await connection.execute(text("CREATE TABLE line (n INTEGER)"))
-    yield engine  # type: ignore[misc]
+    yield engine
     await engine.dispose()
 
 

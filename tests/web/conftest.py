@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, async_playwright
 
 from settings import Settings
 from tests.conftest import backend_auth
@@ -19,7 +19,7 @@ from tests.conftest import backend_auth
 CHROMIUM = Path(os.environ.get("CHASER_CHROMIUM", "/usr/bin/chromium"))
 # Where the tests leave their screenshots; the best ones are copied to docs/screenshots/.
 SCREENSHOTS = Path(os.environ.get("CHASER_SCREENSHOTS", "build/screenshots"))
-PHONE = {"width": 375, "height": 812}
+PHONE: ViewportSize = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 860}
 
 

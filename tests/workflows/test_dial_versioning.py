@@ -42,7 +42,7 @@ async def open_call(walk: Walk, order_id: str) -> dict[str, Any]:
     for _ in range(400):
         calls = await walk.tasks("olga", order_id, kind="call", status="open")
         if calls:
-            return calls[0]  # type: ignore[no-any-return]
+            return calls[0]
         await asyncio.sleep(0.025)
     raise AssertionError(f"no open call task for {order_id}")
 

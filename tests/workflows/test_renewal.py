@@ -136,7 +136,9 @@ async def test_reminders_a_call_for_the_seller_then_renewed_continues_as_new(
     await walk.skip(days=3, minutes=1)  # 7 days before the end
     [notice] = await mailbox.wait_for(1)
     assert "Python club" in notice["Subject"]
-    text = notice.get_body(("plain",)).get_content()
+    plain = notice.get_body(("plain",))
+    assert plain is not None
+    text = plain.get_content()
     [token] = re.findall(r"http://chaser\.test/renew/S-1\?token=(\S+)", text)
     assert await renewal_link(walk, token) == {
         "subscription_id": "S-1",

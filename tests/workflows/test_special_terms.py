@@ -78,7 +78,7 @@ async def test_a_discount_bounded_and_valid_for_days_goes_by_email_then_the_paym
         1,
         10,  # MAX_MANAGER_DISCOUNT
     )
-    refusals = [
+    refusals: list[tuple[dict[str, Any], str]] = [
         ({"number": 15, "valid_days": 3}, "15 is not between 1 and 10"),
         ({"number": 0, "valid_days": 3}, "0 is not between 1 and 10"),
         ({"number": 7}, "send 'valid_days' or 'at' (not both)"),

@@ -33,8 +33,8 @@ ZONES = [
 ]
 
 
-def moscow(*args: int) -> datetime:
-    return datetime(*args, tzinfo=MOSCOW)  # type: ignore[misc]
+def moscow(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=MOSCOW)
 
 
 def business_days_after(calendar: Calendar, start: date, end: date) -> int:
