@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
 from domain import OfferStatus
 from workflows.activity_policy import ACTIVITY_TIMEOUT, WRITE_RETRY
 from workflows.pause import Pause
+from workflows.waits import seconds_until, wait_at_most
 
 # Patch id: marketing emails wait for the customer's send window (OrderTimings.send_window).
 SEND_WINDOW = "send-window"
@@ -137,7 +138,7 @@ class EmailCadence:
         self.step = "personal_offer:valid"
         # The offer stands once made: only payment or cancellation ends it early. Its end is
         # a date the customer was told, so a pause does not move it.
-        await _wait(self.host.closed, _seconds_until(granted.valid_until))
+        await wait_at_most(self.host.closed, seconds_until(granted.valid_until))
         if self.host.closed():
             return
         expired = await workflow.execute_activity_method(
@@ -165,7 +166,7 @@ class EmailCadence:
         clock = ChaseClock(self.started, self.host.timings.time_scale)
         now = clock.chase_time(workflow.now())
         opens = clock.workflow_time(calendar.next_open(now))
-        return await self._closed_within(_seconds_until(opens))
+        return await self._closed_within(seconds_until(opens))
 
     async def _opened_within(self, message_id: str, seconds: float) -> bool:
         """Wait for the email's tracking pixel; True when the cadence must stop."""
@@ -205,17 +206,3 @@ class EmailCadence:
         """Paid, cancelled or unsubscribed: no more marketing email. A chase that never hears
         of an unsubscribe only waits longer: each send checks the suppression list."""
         return self.host.closed() or self.unsubscribed
-
-
-async def _wait(condition: Callable[[], bool], seconds: float) -> None:
-    """Wait for `condition` at most `seconds`, paused or not."""
-    if seconds <= 0 or condition():
-        return
-    try:
-        await workflow.wait_condition(condition, timeout=seconds)
-    except TimeoutError:
-        pass
-
-
-def _seconds_until(moment: datetime) -> float:
-    return max((moment - workflow.now()).total_seconds(), 0.0)

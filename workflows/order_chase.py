@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,6 +48,7 @@ from workflows.pause import ChasePause, ChaseResume, DialHold, Pause, moment
 from workflows.search_attributes import ASSIGNEE_ID, CHASE_STAGE, ORDER_STATUS
 from workflows.special_terms import SpecialTerms
 from workflows.tasks import ORDER_TASKS, Reassignment, TaskAnswer
+from workflows.waits import seconds_until
 
 # A chase that loops through call-backs continues as new past this many events. One loop
 # (dial child, three tasks, waits, an email) adds about 40 events to this workflow, so 2,000
@@ -82,13 +83,14 @@ class Resume:
     # ISO 8601: inside the sandbox `datetime` is a restricted proxy that the payload
     # converter cannot rebuild a workflow input field into.
     ends_at: str
-    assignee_id: str | None
-    partially_paid: bool
-    phone_changes: int
-    dials: int
-    tasks_opened: int
-    events_seen: list[str]
-    opened: list[str]
+    # The defaults are a chase's first run (which starts with no Resume in its input).
+    assignee_id: str | None = None
+    partially_paid: bool = False
+    phone_changes: int = 0
+    dials: int = 0
+    tasks_opened: int = 0
+    events_seen: list[str] = field(default_factory=list)
+    opened: list[str] = field(default_factory=list)
     # A pause carries over (ISO 8601, as ends_at).
     paused_until: str | None = None
     pause_reason: str | None = None
@@ -159,13 +161,6 @@ class OrderState:
     pause_reason: str | None = None
 
 
-@dataclass
-class _End:
-    status: str
-    outcome: str
-    reason: str
-
-
 @workflow.defn
 class OrderChase:
     """Chase one order: emails and the manager process run beside the payment watch."""
@@ -175,35 +170,32 @@ class OrderChase:
         self.order_id = input.order_id
         self.timings = input.timings
         self.max_history_events = input.max_history_events
-        resume = input.resume
-        self.ends_at = (
-            datetime.fromisoformat(resume.ends_at)
-            if resume
-            else workflow.now() + timedelta(seconds=input.timings.payment_window)
+        # A first run starts where a continued one would with nothing carried over.
+        resume = input.resume or Resume(
+            ends_at=(workflow.now() + timedelta(seconds=input.timings.payment_window)).isoformat()
         )
+        self.ends_at = datetime.fromisoformat(resume.ends_at)
         self._stage: str = Stage.STARTED
-        self.partially_paid = resume.partially_paid if resume else False
-        self.has_phone = input.has_phone
-        self.phone_changes = resume.phone_changes if resume else 0
-        self.assignee_id = resume.assignee_id if resume else None
-        self.dials = resume.dials if resume else 0
-        self.tasks_opened = resume.tasks_opened if resume else 0
-        self.events_seen: set[str] = set(resume.events_seen if resume else ())
-        self.opened: set[str] = set(resume.opened if resume else ())  # opened emails' ids
+        self.partially_paid = resume.partially_paid
+        # Whether the order had a phone when this run started; has_phone adds the changes.
+        self.phone_at_start = input.has_phone
+        self.phone_changes = resume.phone_changes
+        self.assignee_id = resume.assignee_id
+        self.dials = resume.dials
+        self.tasks_opened = resume.tasks_opened
+        self.events_seen: set[str] = set(resume.events_seen)
+        self.opened: set[str] = set(resume.opened)  # opened emails' ids
         self.answers: dict[int, TaskAnswer] = {}
         self.open_task_id: int | None = None
         self.dial: workflow.ChildWorkflowHandle[Dial, DialResult] | None = None
         self.last_dial: DialResult | None = None
         self.last_dial_id: str | None = None
-        self.end: _End | None = None
+        self.end: OrderChaseResult | None = None
         self.paid_after_end = False  # a full payment heard once the chase had ended otherwise
         self.resume_next: Resume | None = None
         self.bounce_question: asyncio.Task[None] | None = None
-        self.pause = Pause(
-            moment(resume.paused_until) if resume else None,
-            resume.pause_reason if resume else None,
-        )
-        self.pause.seq = resume.pause_seq if resume else 0
+        self.pause = Pause(moment(resume.paused_until), resume.pause_reason)
+        self.pause.seq = resume.pause_seq
         self.cadence = EmailCadence(self)
         self.terms = SpecialTerms(self)
         # Set in run(): whether this chase publishes its search attributes.
@@ -254,13 +246,15 @@ class OrderChase:
             try:
                 await workflow.wait_condition(
                     lambda at=ends_at: over() or self.ends_at != at,  # type: ignore[misc]
-                    timeout=self._until(ends_at),
+                    timeout=seconds_until(ends_at),
                 )
             except TimeoutError:
                 # An end heard meanwhile (a payment while the first email was held up past
                 # the window) stands; chases recorded before the change replay their overwrite.
                 if self.end is None or not workflow.patched(END_HEARD_BEFORE_EXPIRY):
-                    self.end = _End(OrderStatus.CANCELLED, Outcome.NEGATIVE, EndReason.EXPIRED)
+                    self.end = OrderChaseResult(
+                        OrderStatus.CANCELLED, Outcome.NEGATIVE, EndReason.EXPIRED
+                    )
                 return
             if over():
                 return
@@ -290,7 +284,6 @@ class OrderChase:
     def change_phone(self, changed: PhoneChanged) -> None:
         """The customer's phone arrived or changed: a wait for a phone is over."""
         if self._first_time(changed.event_id):
-            self.has_phone = True
             self.phone_changes += 1
 
     @workflow.signal
@@ -375,6 +368,11 @@ class OrderChase:
             paused_until=self.pause.until if self.pause.paused() else None,
             pause_reason=self.pause.reason if self.pause.paused() else None,
         )
+
+    @property
+    def has_phone(self) -> bool:
+        """A phone came with the order, or arrived since (one fact: the changes count it)."""
+        return self.phone_at_start or self.phone_changes > 0
 
     @property
     def stage(self) -> str:
@@ -686,13 +684,13 @@ class OrderChase:
     async def _sleep_until(self, answer: TaskAnswer, stage: str) -> None:
         assert answer.at is not None, "the API only passes date answers with a time"
         self.stage = stage
-        await self._wait(lambda: False, self._until(answer.at))
+        await self._wait(lambda: False, seconds_until(answer.at))
 
     # --- shared steps ---------------------------------------------------------------
 
     def _end_with(self, status: str, outcome: str, reason: str) -> None:
         if self.end is None:
-            self.end = _End(status, outcome, reason)
+            self.end = OrderChaseResult(status, outcome, reason)
 
     def _paid_after_end(self, payment: PaymentReceived) -> bool:
         """Whether this is a full payment after the chase ended as lost; it is kept for
@@ -713,11 +711,13 @@ class OrderChase:
         assert self.end is not None
         while True:
             if self.paid_after_end and self.end.status != OrderStatus.PAID:
-                self.end = _End(OrderStatus.PAID, Outcome.POSITIVE, EndReason.PAID_AFTER_CANCEL)
+                self.end = OrderChaseResult(
+                    OrderStatus.PAID, Outcome.POSITIVE, EndReason.PAID_AFTER_CANCEL
+                )
             await self._finish(self.end)
             await workflow.wait_condition(workflow.all_handlers_finished)
             if not (self.paid_after_end and self.end.status != OrderStatus.PAID):
-                return OrderChaseResult(self.end.status, self.end.outcome, self.end.reason)
+                return self.end
 
     def _first_time(self, event_id: str) -> bool:
         """Events are deduplicated here too: the API's check and a replayed signal may overlap."""
@@ -753,7 +753,7 @@ class OrderChase:
             pause_seq=self.pause.seq,
         )
 
-    async def _finish(self, end: _End) -> None:
+    async def _finish(self, end: OrderChaseResult) -> None:
         self.stage = Stage.FINISHED
         await workflow.execute_activity_method(
             OrderActivities.finish_order,
@@ -857,9 +857,6 @@ class OrderChase:
     def _key(self, step: str) -> str:
         """Idempotency key of a side effect: the workflow id plus the step."""
         return f"{workflow.info().workflow_id}:{step}"
-
-    def _until(self, moment: datetime) -> float:
-        return max((moment - workflow.now()).total_seconds(), 0.0)
 
 
 def _bounced(error: ActivityError) -> bool:

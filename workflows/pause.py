@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 
+from workflows.waits import seconds_until
+
 # Moments travel as ISO 8601 text: inside the sandbox `datetime` is a restricted proxy that
 # the payload converter cannot rebuild a signal's field into.
 
@@ -127,7 +129,7 @@ class Pause:
                     return
                 first = None
             if deadline is not None and first is None:
-                first = max((deadline - workflow.now()).total_seconds(), 0.0)
+                first = seconds_until(deadline)
             changes = self.changes
             await workflow.wait_condition(self._changed_or(condition), timeout=first)
             if condition() or self.changes == changes:

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
 from domain import OrderStatus, Stage, TaskKind
 from workflows.activity_policy import ACTIVITY_TIMEOUT, WRITE_RETRY
 from workflows.tasks import TaskAnswer
+from workflows.waits import seconds_until, wait_at_most
 
 
 class TermsHost(Protocol):
@@ -115,7 +116,7 @@ class SpecialTerms:
         self.beside.append(asyncio.create_task(self._expire(key, granted.valid_until)))
 
     async def _expire(self, key: str, valid_until: datetime) -> None:
-        await _wait(self.host.closed, _seconds_until(valid_until))
+        await wait_at_most(self.host.closed, seconds_until(valid_until))
         if self.host.closed():
             return
         await workflow.execute_activity_method(
@@ -152,14 +153,14 @@ class SpecialTerms:
         notice = timedelta(seconds=t.notice)
         for index, part in enumerate(self.plan):
             host.stage = f"instalment_{part.number}"
-            await host._wait(lambda: False, _seconds_until(part.due_at - notice))
+            await host._wait(lambda: False, seconds_until(part.due_at - notice))
             if not await self._covered(part, final=False):
                 await host.send_email(
                     "instalment_reminder",
                     step=f"instalment_reminder:{part.number}",
                     instalment=part.number,
                 )
-            await host._wait(lambda: False, _seconds_until(part.due_at))
+            await host._wait(lambda: False, seconds_until(part.due_at))
             if await self._covered(part, final=True):
                 continue
             later = self.plan[index + 1 :]
@@ -199,9 +200,9 @@ class SpecialTerms:
             raise ApplicationError(str(error), type="CalendarError", non_retryable=True) from error
         clock = ChaseClock(workflow.now(), host.timings.time_scale)
         opens = clock.workflow_time(calendar.next_open(clock.started))
-        await host._wait(lambda: False, _seconds_until(opens))
+        await host._wait(lambda: False, seconds_until(opens))
         task_id = await host._open_task(TaskKind.INSTALMENT_CALL)
-        seconds = None if until is None else _seconds_until(until)
+        seconds = None if until is None else seconds_until(until)
         if not await host._wait(lambda: task_id in host.answers, seconds):
             await workflow.execute_activity_method(
                 TaskActivities.close_task,
@@ -209,16 +210,3 @@ class SpecialTerms:
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=WRITE_RETRY,
             )
-
-
-async def _wait(condition: Callable[[], bool], seconds: float) -> None:
-    if seconds <= 0 or condition():
-        return
-    try:
-        await workflow.wait_condition(condition, timeout=seconds)
-    except TimeoutError:
-        pass
-
-
-def _seconds_until(moment: datetime) -> float:
-    return max((moment - workflow.now()).total_seconds(), 0.0)
