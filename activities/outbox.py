@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
+from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import select
@@ -111,16 +112,7 @@ async def commit_once(session: AsyncSession, key: str) -> None:
 async def hold_back(session: AsyncSession, email: Email, reason: str, at: datetime) -> None:
     """Settle a pending row unsent (`suppressed`) and say why on its timeline."""
     email.status = EmailStatus.SUPPRESSED
-    record(
-        session,
-        **_owner(email),
-        at=at,
-        actor="system",
-        kind="email_suppressed",
-        email_kind=email.kind,
-        message_id=email.id,
-        reason=reason,
-    )
+    _note(session, email, "email_suppressed", at, reason=reason)
     await session.commit()
 
 
@@ -155,7 +147,6 @@ async def deliver(
     """Build and send a pending outbox row, and record the outcome on it and on its timeline.
     A permanent refusal, or a message that cannot be built (a header refusing a name), is
     recorded as `failed`, then raised as PermanentDeliveryError for the caller to judge."""
-    owner = _owner(email)
     try:
         try:
             message = build()
@@ -164,16 +155,7 @@ async def deliver(
         await mailer.send(message)
     except PermanentDeliveryError as error:
         email.status, email.error = EmailStatus.FAILED, str(error)
-        record(
-            session,
-            **owner,
-            at=at,
-            actor="system",
-            kind="email_failed",
-            email_kind=email.kind,
-            message_id=email.id,
-            error=str(error),
-        )
+        _note(session, email, "email_failed", at, error=str(error))
         await session.commit()
         metrics.email_delivered(email.kind, "failed")
         activity.logger.warning("email %s %s refused: %s", email.kind, email.id, error)
@@ -181,26 +163,23 @@ async def deliver(
     # When the server accepted it (the wall clock, not the workflow's `at`, which is when the
     # send was scheduled): what "delivered" means to the benchmark and to anyone reading the row.
     email.status, email.sent_at = EmailStatus.SENT, datetime.now(UTC)
-    record(
-        session,
-        **owner,
-        at=at,
-        actor="system",
-        kind="email_sent",
-        email_kind=email.kind,
-        message_id=email.id,
-        to=email.to_addr,
-        subject=email.subject,
-    )
+    _note(session, email, "email_sent", at, to=email.to_addr, subject=email.subject)
     await session.commit()
     metrics.email_delivered(email.kind, "sent")
     activity.logger.info("email %s %s sent", email.kind, email.id)
 
 
-def _owner(email: Email) -> dict[str, str | None]:
-    """Whose timeline a row's lines go on: its order, lead or subscription."""
-    return {
-        "order_id": email.order_id,
-        "lead_id": email.lead_id,
-        "subscription_id": email.subscription_id,
-    }
+def _note(session: AsyncSession, email: Email, kind: str, at: datetime, **detail: Any) -> None:
+    """A line about the row on its order's, lead's or subscription's timeline."""
+    record(
+        session,
+        order_id=email.order_id,
+        lead_id=email.lead_id,
+        subscription_id=email.subscription_id,
+        at=at,
+        actor="system",
+        kind=kind,
+        email_kind=email.kind,
+        message_id=email.id,
+        **detail,
+    )
