@@ -51,7 +51,8 @@ class StopChase:
 
 @dataclass
 class LeadChaseState:
-    """What `GET /v1/leads/{id}` shows of a running chase."""
+    """A running chase's progress as it stands now (a query: for operators and the history
+    recorder; `GET /v1/leads/{id}` shows the copy the chase stores before every wait)."""
 
     chase_number: int
     round: int
