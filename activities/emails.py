@@ -135,12 +135,13 @@ class EmailActivities:
                 else None
             )
             # A refused address gets no marketing email again; the chase asks a manager.
-            await outbox.deliver_to_customer(
+            await outbox.deliver(
                 session,
                 self.mailer,
                 email,
                 lambda: outbox.build_message(email, rendered, headers=headers),
                 request.at,
+                to_customer=True,
             )
             if request.kind == "thank_you" and order.ended_at is not None:
                 metrics.thank_you_sent(order.ended_at)

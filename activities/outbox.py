@@ -116,37 +116,20 @@ async def hold_back(session: AsyncSession, email: Email, reason: str, at: dateti
     await session.commit()
 
 
-async def deliver_to_customer(
-    session: AsyncSession,
-    mailer: Mailer,
-    email: Email,
-    build: Callable[[], EmailMessage],
-    at: datetime,
-) -> None:
-    """Deliver a customer's email; an address the server refuses goes on the suppression list
-    and the refusal fails the activity for good (the workflow decides what follows)."""
-    try:
-        await deliver(session, mailer, email, build, at)
-    except PermanentDeliveryError as error:
-        await suppress(session, email.to_addr, "bounced", at, str(error))
-        await session.commit()
-        raise ApplicationError(
-            f"email {email.id} to {email.to_addr} refused: {error}",
-            type="PermanentDeliveryError",
-            non_retryable=True,
-        ) from error
-
-
 async def deliver(
     session: AsyncSession,
     mailer: Mailer,
     email: Email,
     build: Callable[[], EmailMessage],
     at: datetime,
+    *,
+    to_customer: bool = False,
 ) -> None:
     """Build and send a pending outbox row, and record the outcome on it and on its timeline.
     A permanent refusal, or a message that cannot be built (a header refusing a name), is
-    recorded as `failed`, then raised as PermanentDeliveryError for the caller to judge."""
+    recorded as `failed`, then raised as PermanentDeliveryError for the caller to judge; a
+    customer's address (`to_customer`) goes on the suppression list, and the refusal fails
+    the activity for good (the workflow decides what follows)."""
     try:
         try:
             message = build()
@@ -159,7 +142,15 @@ async def deliver(
         await session.commit()
         metrics.email_delivered(email.kind, "failed")
         activity.logger.warning("email %s %s refused: %s", email.kind, email.id, error)
-        raise
+        if not to_customer:
+            raise
+        await suppress(session, email.to_addr, "bounced", at, str(error))
+        await session.commit()
+        raise ApplicationError(
+            f"email {email.id} to {email.to_addr} refused: {error}",
+            type="PermanentDeliveryError",
+            non_retryable=True,
+        ) from error
     # When the server accepted it (the wall clock, not the workflow's `at`, which is when the
     # send was scheduled): what "delivered" means to the benchmark and to anyone reading the row.
     email.status, email.sent_at = EmailStatus.SENT, datetime.now(UTC)

@@ -121,12 +121,13 @@ class RenewalActivities:
             if not current:
                 await outbox.hold_back(session, email, "period_over", request.at)
                 return EmailSent(email.id, email.status)
-            await outbox.deliver_to_customer(
+            await outbox.deliver(
                 session,
                 self.mailer,
                 email,
                 lambda: outbox.build_message(email, rendered),
                 request.at,
+                to_customer=True,
             )
             return EmailSent(email.id, email.status)
 
