@@ -7,11 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from temporalio import workflow
-from temporalio.worker import Replayer
 
 from cli.history import history_from_file, workflow_type_of
-from cli.replay import failure_message, make_replayer
+from cli.replay import Outcome, from_files, make_replayer, replay
 from scripts.record_histories import PATHS, PENDING
 from tests.patches import FROZEN_NAME, workflow_patches
 from worker import WORKFLOWS
@@ -21,18 +21,21 @@ HISTORIES = ROOT / "tests" / "histories"
 FILES = sorted(HISTORIES.rglob("*.json"))
 
 
-@pytest.fixture(scope="module")
-def replayer() -> Replayer:
-    return make_replayer()
+@pytest_asyncio.fixture(scope="module")
+async def replayed() -> dict[str, Outcome]:
+    """The whole corpus replayed once on one replay worker, as `chaser replay` does: a replay
+    worker per file would prepare every workflow's sandbox again for each."""
+    summary = await replay(from_files(FILES), make_replayer())
+    return {outcome.source: outcome for outcome in summary.outcomes}
 
 
 @pytest.mark.parametrize("file", FILES, ids=lambda file: str(file.relative_to(HISTORIES)))
-async def test_history_replays_on_the_current_code(file: Path, replayer: Replayer) -> None:
-    result = await replayer.replay_workflow(history_from_file(file), raise_on_replay_failure=False)
-    if result.replay_failure is not None:
+def test_history_replays_on_the_current_code(file: Path, replayed: dict[str, Outcome]) -> None:
+    outcome = replayed[str(file)]
+    if not outcome.ok:
         pytest.fail(
             f"{file.relative_to(ROOT)} does not replay on the current workflow code: "
-            f"{failure_message(result.replay_failure)}\n"
+            f"{outcome.error}\n"
             "A chase running on the old code would fail the same way. Keep the old path "
             "behind workflow.patched() (README: 'Changing a process while chases run'); "
             "re-record with `make record-histories` only if no such chase runs anywhere.",
