@@ -142,6 +142,7 @@ WORKFLOWS: Sequence[type] = (
 SANDBOX_PASSTHROUGH = (
     "domain",
     "workflows.activity_policy",
+    "workflows.messages",
     "workflows.search_attributes",
     "workflows.tasks",
 )

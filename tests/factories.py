@@ -13,7 +13,8 @@ from temporalio.client import Client, WorkflowHandle
 from db.models import Email, HistoryEntry, Order
 from db.session import Sessions
 from settings import Settings
-from workflows.order_chase import OrderChase, OrderChaseInput, OrderChaseResult
+from workflows.messages import OrderChaseInput, OrderChaseResult
+from workflows.order_chase import OrderChase
 from workflows.timings import OrderTimings
 
 

@@ -14,7 +14,8 @@ from tests.factories import load_order, make_order, start_order_chase
 from tests.mailbox import Mailbox
 from tests.servers import dev_server, free_port, temporal_cli
 from worker import WorkerDeps, build_worker
-from workflows.order_chase import OrderChase, OrderChaseResult, PaymentReceived
+from workflows.messages import OrderChaseResult, PaymentReceived
+from workflows.order_chase import OrderChase
 
 
 async def test_a_chase_survives_a_dev_server_restart(

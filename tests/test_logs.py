@@ -23,7 +23,8 @@ from tests.conftest import backend_auth
 from tests.factories import history, make_order, start_order_chase
 from tests.mailbox import Mailbox
 from tests.servers import serve_api
-from workflows.order_chase import OrderChase, PaymentReceived
+from workflows.messages import PaymentReceived
+from workflows.order_chase import OrderChase
 from workflows.tasks import TaskAnswer
 
 

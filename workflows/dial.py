@@ -7,7 +7,6 @@ Days are the assignee's working days and calls fall inside their working hours
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -22,47 +21,14 @@ with workflow.unsafe.imports_passed_through():
 
 from domain import DialOutcome, TaskKind
 from workflows.activity_policy import ACTIVITY_TIMEOUT, WRITE_RETRY
-from workflows.pause import DialHold, Pause, moment
+from workflows.messages import DialCounters, DialHold, DialInput, DialResult, DialStop
+from workflows.pause import Pause, moment
 from workflows.tasks import CALL_ANSWERS, Reassignment, TaskAnswer
 
 # Patch id: calls inside the assignee's working hours, days counted as working days.
 DIAL_WORKING_HOURS = "dial-working-hours"
 # Patch id: the parent's pause is heard (workflows/pause.py); the order chase's id.
 PAUSE = "pause"
-
-
-@dataclass
-class DialInput:
-    order_id: str
-    assignee_id: str | None
-    dial_days: int
-    calls_per_day: int
-    retry_gap: float  # seconds between calls on one day
-    day_gap: float  # seconds between the last call of a day and the first of the next
-    # CHASER_TIME_SCALE: calls are placed on the real calendar, then every wait shrinks.
-    time_scale: float = 1.0
-
-
-@dataclass
-class DialResult:
-    outcome: str  # reached / wrong_number / duplicate / unreachable
-    day: int
-    call: int
-    attempts: int
-
-
-@dataclass
-class DialStop:
-    reason: str  # why the parent is about to cancel the dial, for the open task
-
-
-@dataclass
-class DialCounters:
-    day: int
-    call: int
-    attempts: int
-    open_task_id: int | None
-    next_call_at: datetime | None = None  # when the next call task opens, while one waits
 
 
 @workflow.defn

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,7 +27,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.orders import Assignment, OrderActivities, OrderEnd, StatusChange
     from activities.sms import PaymentSms, SmsActivities
     from activities.tasks import CloseTask, NewTask, TaskActivities
-    from workflows.timings import OrderTimings
 
 from domain import (
     DialOutcome,
@@ -42,19 +40,30 @@ from domain import (
     legacy_dial_workflow_id,
 )
 from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
-from workflows.dial import Dial, DialInput, DialResult, DialStop
+from workflows.dial import Dial
 from workflows.email_cadence import EmailCadence
-from workflows.pause import ChasePause, ChaseResume, DialHold, Pause, moment
+from workflows.messages import (
+    ChasePause,
+    ChaseResume,
+    DialHold,
+    DialInput,
+    DialResult,
+    DialStop,
+    EmailOpened,
+    OrderCancelled,
+    OrderChaseInput,
+    OrderChaseResult,
+    OrderState,
+    PaymentReceived,
+    PhoneChanged,
+    Resume,
+    Unsubscribed,
+)
+from workflows.pause import Pause, moment
 from workflows.search_attributes import ASSIGNEE_ID, CHASE_STAGE, ORDER_STATUS
 from workflows.special_terms import SpecialTerms
 from workflows.tasks import ORDER_TASKS, Reassignment, TaskAnswer
 from workflows.waits import seconds_until
-
-# A chase that loops through call-backs continues as new past this many events. One loop
-# (dial child, three tasks, waits, an email) adds about 40 events to this workflow, so 2,000
-# allows ~50 loops per run, keeps a replay well under a second, and stays far below the
-# server's 10,240-event warning.
-MAX_HISTORY_EVENTS = 2_000
 
 # Patch ids (README: "Changing a process while chases run").
 # The payment link by SMS at the start of the grace delay.
@@ -74,91 +83,6 @@ NO_PHONE_CHECK = "no-phone-check"
 # Pause and resume (workflows/pause.py), checked where a change arrives: a history in which
 # an older worker received the signal and ignored it replays ignoring it.
 PAUSE = "pause"
-
-
-@dataclass
-class Resume:
-    """What a chase that continued as new carries into its next run: it resumes at a dial."""
-
-    # ISO 8601: inside the sandbox `datetime` is a restricted proxy that the payload
-    # converter cannot rebuild a workflow input field into.
-    ends_at: str
-    # The defaults are a chase's first run (which starts with no Resume in its input).
-    assignee_id: str | None = None
-    partially_paid: bool = False
-    phone_changes: int = 0
-    dials: int = 0
-    tasks_opened: int = 0
-    events_seen: list[str] = field(default_factory=list)
-    opened: list[str] = field(default_factory=list)
-    # A pause carries over (ISO 8601, as ends_at).
-    paused_until: str | None = None
-    pause_reason: str | None = None
-    pause_seq: int = 0
-
-
-@dataclass
-class OrderChaseInput:
-    order_id: str
-    has_phone: bool
-    timings: OrderTimings
-    max_history_events: int = MAX_HISTORY_EVENTS
-    resume: Resume | None = None
-
-
-@dataclass
-class OrderChaseResult:
-    status: str
-    outcome: str
-    reason: str
-
-
-@dataclass
-class PaymentReceived:
-    event_id: str
-    full: bool  # False for a partial payment
-
-
-@dataclass
-class OrderCancelled:
-    event_id: str
-
-
-@dataclass
-class PhoneChanged:
-    event_id: str
-
-
-@dataclass
-class EmailOpened:
-    message_id: str
-
-
-@dataclass
-class Unsubscribed:
-    email: str
-
-
-@dataclass
-class OrderState:
-    """What `GET /v1/orders/{id}` shows of the running process."""
-
-    stage: str
-    partially_paid: bool
-    ends_at: datetime
-    assignee_id: str | None = None
-    open_task_id: int | None = None
-    dials: int = 0
-    dial_workflow_id: str | None = None
-    last_dial: DialResult | None = None
-    last_dial_workflow_id: str | None = None
-    # When the manager process's current wait ends (the grace, a payment date...), and when
-    # the next marketing email is due at the earliest.
-    step_due_at: datetime | None = None
-    next_email_at: datetime | None = None
-    # While paused: until when, and why.
-    paused_until: datetime | None = None
-    pause_reason: str | None = None
 
 
 @workflow.defn

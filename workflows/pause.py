@@ -12,38 +12,11 @@ at all is the patch `pause` (workflows/order_chase.py, workflows/dial.py).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from temporalio import workflow
 
 from workflows.waits import seconds_until
-
-# Moments travel as ISO 8601 text: inside the sandbox `datetime` is a restricted proxy that
-# the payload converter cannot rebuild a signal's field into.
-
-
-@dataclass
-class ChasePause:
-    """Stand still until `until`; a later pause replaces an earlier one."""
-
-    seq: int  # the API's pause row id: a redelivered older change never undoes a newer one
-    until: str
-    reason: str
-
-
-@dataclass
-class ChaseResume:
-    """End the pause now."""
-
-    seq: int
-
-
-@dataclass
-class DialHold:
-    """The parent's pause, passed on to its dial child (None: not paused)."""
-
-    until: str | None
 
 
 def moment(text: str | None) -> datetime | None:

@@ -15,7 +15,8 @@ from api.temporal import signal_best_effort
 from db.history import record
 from db.models import Email
 from domain import order_workflow_id
-from workflows.order_chase import EmailOpened, OrderChase
+from workflows.messages import EmailOpened
+from workflows.order_chase import OrderChase
 
 router = APIRouter(tags=["tracking"])
 

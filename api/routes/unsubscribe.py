@@ -23,7 +23,8 @@ from db.suppressions import suppress
 from domain import CLOSED_STATUSES, order_workflow_id
 from mail.unsubscribe import unsubscribe_links
 from settings import Settings
-from workflows.order_chase import OrderChase, Unsubscribed
+from workflows.messages import Unsubscribed
+from workflows.order_chase import OrderChase
 
 router = APIRouter(tags=["unsubscribe"])
 

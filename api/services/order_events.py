@@ -37,7 +37,8 @@ from domain import (
     order_workflow_id,
 )
 from workflows.late_payment import LatePayment, LatePaymentInput
-from workflows.order_chase import OrderCancelled, OrderChase, PaymentReceived, PhoneChanged
+from workflows.messages import OrderCancelled, PaymentReceived, PhoneChanged
+from workflows.order_chase import OrderChase
 
 logger = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from db.history import record
 from db.locks import Missing, lock_order
 from db.models import Order, OrderPause
 from domain import CLOSED_STATUSES, order_workflow_id
+from workflows.messages import ChasePause, ChaseResume
 from workflows.order_chase import OrderChase
-from workflows.pause import ChasePause, ChaseResume
 
 logger = logging.getLogger(__name__)
 

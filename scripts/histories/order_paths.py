@@ -14,13 +14,14 @@ from domain import EndReason, late_payment_workflow_id
 from scripts.histories.recording import MANAGER, SUCCESSOR, Recording
 from scripts.histories.registry import recorded
 from workflows.late_payment import LatePayment, LatePaymentInput
-from workflows.order_chase import (
+from workflows.messages import (
+    ChasePause,
+    ChaseResume,
     OrderCancelled,
-    OrderChase,
     PaymentReceived,
     Unsubscribed,
 )
-from workflows.pause import ChasePause, ChaseResume
+from workflows.order_chase import OrderChase
 from workflows.work_calendar import CalendarSpec
 
 # --- Order chase: payment and cancel watch --------------------------------------------

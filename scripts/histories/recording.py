@@ -22,14 +22,14 @@ from tests.mailbox import SmtpServer
 from tests.time_skipping import skip
 from workflows.dial import Dial
 from workflows.lead_chase import LeadChase, LeadChaseInput, LeadChaseState, StopChase
-from workflows.order_chase import (
+from workflows.messages import (
     EmailOpened,
     OrderCancelled,
-    OrderChase,
     OrderChaseInput,
     PaymentReceived,
     PhoneChanged,
 )
+from workflows.order_chase import OrderChase
 from workflows.tasks import Reassignment, TaskAnswer
 from workflows.timings import OrderTimings
 

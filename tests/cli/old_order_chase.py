@@ -11,7 +11,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.order_chase import OrderChaseInput
+    from workflows.messages import OrderChaseInput
 
 
 @workflow.defn(name="OrderChase")

@@ -16,7 +16,8 @@ from settings import Settings
 from tests.cli.helpers import address, chaser, visible
 from tests.cli.old_order_chase import OrderChaseBeforeAnIncompatibleEdit
 from tests.factories import make_order, start_order_chase
-from workflows.order_chase import OrderCancelled, OrderChase, OrderChaseInput, PaymentReceived
+from workflows.messages import OrderCancelled, OrderChaseInput, PaymentReceived
+from workflows.order_chase import OrderChase
 
 
 def running_in(task_queue: str) -> str:

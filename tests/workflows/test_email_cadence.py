@@ -22,7 +22,8 @@ from tests.conftest import backend_auth
 from tests.factories import history, make_order, outbox, start_order_chase
 from tests.mailbox import Mailbox
 from tests.time_skipping import skip
-from workflows.order_chase import OrderChase, OrderChaseResult, PaymentReceived
+from workflows.messages import OrderChaseResult, PaymentReceived
+from workflows.order_chase import OrderChase
 
 CUSTOMER_EMAILS = {
     "order_received",

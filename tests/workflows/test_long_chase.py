@@ -12,7 +12,8 @@ from db.session import Sessions
 from settings import Settings
 from tests.factories import make_order
 from tests.walk import Walk
-from workflows.order_chase import OrderChase, OrderChaseInput, OrderChaseResult
+from workflows.messages import OrderChaseInput, OrderChaseResult
+from workflows.order_chase import OrderChase
 
 
 async def test_call_back_loops_continue_as_new_and_the_chase_goes_on(

@@ -19,7 +19,8 @@ from settings import Settings
 from tests.factories import history, outbox
 from tests.mailbox import Mailbox
 from tests.walk import Walk, when
-from workflows.order_chase import OrderChase, OrderChaseResult
+from workflows.messages import OrderChaseResult
+from workflows.order_chase import OrderChase
 
 
 @pytest.fixture

@@ -13,12 +13,8 @@ from settings import Settings
 from tests.factories import load_order, make_order, outbox, start_order_chase
 from tests.mailbox import Mailbox, SmtpServer
 from tests.time_skipping import skip
-from workflows.order_chase import (
-    OrderCancelled,
-    OrderChase,
-    OrderChaseResult,
-    PaymentReceived,
-)
+from workflows.messages import OrderCancelled, OrderChaseResult, PaymentReceived
+from workflows.order_chase import OrderChase
 
 
 async def test_paid_on_day_29_ends_positively_with_a_thank_you(

@@ -20,8 +20,8 @@ from tests.servers import serve_api
 from tests.walk import Walk, when
 from tests.workflows.test_calling_hours import FRIDAY, MOSCOW, OFFICE
 from tests.workflows.test_send_window import sent
-from workflows.order_chase import OrderChase, OrderChaseInput, Resume
-from workflows.pause import ChaseResume
+from workflows.messages import ChaseResume, OrderChaseInput, Resume
+from workflows.order_chase import OrderChase
 
 
 @pytest.fixture

@@ -39,13 +39,8 @@ from tests.mailbox import SmtpServer
 from tests.patches import workflow_patches
 from tests.time_skipping import skip
 from worker import WorkerDeps, build_worker
-from workflows.order_chase import (
-    OrderCancelled,
-    OrderChase,
-    OrderChaseResult,
-    PaymentReceived,
-)
-from workflows.pause import ChasePause
+from workflows.messages import ChasePause, OrderCancelled, OrderChaseResult, PaymentReceived
+from workflows.order_chase import OrderChase
 from workflows.tasks import TaskAnswer
 
 T = TypeVar("T")

@@ -36,7 +36,8 @@ from domain import (
 )
 from tests.workflows.versions.email_cadence_before_unsubscribe import EmailCadence
 from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
-from workflows.dial import Dial, DialInput, DialResult, DialStop
+from workflows.dial import Dial
+from workflows.messages import DialInput, DialResult, DialStop
 from workflows.tasks import ORDER_TASKS, TaskAnswer
 
 # A chase that loops through call-backs continues as new past this many events. One loop

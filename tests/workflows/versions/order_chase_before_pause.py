@@ -39,7 +39,8 @@ from domain import (
 )
 from tests.workflows.versions.email_cadence_before_pause import EmailCadence
 from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
-from workflows.dial import Dial, DialInput, DialResult, DialStop
+from workflows.dial import Dial
+from workflows.messages import DialInput, DialResult, DialStop
 from workflows.search_attributes import ASSIGNEE_ID, CHASE_STAGE, ORDER_STATUS
 from workflows.tasks import ORDER_TASKS, Reassignment, TaskAnswer
 

@@ -22,7 +22,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.tasks import NewTask, TaskActivities
 
 from tests.workflows.versions.email_cadence_before_unsubscribe import EmailCadence
-from workflows.dial import Dial, DialInput, DialResult, DialStop
+from workflows.dial import Dial
+from workflows.messages import DialInput, DialResult, DialStop
 from workflows.tasks import ORDER_TASKS, TaskAnswer
 
 # Every side effect is a short database write or one email.

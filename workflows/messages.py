@@ -1,0 +1,166 @@
+"""What the chases and their callers exchange: inputs, results, signals and the state a query
+shows, for the order chase, its dial child and their pauses.
+
+Data only, standard library only, and passed through the workflow sandbox
+(worker.SANDBOX_PASSTHROUGH): the dataclasses are built once per worker, not again for every
+new chase (what a chase's first workflow task spent much of its CPU on).
+"""
+
+# No `from __future__ import annotations` (as workflows/timings.py): the sandbox decodes a
+# passed-through input by its field types, which must be objects, not names to look up.
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from workflows.timings import OrderTimings
+
+# A chase that loops through call-backs continues as new past this many events. One loop
+# (dial child, three tasks, waits, an email) adds about 40 events to this workflow, so 2,000
+# allows ~50 loops per run, keeps a replay well under a second, and stays far below the
+# server's 10,240-event warning.
+MAX_HISTORY_EVENTS = 2_000
+
+
+@dataclass
+class DialInput:
+    order_id: str
+    assignee_id: str | None
+    dial_days: int
+    calls_per_day: int
+    retry_gap: float  # seconds between calls on one day
+    day_gap: float  # seconds between the last call of a day and the first of the next
+    # CHASER_TIME_SCALE: calls are placed on the real calendar, then every wait shrinks.
+    time_scale: float = 1.0
+
+
+@dataclass
+class DialResult:
+    outcome: str  # reached / wrong_number / duplicate / unreachable
+    day: int
+    call: int
+    attempts: int
+
+
+@dataclass
+class DialStop:
+    reason: str  # why the parent is about to cancel the dial, for the open task
+
+
+@dataclass
+class DialCounters:
+    day: int
+    call: int
+    attempts: int
+    open_task_id: int | None
+    next_call_at: datetime | None = None  # when the next call task opens, while one waits
+
+
+# Moments in signals travel as ISO 8601 text: inside the sandbox `datetime` is a restricted
+# proxy that the payload converter cannot rebuild a signal's field into.
+
+
+@dataclass
+class ChasePause:
+    """Stand still until `until`; a later pause replaces an earlier one."""
+
+    seq: int  # the API's pause row id: a redelivered older change never undoes a newer one
+    until: str
+    reason: str
+
+
+@dataclass
+class ChaseResume:
+    """End the pause now."""
+
+    seq: int
+
+
+@dataclass
+class DialHold:
+    """The parent's pause, passed on to its dial child (None: not paused)."""
+
+    until: str | None
+
+
+@dataclass
+class Resume:
+    """What a chase that continued as new carries into its next run: it resumes at a dial."""
+
+    # ISO 8601: inside the sandbox `datetime` is a restricted proxy that the payload
+    # converter cannot rebuild a workflow input field into.
+    ends_at: str
+    # The defaults are a chase's first run (which starts with no Resume in its input).
+    assignee_id: str | None = None
+    partially_paid: bool = False
+    phone_changes: int = 0
+    dials: int = 0
+    tasks_opened: int = 0
+    events_seen: list[str] = field(default_factory=list)
+    opened: list[str] = field(default_factory=list)
+    # A pause carries over (ISO 8601, as ends_at).
+    paused_until: str | None = None
+    pause_reason: str | None = None
+    pause_seq: int = 0
+
+
+@dataclass
+class OrderChaseInput:
+    order_id: str
+    has_phone: bool
+    timings: OrderTimings
+    max_history_events: int = MAX_HISTORY_EVENTS
+    resume: Resume | None = None
+
+
+@dataclass
+class OrderChaseResult:
+    status: str
+    outcome: str
+    reason: str
+
+
+@dataclass
+class PaymentReceived:
+    event_id: str
+    full: bool  # False for a partial payment
+
+
+@dataclass
+class OrderCancelled:
+    event_id: str
+
+
+@dataclass
+class PhoneChanged:
+    event_id: str
+
+
+@dataclass
+class EmailOpened:
+    message_id: str
+
+
+@dataclass
+class Unsubscribed:
+    email: str
+
+
+@dataclass
+class OrderState:
+    """What `GET /v1/orders/{id}` shows of the running process."""
+
+    stage: str
+    partially_paid: bool
+    ends_at: datetime
+    assignee_id: str | None = None
+    open_task_id: int | None = None
+    dials: int = 0
+    dial_workflow_id: str | None = None
+    last_dial: DialResult | None = None
+    last_dial_workflow_id: str | None = None
+    # When the manager process's current wait ends (the grace, a payment date...), and when
+    # the next marketing email is due at the earliest.
+    step_due_at: datetime | None = None
+    next_email_at: datetime | None = None
+    # While paused: until when, and why.
+    paused_until: datetime | None = None
+    pause_reason: str | None = None
