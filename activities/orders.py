@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -16,7 +16,8 @@ from db.history import already_done, record
 from db.locks import Missing, lock_order
 from db.models import Discount, Order, Task
 from db.session import Sessions
-from domain import CLOSED_STATUSES, OfferStatus, OrderStatus, TaskStatus
+from db.tasks import close_open_tasks
+from domain import CLOSED_STATUSES, OfferStatus, OrderStatus
 
 
 @dataclass
@@ -115,25 +116,9 @@ class OrderActivities:
             order = await lock_order_row(session, end.order_id)
             if await already_done(session, end.key):
                 return None
-            reason = f"order {end.status}"
-            # Conditional: an answer the API claimed a moment ago stays answered.
-            closed = await session.execute(
-                update(Task)
-                .where(Task.order_id == order.id, Task.status == TaskStatus.OPEN)
-                .values(status=TaskStatus.CLOSED, close_reason=reason)
-                .returning(Task.id, Task.kind)
+            await close_open_tasks(
+                session, Task.order_id == order.id, f"order {end.status}", end.at
             )
-            for task_id, task_kind in closed.all():
-                record(
-                    session,
-                    order_id=order.id,
-                    at=end.at,
-                    actor="system",
-                    kind="task_closed",
-                    task_id=task_id,
-                    task_kind=task_kind,
-                    reason=reason,
-                )
             # A personal offer still running is used by the payment, or dies with the order.
             offers = await session.scalars(
                 select(Discount).where(

@@ -9,7 +9,7 @@ from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 import jinja2
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -19,7 +19,8 @@ from activities.emails import EmailSent, MailSetup
 from db.history import record
 from db.models import Order, Renewal, Subscription, Task
 from db.session import Sessions
-from domain import OrderStatus, RenewalOutcome, SubscriptionStatus, TaskStatus
+from db.tasks import close_open_tasks
+from domain import OrderStatus, RenewalOutcome, SubscriptionStatus
 from mail.backends import Mailer
 from mail.render import render_email
 
@@ -144,24 +145,9 @@ class RenewalActivities:
             )
             if done is not None:
                 return
-            reason = f"period {end.outcome}"
-            closed = await session.execute(
-                update(Task)
-                .where(Task.subscription_id == subscription.id, Task.status == TaskStatus.OPEN)
-                .values(status=TaskStatus.CLOSED, close_reason=reason)
-                .returning(Task.id, Task.kind)
+            await close_open_tasks(
+                session, Task.subscription_id == subscription.id, f"period {end.outcome}", end.at
             )
-            for task_id, task_kind in closed.all():
-                record(
-                    session,
-                    subscription_id=subscription.id,
-                    at=end.at,
-                    actor="system",
-                    kind="task_closed",
-                    task_id=task_id,
-                    task_kind=task_kind,
-                    reason=reason,
-                )
             session.add(
                 Renewal(
                     subscription_id=subscription.id,

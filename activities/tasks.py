@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import jinja2
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -16,6 +16,7 @@ from activities.orders import load_order
 from db.history import record
 from db.models import Subscription, Task
 from db.session import Sessions
+from db.tasks import close_open_tasks
 from domain import TaskKind, TaskStatus
 from workflows.tasks import CALL_SCRIPTS, POOL_KIND
 
@@ -109,25 +110,7 @@ class TaskActivities:
     async def close_task(self, close: CloseTask) -> None:
         """Close a task nobody needs to answer any more; an answered one stays answered."""
         async with self.sessions() as session, session.begin():
-            # Conditional: an answer the API claimed a moment ago stays answered.
-            closed = await session.execute(
-                update(Task)
-                .where(Task.id == close.task_id, Task.status == TaskStatus.OPEN)
-                .values(status=TaskStatus.CLOSED, close_reason=close.reason)
-                .returning(Task.order_id, Task.subscription_id, Task.kind)
-            )
-            for order_id, subscription_id, kind in closed.all():
-                record(
-                    session,
-                    order_id=order_id,
-                    subscription_id=subscription_id,
-                    at=close.at,
-                    actor="system",
-                    kind="task_closed",
-                    task_id=close.task_id,
-                    task_kind=kind,
-                    reason=close.reason,
-                )
+            await close_open_tasks(session, Task.id == close.task_id, close.reason, close.at)
 
     async def _open_subscription_task(self, session: AsyncSession, new: NewTask) -> int:
         subscription = await session.get(Subscription, new.subscription_id)

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
-from api.errors import Conflict, NotFound, responses
-from api.schemas.common import can_be_id
+from api.errors import Conflict, responses
+from api.lookup import get_or_404
 from api.schemas.enrollments import (
     EnrollIn,
     EnrollmentOut,
@@ -90,10 +90,7 @@ async def enroll_orders(
 @router.get("/v1/enrollments/{enrollment_id}", responses=responses(404))
 async def get_enrollment(enrollment_id: str, session: SessionDep, _: BackendDep) -> EnrollmentOut:
     """A job's progress: found, started, skipped and why."""
-    job = await session.get(Enrollment, enrollment_id) if can_be_id(enrollment_id) else None
-    if job is None:
-        raise NotFound("enrollment", enrollment_id)
-    return _enrollment_out(job)
+    return _enrollment_out(await get_or_404(session, Enrollment, "enrollment", enrollment_id))
 
 
 def _imported(order: ImportedOrderIn, default_language: str, now: datetime) -> Order:

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
-from api.errors import NotFound, responses
+from api.errors import responses
+from api.lookup import get_or_404
 from api.pagination import PagerDep
-from api.schemas.common import ID_PATTERN, HistoryLine, can_be_id
+from api.schemas.common import ID_PATTERN, HistoryLine
 from api.schemas.leads import LeadEventAccepted, LeadEventIn, LeadOut
 from api.services import leads
 from api.timeline import timeline
@@ -55,10 +56,7 @@ async def get_lead_history(
 
 
 async def _get_lead(session: AsyncSession, lead_id: str) -> Lead:
-    lead = await session.get(Lead, lead_id) if can_be_id(lead_id) else None
-    if lead is None:
-        raise NotFound("lead", lead_id)
-    return lead
+    return await get_or_404(session, Lead, "lead", lead_id)
 
 
 def _lead_out(lead: Lead) -> LeadOut:

@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from activities.instalments import covered_parts, plan_of
 from api.deps import BackendDep, CallerDep, ClockDep, SessionDep, SettingsDep, TemporalDep
-from api.errors import NotFound, responses
+from api.errors import responses
+from api.lookup import get_or_404, known_id
 from api.pagination import PagerDep
-from api.schemas.common import HistoryLine, can_be_id
+from api.schemas.common import HistoryLine
 from api.schemas.orders import (
     AssignIn,
     CustomerOut,
@@ -238,16 +239,11 @@ async def get_order_history(
 
 
 def _known_id(order_id: str) -> str:
-    if not can_be_id(order_id):
-        raise NotFound("order", order_id[:64])
-    return order_id
+    return known_id("order", order_id)
 
 
 async def _get_order(session: SessionDep, order_id: str) -> Order:
-    order = await session.get(Order, _known_id(order_id))
-    if order is None:
-        raise NotFound("order", order_id)
-    return order
+    return await get_or_404(session, Order, "order", order_id)
 
 
 def _order_out(order: Order) -> OrderOut:

@@ -7,9 +7,10 @@ from fastapi import APIRouter, Response
 from sqlalchemy import select
 
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
-from api.errors import NotFound, responses
+from api.errors import responses
+from api.lookup import get_or_404, known_id
 from api.pagination import PagerDep
-from api.schemas.common import HistoryLine, can_be_id
+from api.schemas.common import HistoryLine
 from api.schemas.orders import CustomerOut, EventAccepted, ProductOut
 from api.schemas.subscriptions import (
     PeriodOut,
@@ -113,16 +114,11 @@ async def get_subscription_history(
 
 
 def _known_id(subscription_id: str) -> str:
-    if not can_be_id(subscription_id):
-        raise NotFound("subscription", subscription_id[:64])
-    return subscription_id
+    return known_id("subscription", subscription_id)
 
 
 async def _get(session: SessionDep, subscription_id: str) -> Subscription:
-    subscription = await session.get(Subscription, _known_id(subscription_id))
-    if subscription is None:
-        raise NotFound("subscription", subscription_id)
-    return subscription
+    return await get_or_404(session, Subscription, "subscription", subscription_id)
 
 
 def _out(subscription: Subscription) -> SubscriptionOut:

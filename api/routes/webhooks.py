@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep
 from api.errors import Conflict, NotFound, responses
+from api.lookup import get_or_404
 from api.schemas.common import can_be_id, can_be_row_id
 from api.schemas.webhooks import DeliveryOut, EndpointIn, EndpointOut, NewEndpointOut
 from db.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -94,9 +95,7 @@ async def delete_endpoint(endpoint_id: str, session: SessionDep, _: BackendDep) 
     """Remove an endpoint and its undelivered messages."""
     if endpoint_id == DEFAULT_ENDPOINT:
         raise Conflict("the default endpoint comes from WEBHOOK_URL: unset it to remove it")
-    endpoint = await session.get(WebhookEndpoint, endpoint_id) if can_be_id(endpoint_id) else None
-    if endpoint is None:
-        raise NotFound("webhook endpoint", endpoint_id)
+    endpoint = await get_or_404(session, WebhookEndpoint, "webhook endpoint", endpoint_id)
     deliveries = await session.scalars(
         select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
     )

@@ -12,7 +12,7 @@ from temporalio.client import Client
 
 from api.deps import hash_token
 from api.errors import Conflict, NotFound
-from api.schemas.common import can_be_id
+from api.lookup import get_or_404
 from api.temporal import signal_workflow
 from db.history import record
 from db.models import Lead, Manager, Order, Task
@@ -50,10 +50,7 @@ async def activate(session: AsyncSession, *, manager_id: str, actor: str, now: d
 
 async def get_manager(session: AsyncSession, manager_id: str) -> Manager:
     """The manager a path names; a key that could not be an id is simply not found."""
-    manager = await session.get(Manager, manager_id) if can_be_id(manager_id) else None
-    if manager is None:
-        raise NotFound("manager", manager_id)
-    return manager
+    return await get_or_404(session, Manager, "manager", manager_id)
 
 
 async def active_manager(session: AsyncSession, manager_id: str, role: str) -> Manager:
