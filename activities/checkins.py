@@ -14,7 +14,8 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain import checkin_workflow_id
-from workflows.checkin import Checkin, CheckinInput
+from workflows.checkin import Checkin
+from workflows.messages import CheckinInput
 from workflows.timings import CheckinSetup
 
 

@@ -5,7 +5,6 @@ in CHECKIN_AFTER is paid (activities.checkins)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import workflow
@@ -17,28 +16,8 @@ with workflow.unsafe.imports_passed_through():
 
 from domain import TaskKind
 from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
+from workflows.messages import CheckinInput, CheckinResult, CheckinState
 from workflows.tasks import CHECKIN, TaskAnswer
-
-
-@dataclass
-class CheckinInput:
-    order_id: str
-    wait: float  # seconds after the payment (CHECKIN_AFTER, after CHASER_TIME_SCALE)
-    send_email: bool  # CHECKIN_EMAIL: the customer is asked too, by email
-
-
-@dataclass
-class CheckinResult:
-    answer: str  # happy / offer_accepted / not_interested / no_answer
-
-
-@dataclass
-class CheckinState:
-    """Where the check-in is: waiting, or the task open for an answer."""
-
-    due_at: str  # ISO 8601, by the workflow's clock
-    task_id: int | None
-    answer: str | None
 
 
 @workflow.defn

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from temporalio import workflow
@@ -16,49 +15,15 @@ with workflow.unsafe.imports_passed_through():
 
     # Pure and deterministic, but it holds ZoneInfo objects, which the sandbox would
     # otherwise wrap in proxies that datetime refuses as a tzinfo.
-    from workflows.timings import LeadTimings
     from workflows.work_calendar import ALL_DAY, Calendar, CalendarError, ChaseClock
 
 from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
+from workflows.messages import LeadChaseInput, LeadChaseResult, LeadChaseState, StopChase
 
 # Each round: email #1 ("has a decision been made?"), then email #2 ("we would really like...").
 FOLLOW_UPS = ("lead_followup_1", "lead_followup_2")
 # Patch id: LeadStatus (chasing, then why it stopped) upserted as a search attribute.
 SEARCH_ATTRIBUTES = "search-attributes"
-
-
-@dataclass
-class LeadChaseInput:
-    lead_id: str
-    # The lead's n-th chase. One workflow id serves every chase of a lead, so the
-    # idempotency keys carry the number: a new chase never finds an old one's emails.
-    chase_number: int
-    timings: LeadTimings
-
-
-@dataclass
-class LeadChaseResult:
-    reason: str  # no_response / replied / status_changed / email_failed / superseded
-    rounds: int
-    emails_sent: int
-
-
-@dataclass
-class StopChase:
-    event_id: str
-    reason: str  # replied / status_changed
-
-
-@dataclass
-class LeadChaseState:
-    """A running chase's progress as it stands now (a query: for operators and the history
-    recorder; `GET /v1/leads/{id}` shows the copy the chase stores before every wait)."""
-
-    chase_number: int
-    round: int
-    emails_sent: int
-    next_email_due: datetime | None
-    stopped_reason: str | None
 
 
 @workflow.defn

@@ -1,5 +1,7 @@
 """What the chases and their callers exchange: inputs, results, signals and the state a query
-shows, for the order chase, its dial child and their pauses.
+shows, for the order chase, its dial child and their pauses, the lead chase, the renewal and
+the check-in (the processes that run one per customer, by the thousand; the jobs keep their
+one input beside them).
 
 Data only, standard library only, and passed through the workflow sandbox
 (worker.SANDBOX_PASSTHROUGH): the dataclasses are built once per worker, not again for every
@@ -11,7 +13,7 @@ new chase (what a chase's first workflow task spent much of its CPU on).
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from workflows.timings import OrderTimings
+from workflows.timings import LeadTimings, OrderTimings, RenewalTimings
 
 # A chase that loops through call-backs continues as new past this many events. One loop
 # (dial child, three tasks, waits, an email) adds about 40 events to this workflow, so 2,000
@@ -164,3 +166,119 @@ class OrderState:
     # While paused: until when, and why.
     paused_until: datetime | None = None
     pause_reason: str | None = None
+
+
+# The lead chase.
+
+
+@dataclass
+class LeadChaseInput:
+    lead_id: str
+    # The lead's n-th chase. One workflow id serves every chase of a lead, so the
+    # idempotency keys carry the number: a new chase never finds an old one's emails.
+    chase_number: int
+    timings: LeadTimings
+
+
+@dataclass
+class LeadChaseResult:
+    reason: str  # no_response / replied / status_changed / email_failed / superseded
+    rounds: int
+    emails_sent: int
+
+
+@dataclass
+class StopChase:
+    event_id: str
+    reason: str  # replied / status_changed
+
+
+@dataclass
+class LeadChaseState:
+    """A running chase's progress as it stands now (a query: for operators and the history
+    recorder; `GET /v1/leads/{id}` shows the copy the chase stores before every wait)."""
+
+    chase_number: int
+    round: int
+    emails_sent: int
+    next_email_due: datetime | None
+    stopped_reason: str | None
+
+
+# The renewal of a subscription.
+
+
+@dataclass
+class RenewalInput:
+    subscription_id: str
+    period: int  # 1-based; the next run after a renewal follows period + 1
+    # ISO 8601: a continued run gets it back through the sandbox, which cannot rebuild a
+    # `datetime` input field (its datetime is a restricted proxy).
+    period_ends_at: str
+    timings: RenewalTimings
+    # Backend events already heard, carried into the next period so a redelivery is harmless.
+    events_seen: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RenewalResult:
+    period: int
+    outcome: str  # RenewalOutcome
+
+
+# Moments in signals are ISO 8601 strings, as in RenewalInput: the sandbox cannot rebuild a
+# `datetime` field of a dataclass.
+
+
+@dataclass
+class SubscriptionRenewed:
+    event_id: str
+    period: int  # the period it renews: a late redelivery to the next period is ignored
+    next_period_ends_at: str
+
+
+@dataclass
+class SubscriptionCancelled:
+    event_id: str
+
+
+@dataclass
+class PeriodChanged:
+    event_id: str
+    period_ends_at: str
+
+
+@dataclass
+class RenewalState:
+    """What `GET /v1/subscriptions/{id}` shows of the running period."""
+
+    period: int
+    period_ends_at: datetime  # on the real calendar, as the backend gave it
+    next_step: str | None  # notice:<days> or call
+    next_step_at: datetime | None  # when it falls, by the workflow's clock
+    call_task_id: int | None
+    call_answer: str | None
+
+
+# The check-in after a purchase.
+
+
+@dataclass
+class CheckinInput:
+    order_id: str
+    wait: float  # seconds after the payment (CHECKIN_AFTER, after CHASER_TIME_SCALE)
+    send_email: bool  # CHECKIN_EMAIL: the customer is asked too, by email
+
+
+@dataclass
+class CheckinResult:
+    answer: str  # happy / offer_accepted / not_interested / no_answer
+
+
+@dataclass
+class CheckinState:
+    """Where the check-in is: waiting, or the task open for an answer."""
+
+    due_at: str  # ISO 8601, by the workflow's clock
+    task_id: int | None
+    answer: str | None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -24,68 +24,24 @@ with workflow.unsafe.imports_passed_through():
     from activities.calendars import CalendarActivities, WhoseCalendar
     from activities.renewals import ManagerOf, PeriodEnd, RenewalActivities, RenewalEmail
     from activities.tasks import NewTask, TaskActivities
-    from workflows.timings import DAY, RenewalTimings
+    from workflows.timings import DAY
 
     # Pure, but holds ZoneInfo objects, which the sandbox would wrap in proxies.
     from workflows.work_calendar import CalendarError, ChaseClock
 
 from domain import RenewalOutcome, TaskKind
 from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
+from workflows.messages import (
+    PeriodChanged,
+    RenewalInput,
+    RenewalResult,
+    RenewalState,
+    SubscriptionCancelled,
+    SubscriptionRenewed,
+)
 from workflows.tasks import RENEWAL_CALL, TaskAnswer
 
 CALL_STEP = "call"
-
-
-@dataclass
-class RenewalInput:
-    subscription_id: str
-    period: int  # 1-based; the next run after a renewal follows period + 1
-    # ISO 8601: a continued run gets it back through the sandbox, which cannot rebuild a
-    # `datetime` input field (its datetime is a restricted proxy).
-    period_ends_at: str
-    timings: RenewalTimings
-    # Backend events already heard, carried into the next period so a redelivery is harmless.
-    events_seen: list[str] = field(default_factory=list)
-
-
-@dataclass
-class RenewalResult:
-    period: int
-    outcome: str  # RenewalOutcome
-
-
-# Moments in signals are ISO 8601 strings, as in RenewalInput: the sandbox cannot rebuild a
-# `datetime` field of a dataclass.
-
-
-@dataclass
-class SubscriptionRenewed:
-    event_id: str
-    period: int  # the period it renews: a late redelivery to the next period is ignored
-    next_period_ends_at: str
-
-
-@dataclass
-class SubscriptionCancelled:
-    event_id: str
-
-
-@dataclass
-class PeriodChanged:
-    event_id: str
-    period_ends_at: str
-
-
-@dataclass
-class RenewalState:
-    """What `GET /v1/subscriptions/{id}` shows of the running period."""
-
-    period: int
-    period_ends_at: datetime  # on the real calendar, as the backend gave it
-    next_step: str | None  # notice:<days> or call
-    next_step_at: datetime | None  # when it falls, by the workflow's clock
-    call_task_id: int | None
-    call_answer: str | None
 
 
 @dataclass(frozen=True)

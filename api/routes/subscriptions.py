@@ -24,8 +24,8 @@ from api.temporal import query_workflow
 from api.timeline import timeline
 from db.models import HistoryEntry, Renewal, Subscription
 from domain import RenewalOutcome, SubscriptionStatus, renewal_workflow_id
+from workflows.messages import RenewalState
 from workflows.renewal import Renewal as RenewalWorkflow
-from workflows.renewal import RenewalState
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
 

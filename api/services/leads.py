@@ -25,7 +25,8 @@ from db.history import record
 from db.models import Lead, LeadEvent, Manager
 from domain import LEAD_CHASING, LeadStopReason, lead_workflow_id
 from settings import Settings
-from workflows.lead_chase import LeadChase, LeadChaseInput, StopChase
+from workflows.lead_chase import LeadChase
+from workflows.messages import LeadChaseInput, StopChase
 from workflows.search_attributes import ASSIGNEE_ID
 
 

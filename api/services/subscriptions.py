@@ -26,13 +26,13 @@ from db.models import Manager, Subscription, SubscriptionEvent
 from db.upsert import insert_or_ignore
 from domain import SubscriptionEventType, SubscriptionStatus, renewal_workflow_id
 from settings import Settings
-from workflows.renewal import (
+from workflows.messages import (
     PeriodChanged,
-    Renewal,
     RenewalInput,
     SubscriptionCancelled,
     SubscriptionRenewed,
 )
+from workflows.renewal import Renewal
 
 # How far ahead a period may end: further is a typo, and beyond any timer worth setting.
 FURTHEST_END = timedelta(days=3 * 366)

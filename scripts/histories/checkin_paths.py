@@ -11,7 +11,8 @@ from db.models import Task
 from domain import checkin_workflow_id
 from scripts.histories.recording import MANAGER, Recording
 from scripts.histories.registry import recorded
-from workflows.checkin import Checkin, CheckinInput
+from workflows.checkin import Checkin
+from workflows.messages import CheckinInput
 from workflows.tasks import TaskAnswer
 
 

@@ -21,13 +21,16 @@ from tests.factories import make_order, start_order_chase
 from tests.mailbox import SmtpServer
 from tests.time_skipping import skip
 from workflows.dial import Dial
-from workflows.lead_chase import LeadChase, LeadChaseInput, LeadChaseState, StopChase
+from workflows.lead_chase import LeadChase
 from workflows.messages import (
     EmailOpened,
+    LeadChaseInput,
+    LeadChaseState,
     OrderCancelled,
     OrderChaseInput,
     PaymentReceived,
     PhoneChanged,
+    StopChase,
 )
 from workflows.order_chase import OrderChase
 from workflows.tasks import Reassignment, TaskAnswer

@@ -14,13 +14,13 @@ from db.models import Subscription, Task
 from domain import renewal_workflow_id
 from scripts.histories.recording import MANAGER, Recording
 from scripts.histories.registry import recorded
-from workflows.renewal import (
+from workflows.messages import (
     PeriodChanged,
-    Renewal,
     RenewalInput,
     SubscriptionCancelled,
     SubscriptionRenewed,
 )
+from workflows.renewal import Renewal
 from workflows.tasks import TaskAnswer
 
 

@@ -17,7 +17,7 @@ from settings import Settings
 from tests.factories import outbox
 from tests.mailbox import Mailbox
 from tests.walk import Walk
-from workflows.checkin import CheckinResult
+from workflows.messages import CheckinResult
 
 
 @pytest.fixture

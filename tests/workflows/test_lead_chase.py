@@ -26,7 +26,8 @@ from tests.mailbox import Mailbox
 from tests.servers import serve_api
 from tests.time_skipping import skip
 from worker import build_worker, make_deps
-from workflows.lead_chase import LeadChase, LeadChaseResult
+from workflows.lead_chase import LeadChase
+from workflows.messages import LeadChaseResult
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 OLGA = {
