@@ -75,7 +75,7 @@ class EmailCadence:
         # opening (for the order's view).
         self.next_email_at: datetime | None = None
         # The chase's pause: the cadence's waits stand still with it. Hosts from before
-        # pauses (the copies in tests/workflows/versions) have none: a pause never made.
+        # pauses (the copies in tests/histories/deployed) have none: a pause never made.
         self.pause: Pause = getattr(host, "pause", None) or Pause()
 
     async def run(self) -> None:
@@ -154,7 +154,7 @@ class EmailCadence:
         True when the cadence must stop meanwhile. A paused chase waits for its end first."""
         await self.pause.sit_out(self._stopped)
         # Versioning: chases started before the window have none in their input, and hosts
-        # from before it (the order chase's copies in tests/workflows/versions) no such field.
+        # from before it (the order chase's copies in tests/histories/deployed) no such field.
         window = getattr(self.host.timings, "send_window", None)
         if window is None or not workflow.patched(SEND_WINDOW):
             return self._stopped()

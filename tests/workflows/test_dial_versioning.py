@@ -1,6 +1,6 @@
 """Changing the dial while dials run (README: "Changing a process while chases run"), for the
 patch `dial-working-hours`: a dial that started on the code from before it (a verbatim copy in
-tests/workflows/versions/dial_before_dial_working_hours.py) keeps calling by the clock after
+tests/histories/deployed/dial_before_dial_working_hours.py) keeps calling by the clock after
 the deploy; one started after it keeps to the assignee's hours. Its frozen histories replay
 in tests/test_replay_corpus.py."""
 
@@ -19,11 +19,11 @@ from api.app import create_app
 from db.session import Sessions
 from settings import Settings
 from tests.conftest import terminate_chases
+from tests.histories.deployed import dial_before_dial_working_hours as old
 from tests.servers import serve_api
 from tests.walk import Walk, when
 from tests.workflows.test_calling_hours import MOSCOW, OFFICE, taken_on_friday_evening
 from tests.workflows.test_versioning import markers
-from tests.workflows.versions import dial_before_dial_working_hours as old
 from worker import WorkerDeps, build_worker
 from workflows.dial import DIAL_WORKING_HOURS, Dial
 

@@ -3,7 +3,7 @@ workflows/order_chase.py is proven three ways (README: "Changing a process while
 
 1. Histories recorded before the change (tests/histories/frozen/*.before-ID.json) replay.
 2. A chase started on the code as it was before the change (a verbatim copy kept in
-   tests/workflows/versions/order_chase_before_<id>.py), then carried on by today's worker,
+   tests/histories/deployed/order_chase_before_<id>.py), then carried on by today's worker,
    finishes on the old path: no marker for ID, none of the new path's steps.
 3. A chase started on today's code takes the new path: the marker and the new step.
 
@@ -66,7 +66,7 @@ def scenario(patch: str) -> Scenario:
 def before_the_change(patch: str) -> ModuleType:
     """The order chase module exactly as it was deployed before `patch`."""
     release = RELEASED_WITH.get(patch, patch)
-    name = f"tests.workflows.versions.order_chase_before_{release.replace('-', '_')}"
+    name = f"tests.histories.deployed.order_chase_before_{release.replace('-', '_')}"
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError:

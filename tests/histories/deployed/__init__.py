@@ -5,4 +5,7 @@ before the edit; tests/workflows/test_versioning.py starts chases on it. The ema
 ran is copied here too (`email_cadence_before_<change>.py`): a copy imports only data (activity
 inputs, ids, policies) from today's modules, never logic that has changed since. Delete a copy
 when its patch is deprecated (README: "Changing a process while chases run").
+
+They live beside the histories they recorded (`tests/histories/frozen/`): like those, they are
+what ran in production, kept to the letter, never edited or tidied to today's code.
 """

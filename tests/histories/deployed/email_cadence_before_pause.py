@@ -162,7 +162,7 @@ class EmailCadence:
         """Wait until the customer's send window is open (not on their public holidays);
         True when the cadence must stop meanwhile."""
         # Versioning: chases started before the window have none in their input, and hosts
-        # from before it (the order chase's copies in tests/workflows/versions) no such field.
+        # from before it (the order chase's copies in tests/histories/deployed) no such field.
         window = getattr(self.host.timings, "send_window", None)
         if window is None or not workflow.patched(SEND_WINDOW):
             return self._stopped()

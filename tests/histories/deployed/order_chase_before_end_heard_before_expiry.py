@@ -28,7 +28,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.orders import Assignment, OrderActivities, OrderEnd, StatusChange
     from activities.sms import PaymentSms, SmsActivities
     from activities.tasks import NewTask, TaskActivities
-    from workflows.work_calendar import CalendarSpec
 
 from domain import (
     EndReason,
@@ -37,7 +36,7 @@ from domain import (
     dial_workflow_id,
     legacy_dial_workflow_id,
 )
-from tests.workflows.versions.email_cadence_before_pause import EmailCadence
+from tests.histories.deployed.email_cadence_before_send_window import EmailCadence
 from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
 from workflows.dial import Dial
 from workflows.messages import DialInput, DialResult, DialStop
@@ -61,8 +60,6 @@ PAYMENT_AFTER_END = "payment-after-end"
 SEARCH_ATTRIBUTES = "search-attributes"
 # A customer address that bounced opens an "Email bounced" task.
 EMAIL_BOUNCE_TASK = "email-bounce-task"
-# The window's end expires only a chase that nothing else ended first.
-END_HEARD_BEFORE_EXPIRY = "end-heard-before-expiry"
 
 
 @dataclass
@@ -83,10 +80,6 @@ class OrderTimings:
     offer_percent: int
     offer_valid: float
     objection_emails: list[str] = field(default_factory=list)
-    # CHASER_TIME_SCALE: calls and emails are placed on the real calendar, waits shrink.
-    time_scale: float = 1.0
-    # The customer's SEND_WINDOW for marketing emails; None (chases started before): any time.
-    send_window: CalendarSpec | None = None
 
 
 @dataclass
@@ -160,10 +153,6 @@ class OrderState:
     dial_workflow_id: str | None = None
     last_dial: DialResult | None = None
     last_dial_workflow_id: str | None = None
-    # When the manager process's current wait ends (the grace, a payment date...), and when
-    # the next marketing email is due at the earliest.
-    step_due_at: datetime | None = None
-    next_email_at: datetime | None = None
 
 
 @dataclass
@@ -210,7 +199,6 @@ class OrderChase:
         # Set in run(): whether this chase publishes its search attributes.
         self.searchable = False
         self.published: dict[str, object] = {}
-        self.step_due_at: datetime | None = None  # the manager process's wait, for the query
 
     @workflow.run
     async def run(self, input: OrderChaseInput) -> OrderChaseResult:
@@ -232,10 +220,7 @@ class OrderChase:
                 timeout=self._until(self.ends_at),
             )
         except TimeoutError:
-            # An end heard meanwhile (a payment while the first email was held up past the
-            # window) stands; chases recorded before the change replay their overwrite.
-            if self.end is None or not workflow.patched(END_HEARD_BEFORE_EXPIRY):
-                self.end = _End("cancelled", "negative", "expired")
+            self.end = _End("cancelled", "negative", "expired")
         await self._stop(branches)
         if self.end is None and self.resume_next is not None:
             await workflow.wait_condition(workflow.all_handlers_finished)
@@ -316,8 +301,6 @@ class OrderChase:
             dial_workflow_id=self.dial.id if self.dial is not None else None,
             last_dial=self.last_dial,
             last_dial_workflow_id=self.last_dial_id,
-            step_due_at=self.step_due_at,
-            next_email_at=self.cadence.next_email_at,
         )
 
     @property
@@ -444,7 +427,6 @@ class OrderChase:
         """Wait for `condition`, False when `seconds` run out. Every wait of the manager
         process goes through here: when the chase closes meanwhile, the branch stops even if
         an activity's result raced its cancellation into the same workflow task."""
-        self.step_due_at = None if seconds is None else workflow.now() + timedelta(seconds=seconds)
         try:
             await workflow.wait_condition(
                 lambda: condition() or self.closed(),
@@ -452,8 +434,6 @@ class OrderChase:
             )
         except TimeoutError:
             pass
-        finally:
-            self.step_due_at = None
         if self.closed():
             raise asyncio.CancelledError("the chase has closed")
         return condition()
@@ -473,7 +453,6 @@ class OrderChase:
                 calls_per_day=t.calls_per_day,
                 retry_gap=t.retry_gap,
                 day_gap=t.day_gap,
-                time_scale=t.time_scale,
             ),
             id=self._dial_id(),
         )

@@ -14,10 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import (
     ActivityError,
-    ApplicationError,
     ChildWorkflowError,
     FailureError,
     is_cancelled_exception,
@@ -28,7 +26,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.orders import Assignment, OrderActivities, OrderEnd, StatusChange
     from activities.sms import PaymentSms, SmsActivities
     from activities.tasks import NewTask, TaskActivities
-    from workflows.work_calendar import CalendarSpec
 
 from domain import (
     EndReason,
@@ -37,12 +34,11 @@ from domain import (
     dial_workflow_id,
     legacy_dial_workflow_id,
 )
-from tests.workflows.versions.email_cadence_before_pause import EmailCadence
+from tests.histories.deployed.email_cadence_before_unsubscribe import EmailCadence
 from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
 from workflows.dial import Dial
 from workflows.messages import DialInput, DialResult, DialStop
-from workflows.search_attributes import ASSIGNEE_ID, CHASE_STAGE, ORDER_STATUS
-from workflows.tasks import ORDER_TASKS, Reassignment, TaskAnswer
+from workflows.tasks import ORDER_TASKS, TaskAnswer
 
 # A chase that loops through call-backs continues as new past this many events. One loop
 # (dial child, three tasks, waits, an email) adds about 40 events to this workflow, so 2,000
@@ -57,12 +53,6 @@ SMS_PAYMENT_LINK = "sms-payment-link"
 DIAL_ID_SEPARATOR = "dial-id-separator"
 # Money wins: a full payment heard after the chase ended otherwise closes it as paid.
 PAYMENT_AFTER_END = "payment-after-end"
-# Search attributes (workflows/search_attributes.py) upserted as the chase moves.
-SEARCH_ATTRIBUTES = "search-attributes"
-# A customer address that bounced opens an "Email bounced" task.
-EMAIL_BOUNCE_TASK = "email-bounce-task"
-# The window's end expires only a chase that nothing else ended first.
-END_HEARD_BEFORE_EXPIRY = "end-heard-before-expiry"
 
 
 @dataclass
@@ -83,10 +73,6 @@ class OrderTimings:
     offer_percent: int
     offer_valid: float
     objection_emails: list[str] = field(default_factory=list)
-    # CHASER_TIME_SCALE: calls and emails are placed on the real calendar, waits shrink.
-    time_scale: float = 1.0
-    # The customer's SEND_WINDOW for marketing emails; None (chases started before): any time.
-    send_window: CalendarSpec | None = None
 
 
 @dataclass
@@ -143,11 +129,6 @@ class EmailOpened:
 
 
 @dataclass
-class Unsubscribed:
-    email: str
-
-
-@dataclass
 class OrderState:
     """What `GET /v1/orders/{id}` shows of the running process."""
 
@@ -160,10 +141,6 @@ class OrderState:
     dial_workflow_id: str | None = None
     last_dial: DialResult | None = None
     last_dial_workflow_id: str | None = None
-    # When the manager process's current wait ends (the grace, a payment date...), and when
-    # the next marketing email is due at the earliest.
-    step_due_at: datetime | None = None
-    next_email_at: datetime | None = None
 
 
 @dataclass
@@ -188,7 +165,7 @@ class OrderChase:
             if resume
             else workflow.now() + timedelta(seconds=input.timings.payment_window)
         )
-        self._stage = "started"
+        self.stage = "started"
         self.partially_paid = resume.partially_paid if resume else False
         self.has_phone = input.has_phone
         self.phone_changes = resume.phone_changes if resume else 0
@@ -205,19 +182,10 @@ class OrderChase:
         self.end: _End | None = None
         self.paid_after_end = False  # a full payment heard once the chase had ended otherwise
         self.resume_next: Resume | None = None
-        self.bounce_question: asyncio.Task[None] | None = None
         self.cadence = EmailCadence(self)
-        # Set in run(): whether this chase publishes its search attributes.
-        self.searchable = False
-        self.published: dict[str, object] = {}
-        self.step_due_at: datetime | None = None  # the manager process's wait, for the query
 
     @workflow.run
     async def run(self, input: OrderChaseInput) -> OrderChaseResult:
-        # Versioning: a chase started before the attributes existed has no marker here, so
-        # it replays (and goes on) without upserts.
-        self.searchable = workflow.patched(SEARCH_ATTRIBUTES)
-        self._publish(CHASE_STAGE.value_set(self.stage))
         if input.resume is None:
             await self.send_email("order_received")
             branches = [
@@ -232,10 +200,7 @@ class OrderChase:
                 timeout=self._until(self.ends_at),
             )
         except TimeoutError:
-            # An end heard meanwhile (a payment while the first email was held up past the
-            # window) stands; chases recorded before the change replay their overwrite.
-            if self.end is None or not workflow.patched(END_HEARD_BEFORE_EXPIRY):
-                self.end = _End("cancelled", "negative", "expired")
+            self.end = _End("cancelled", "negative", "expired")
         await self._stop(branches)
         if self.end is None and self.resume_next is not None:
             await workflow.wait_condition(workflow.all_handlers_finished)
@@ -287,22 +252,9 @@ class OrderChase:
         self.answers[answer.task_id] = answer
 
     @workflow.signal
-    async def reassign(self, change: Reassignment) -> None:
-        """The order moved to another manager or the pool (the API has moved its open task):
-        later tasks go there, and so do the running dial's next calls."""
-        self.assignee_id = change.manager_id
-        if self.dial is not None:
-            await self._tell_dial(change)
-
-    @workflow.signal
     def email_opened(self, opened: EmailOpened) -> None:
         """The tracking pixel of one of this order's emails was loaded."""
         self.opened.add(opened.message_id)
-
-    @workflow.signal
-    def unsubscribe(self, unsubscribed: Unsubscribed) -> None:
-        """The customer unsubscribed: the cadence stops, the manager process goes on."""
-        self.cadence.unsubscribed = True
 
     @workflow.query
     def state(self) -> OrderState:
@@ -316,26 +268,7 @@ class OrderChase:
             dial_workflow_id=self.dial.id if self.dial is not None else None,
             last_dial=self.last_dial,
             last_dial_workflow_id=self.last_dial_id,
-            step_due_at=self.step_due_at,
-            next_email_at=self.cadence.next_email_at,
         )
-
-    @property
-    def stage(self) -> str:
-        """Where the chase is; every change is published as ChaseStage."""
-        return self._stage
-
-    @stage.setter
-    def stage(self, stage: str) -> None:
-        self._stage = stage
-        self._publish(CHASE_STAGE.value_set(stage))
-
-    def _publish(self, *updates: SearchAttributeUpdate[Any]) -> None:
-        """Upsert the attributes whose values changed (OrderStatus, ChaseStage, AssigneeId)."""
-        changed = [u for u in updates if self.published.get(u.key.name, None) != u.value]
-        if self.searchable and changed:
-            self.published.update((u.key.name, u.value) for u in changed)
-            workflow.upsert_search_attributes(changed)
 
     def closed(self) -> bool:
         """Paid, cancelled or given up: no branch may act any more."""
@@ -362,7 +295,6 @@ class OrderChase:
             self._end_with("false", "neutral", "duplicate")
             return
         self.assignee_id = take.manager_id
-        self._publish(ASSIGNEE_ID.value_set(take.manager_id))
         await workflow.execute_activity_method(
             OrderActivities.assign,
             Assignment(self._key("assign"), self.order_id, take.manager_id, workflow.now()),
@@ -444,7 +376,6 @@ class OrderChase:
         """Wait for `condition`, False when `seconds` run out. Every wait of the manager
         process goes through here: when the chase closes meanwhile, the branch stops even if
         an activity's result raced its cancellation into the same workflow task."""
-        self.step_due_at = None if seconds is None else workflow.now() + timedelta(seconds=seconds)
         try:
             await workflow.wait_condition(
                 lambda: condition() or self.closed(),
@@ -452,8 +383,6 @@ class OrderChase:
             )
         except TimeoutError:
             pass
-        finally:
-            self.step_due_at = None
         if self.closed():
             raise asyncio.CancelledError("the chase has closed")
         return condition()
@@ -463,34 +392,22 @@ class OrderChase:
         self.dials += 1
         self.stage = "dialing"
         t = self.timings
-        input_assignee = self.assignee_id
         dial = await workflow.start_child_workflow(
             Dial.run,
             DialInput(
                 order_id=self.order_id,
-                assignee_id=input_assignee,
+                assignee_id=self.assignee_id,
                 dial_days=t.dial_days,
                 calls_per_day=t.calls_per_day,
                 retry_gap=t.retry_gap,
                 day_gap=t.day_gap,
-                time_scale=t.time_scale,
             ),
             id=self._dial_id(),
         )
         self.dial = dial
-        if self.assignee_id != input_assignee:
-            # Re-assigned while the child was starting: its input has the old assignee.
-            await self._tell_dial(Reassignment(self.assignee_id, "chase"))
         result = await dial
         self.dial, self.last_dial, self.last_dial_id = None, result, dial.id
         return result
-
-    async def _tell_dial(self, change: Reassignment) -> None:
-        assert self.dial is not None
-        try:
-            await self.dial.signal(Dial.reassign, change)
-        except FailureError:
-            pass  # the dial ended meanwhile: the next dial starts with the new assignee
 
     def _dial_id(self) -> str:
         chase = workflow.info().workflow_id
@@ -502,20 +419,14 @@ class OrderChase:
         """Stop every branch, and the dial child through its own handle, so that it closes
         its open call task before the chase ends."""
         running: list[asyncio.Task[Any]] = list(branches)
-        if self.bounce_question is not None:
-            self.bounce_question.cancel()
-            running.append(self.bounce_question)
-        # The handle is held here: while the signal is sent the child may complete, and the
-        # manager branch then clears self.dial.
-        dial = self.dial
-        if dial is not None and not dial.done():
+        if self.dial is not None and not self.dial.done():
             reason = f"order {self.end.status}" if self.end else "chase continued as new"
             try:
-                await dial.signal(Dial.stopping, DialStop(reason))
+                await self.dial.signal(Dial.stopping, DialStop(reason))
             except FailureError:
                 pass  # the child ended on its own meanwhile: nothing left to close
-            dial.cancel()
-            running.append(dial)
+            self.dial.cancel()
+            running.append(self.dial)
         for branch in branches:
             branch.cancel()
         for task in running:
@@ -631,7 +542,6 @@ class OrderChase:
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=WRITE_RETRY,
         )
-        self._publish(ORDER_STATUS.value_set(end.status))
         if end.status == "paid":
             await self.send_email("thank_you")
 
@@ -648,7 +558,6 @@ class OrderChase:
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=WRITE_RETRY,
         )
-        self._publish(ORDER_STATUS.value_set(status))
 
     async def send_email(
         self,
@@ -675,41 +584,8 @@ class OrderChase:
             )
         except ActivityError as error:
             workflow.logger.warning("email %s to order %s not sent: %s", kind, self.order_id, error)
-            # Versioning: chases that met a bounce before this task existed replay without it.
-            if _bounced(error) and workflow.patched(EMAIL_BOUNCE_TASK):
-                self._ask_about_bounce()
             return None
         return sent.message_id if sent.status == "sent" else None
-
-    def _ask_about_bounce(self) -> None:
-        """Ask the assignee (or the pool) to check the address, beside whatever else runs;
-        one question at a time, and none once the chase has ended (the thank-you)."""
-        if self.closed():
-            return
-        if self.bounce_question is None or self.bounce_question.done():
-            self.bounce_question = asyncio.create_task(self._bounce_question())
-
-    async def _bounce_question(self) -> None:
-        title, options = ORDER_TASKS["email_bounced"]
-        task_id = await workflow.execute_activity_method(
-            TaskActivities.open_task,
-            NewTask(
-                # Unique across continued runs, which share the workflow id.
-                key=self._key(f"task:email_bounced:{workflow.uuid4()}"),
-                order_id=self.order_id,
-                workflow_id=workflow.info().workflow_id,
-                kind="email_bounced",
-                title=title,
-                options=list(options),
-                assignee_id=self.assignee_id,
-                at=workflow.now(),
-            ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
-        )
-        # The answer is the manager's note: `fixed` (an email_changed event brings the new
-        # address) or `skip`; the chase goes on either way.
-        await self._wait(lambda: task_id in self.answers)
 
     def _key(self, step: str) -> str:
         """Idempotency key of a side effect: the workflow id plus the step."""
@@ -717,12 +593,6 @@ class OrderChase:
 
     def _until(self, moment: datetime) -> float:
         return max((moment - workflow.now()).total_seconds(), 0.0)
-
-
-def _bounced(error: ActivityError) -> bool:
-    """The mail server refused the address for good (activities.emails raises this)."""
-    cause = error.cause
-    return isinstance(cause, ApplicationError) and cause.type == "PermanentDeliveryError"
 
 
 def _failed(branches: list[asyncio.Task[None]]) -> bool:

@@ -1,7 +1,4 @@
-"""The order chase as deployed before `dial-id-separator` and `payment-after-end` (one
-release): kept for tests/workflows/test_versioning.py. The original docstring follows.
-
-The order chase: one workflow per unpaid order, `order-<id>`, until it is paid or given up.
+"""The order chase: one workflow per unpaid order, `order-<id>`, until it is paid or given up.
 
 Three branches run side by side (SPEC §1): the payment watch (the main coroutine, which also
 hears cancellations), the manager process with its dial child workflow, and the customer
@@ -11,34 +8,27 @@ email cadence. Whatever ends the chase stops every branch at once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import (
-    ActivityError,
-    ChildWorkflowError,
-    FailureError,
-    is_cancelled_exception,
-)
+from temporalio.exceptions import ActivityError, ChildWorkflowError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.emails import EmailActivities, OrderEmail
     from activities.orders import Assignment, OrderActivities, OrderEnd, StatusChange
-    from activities.sms import PaymentSms, SmsActivities
     from activities.tasks import NewTask, TaskActivities
 
-from tests.workflows.versions.email_cadence_before_unsubscribe import EmailCadence
+from tests.histories.deployed.email_cadence_before_unsubscribe import EmailCadence
 from workflows.dial import Dial
 from workflows.messages import DialInput, DialResult, DialStop
 from workflows.tasks import ORDER_TASKS, TaskAnswer
 
 # Every side effect is a short database write or one email.
 ACTIVITY_TIMEOUT = timedelta(seconds=60)
-TASK_TIMEOUT = timedelta(seconds=60)  # then in workflows.tasks, gone since
+TASK_TIMEOUT = timedelta(seconds=60)
 # A mail server that is down for hours must not lose the email: back off, keep trying.
 EMAIL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=10)
@@ -48,10 +38,6 @@ EMAIL_RETRY = RetryPolicy(
 # allows ~50 loops per run, keeps a replay well under a second, and stays far below the
 # server's 10,240-event warning.
 MAX_HISTORY_EVENTS = 2_000
-
-# Patch ids (README: "Changing a process while chases run").
-# The payment link by SMS at the start of the grace delay.
-SMS_PAYMENT_LINK = "sms-payment-link"
 
 
 @dataclass
@@ -275,15 +261,7 @@ class OrderChase:
     async def _manager_process(self) -> None:
         t = self.timings
         self.stage = "grace"
-        # Versioning: chases that passed this point before the SMS existed have no marker
-        # here, so `patched` is False while they replay and they keep their old path.
-        if workflow.patched(SMS_PAYMENT_LINK):
-            await workflow.execute_activity_method(
-                SmsActivities.send_payment_sms,
-                PaymentSms(self._key("sms:payment_link"), self.order_id, workflow.now()),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-            )
-        await self._wait(lambda: False, t.grace)  # the customer may pay alone
+        await workflow.sleep(timedelta(seconds=t.grace))  # the customer may pay alone
 
         take = await self._ask("take_order", pool=True)
         if take.answer == "duplicate":
@@ -364,22 +342,14 @@ class OrderChase:
 
     async def _phone_within(self, seconds: float | None, since: int) -> bool:
         """Whether a phone newer than change number `since` arrives in time (None: ever)."""
-        return await self._wait(lambda: self.phone_changes > since, seconds)
-
-    async def _wait(self, condition: Callable[[], bool], seconds: float | None = None) -> bool:
-        """Wait for `condition`, False when `seconds` run out. Every wait of the manager
-        process goes through here: when the chase closes meanwhile, the branch stops even if
-        an activity's result raced its cancellation into the same workflow task."""
         try:
             await workflow.wait_condition(
-                lambda: condition() or self.closed(),
+                lambda: self.phone_changes > since,
                 timeout=None if seconds is None else timedelta(seconds=seconds),
             )
         except TimeoutError:
-            pass
-        if self.closed():
-            raise asyncio.CancelledError("the chase has closed")
-        return condition()
+            return False
+        return True
 
     async def _dial(self) -> DialResult:
         """Run the dial child `order-<id>-dial-<n>` with fresh counters."""
@@ -421,12 +391,6 @@ class OrderChase:
                 await task
             except (asyncio.CancelledError, ChildWorkflowError):
                 pass  # what we asked for; any other exception is a bug and fails the task
-            except ActivityError as error:
-                # A branch cancelled in the task that schedules an activity (the SMS right
-                # after the order-received email, when payment came meanwhile) gets the
-                # activity's cancellation as an ActivityError: that is what we asked for too.
-                if not is_cancelled_exception(error):
-                    raise
 
     async def _ask(self, kind: str, pool: bool = False) -> TaskAnswer:
         """Open a task for the assignee (or the shared pool) and wait for its answer."""
@@ -448,14 +412,14 @@ class OrderChase:
             start_to_close_timeout=TASK_TIMEOUT,
         )
         self.open_task_id = task_id
-        await self._wait(lambda: task_id in self.answers)
+        await workflow.wait_condition(lambda: task_id in self.answers)
         self.open_task_id = None
         return self.answers[task_id]
 
     async def _sleep_until(self, answer: TaskAnswer, stage: str) -> None:
         assert answer.at is not None, "the API only passes date answers with a time"
         self.stage = stage
-        await self._wait(lambda: False, self._until(answer.at))
+        await workflow.sleep(timedelta(seconds=self._until(answer.at)))
 
     # --- shared steps ---------------------------------------------------------------
 

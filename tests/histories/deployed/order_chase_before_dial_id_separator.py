@@ -1,4 +1,7 @@
-"""The order chase: one workflow per unpaid order, `order-<id>`, until it is paid or given up.
+"""The order chase as deployed before `dial-id-separator` and `payment-after-end` (one
+release): kept for tests/workflows/test_versioning.py. The original docstring follows.
+
+The order chase: one workflow per unpaid order, `order-<id>`, until it is paid or given up.
 
 Three branches run side by side (SPEC §1): the payment watch (the main coroutine, which also
 hears cancellations), the manager process with its dial child workflow, and the customer
@@ -14,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import (
     ActivityError,
     ChildWorkflowError,
@@ -27,19 +31,18 @@ with workflow.unsafe.imports_passed_through():
     from activities.sms import PaymentSms, SmsActivities
     from activities.tasks import NewTask, TaskActivities
 
-from domain import (
-    EndReason,
-    OrderStatus,
-    Outcome,
-    dial_workflow_id,
-    legacy_dial_workflow_id,
-)
-from tests.workflows.versions.email_cadence_before_unsubscribe import EmailCadence
-from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
+from tests.histories.deployed.email_cadence_before_unsubscribe import EmailCadence
 from workflows.dial import Dial
 from workflows.messages import DialInput, DialResult, DialStop
 from workflows.tasks import ORDER_TASKS, TaskAnswer
 
+# Every side effect is a short database write or one email.
+ACTIVITY_TIMEOUT = timedelta(seconds=60)
+TASK_TIMEOUT = timedelta(seconds=60)  # then in workflows.tasks, gone since
+# A mail server that is down for hours must not lose the email: back off, keep trying.
+EMAIL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=10)
+)
 # A chase that loops through call-backs continues as new past this many events. One loop
 # (dial child, three tasks, waits, an email) adds about 40 events to this workflow, so 2,000
 # allows ~50 loops per run, keeps a replay well under a second, and stays far below the
@@ -49,10 +52,6 @@ MAX_HISTORY_EVENTS = 2_000
 # Patch ids (README: "Changing a process while chases run").
 # The payment link by SMS at the start of the grace delay.
 SMS_PAYMENT_LINK = "sms-payment-link"
-# Dial children named `order-<id>/dial-<n>`: no other order's chase can have that id.
-DIAL_ID_SEPARATOR = "dial-id-separator"
-# Money wins: a full payment heard after the chase ended otherwise closes it as paid.
-PAYMENT_AFTER_END = "payment-after-end"
 
 
 @dataclass
@@ -140,7 +139,6 @@ class OrderState:
     dials: int = 0
     dial_workflow_id: str | None = None
     last_dial: DialResult | None = None
-    last_dial_workflow_id: str | None = None
 
 
 @dataclass
@@ -178,9 +176,7 @@ class OrderChase:
         self.open_task_id: int | None = None
         self.dial: workflow.ChildWorkflowHandle[Dial, DialResult] | None = None
         self.last_dial: DialResult | None = None
-        self.last_dial_id: str | None = None
         self.end: _End | None = None
-        self.paid_after_end = False  # a full payment heard once the chase had ended otherwise
         self.resume_next: Resume | None = None
         self.cadence = EmailCadence(self)
 
@@ -213,15 +209,16 @@ class OrderChase:
                     resume=self.resume_next,
                 )
             )
-        return await self._close()
+        assert self.end is not None
+        await self._finish(self.end)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return OrderChaseResult(self.end.status, self.end.outcome, self.end.reason)
 
     # --- signals and the query ------------------------------------------------------
 
     @workflow.signal
     async def record_payment(self, payment: PaymentReceived) -> None:
         """A full payment ends the chase; a partial one is recorded and read by later checks."""
-        if self._paid_after_end(payment):
-            return
         if not self._first_time(payment.event_id):
             return
         if payment.full:
@@ -267,7 +264,6 @@ class OrderChase:
             dials=self.dials,
             dial_workflow_id=self.dial.id if self.dial is not None else None,
             last_dial=self.last_dial,
-            last_dial_workflow_id=self.last_dial_id,
         )
 
     def closed(self) -> bool:
@@ -286,7 +282,6 @@ class OrderChase:
                 SmsActivities.send_payment_sms,
                 PaymentSms(self._key("sms:payment_link"), self.order_id, workflow.now()),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=WRITE_RETRY,
             )
         await self._wait(lambda: False, t.grace)  # the customer may pay alone
 
@@ -299,7 +294,6 @@ class OrderChase:
             OrderActivities.assign,
             Assignment(self._key("assign"), self.order_id, take.manager_id, workflow.now()),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
         )
         if not self.partially_paid:
             await self._set_status("in_progress")
@@ -388,11 +382,11 @@ class OrderChase:
         return condition()
 
     async def _dial(self) -> DialResult:
-        """Run the dial child `order-<id>/dial-<n>` with fresh counters."""
+        """Run the dial child `order-<id>-dial-<n>` with fresh counters."""
         self.dials += 1
         self.stage = "dialing"
         t = self.timings
-        dial = await workflow.start_child_workflow(
+        self.dial = await workflow.start_child_workflow(
             Dial.run,
             DialInput(
                 order_id=self.order_id,
@@ -402,18 +396,11 @@ class OrderChase:
                 retry_gap=t.retry_gap,
                 day_gap=t.day_gap,
             ),
-            id=self._dial_id(),
+            id=f"{workflow.info().workflow_id}-dial-{self.dials}",
         )
-        self.dial = dial
-        result = await dial
-        self.dial, self.last_dial, self.last_dial_id = None, result, dial.id
+        result = await self.dial
+        self.dial, self.last_dial = None, result
         return result
-
-    def _dial_id(self) -> str:
-        chase = workflow.info().workflow_id
-        if workflow.patched(DIAL_ID_SEPARATOR):
-            return dial_workflow_id(chase, self.dials)
-        return legacy_dial_workflow_id(chase, self.dials)
 
     async def _stop(self, branches: list[asyncio.Task[None]]) -> None:
         """Stop every branch, and the dial child through its own handle, so that it closes
@@ -458,8 +445,7 @@ class OrderChase:
                 assignee_id=None if pool else self.assignee_id,
                 at=workflow.now(),
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
+            start_to_close_timeout=TASK_TIMEOUT,
         )
         self.open_task_id = task_id
         await self._wait(lambda: task_id in self.answers)
@@ -476,31 +462,6 @@ class OrderChase:
     def _end_with(self, status: str, outcome: str, reason: str) -> None:
         if self.end is None:
             self.end = _End(status, outcome, reason)
-
-    def _paid_after_end(self, payment: PaymentReceived) -> bool:
-        """Whether this is a full payment after the chase ended as lost; it is kept for
-        `_close`, which then ends the order paid after all."""
-        lost = self.end is not None and self.end.status != OrderStatus.PAID
-        if not (lost and payment.full) or payment.event_id in self.events_seen:
-            return False
-        # Chases recorded before the change ignored such a payment: they replay that way.
-        if not workflow.patched(PAYMENT_AFTER_END):
-            return False
-        self.events_seen.add(payment.event_id)
-        self.paid_after_end = True
-        return True
-
-    async def _close(self) -> OrderChaseResult:
-        """Write the end. Money wins: a payment heard while the end was being written turns
-        a lost order into a paid one, with the thank-you."""
-        assert self.end is not None
-        while True:
-            if self.paid_after_end and self.end.status != OrderStatus.PAID:
-                self.end = _End(OrderStatus.PAID, Outcome.POSITIVE, EndReason.PAID_AFTER_CANCEL)
-            await self._finish(self.end)
-            await workflow.wait_condition(workflow.all_handlers_finished)
-            if not (self.paid_after_end and self.end.status != OrderStatus.PAID):
-                return OrderChaseResult(self.end.status, self.end.outcome, self.end.reason)
 
     def _first_time(self, event_id: str) -> bool:
         """Events are deduplicated here too: the API's check and a replayed signal may overlap."""
@@ -540,7 +501,6 @@ class OrderChase:
                 at=workflow.now(),
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
         )
         if end.status == "paid":
             await self.send_email("thank_you")
@@ -556,7 +516,6 @@ class OrderChase:
                 reason=reason,
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
         )
 
     async def send_email(
