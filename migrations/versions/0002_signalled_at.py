@@ -1,23 +1,14 @@
-"""order events and task answers remember when their workflow heard them
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-12-02 22:40:00
-"""
+"""order events and task answers remember when their workflow heard them"""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 import db.models
 
-revision: str = "0002"
-down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0002"
+down_revision = "0001"
 
 
 def upgrade() -> None:

@@ -3,22 +3,14 @@
 Every list reads in (time, id) order from where its filter starts, so a page costs the page,
 not the table: tasks by status (also the open-task gauges by kind and age), orders by creation
 (the call list), timelines per order and per lead, notifications per manager, leads by status.
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-12-02 22:30:00
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0003"
+down_revision = "0002"
 
 INDEXES = {
     "ix_tasks_status_created": ("tasks", ["status", "created_at", "id"]),

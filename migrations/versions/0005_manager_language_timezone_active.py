@@ -1,23 +1,14 @@
-"""managers: language, time zone, active
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-02 22:10:00
-"""
+"""managers: language, time zone, active"""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 import db.models
 
-revision: str = "0005"
-down_revision: str | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0005"
+down_revision = "0004"
 
 
 def upgrade() -> None:
@@ -37,7 +28,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("managers") as table:
-        table.drop_column("deactivated_at")
-        table.drop_column("active")
-        table.drop_column("timezone")
-        table.drop_column("language")
+        for name in ("deactivated_at", "active", "timezone", "language"):
+            table.drop_column(name)

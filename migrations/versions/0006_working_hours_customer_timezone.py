@@ -1,21 +1,12 @@
-"""managers: working hours; orders: the customer's time zone
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-03 02:20:00
-"""
+"""managers: working hours; orders: the customer's time zone"""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0006"
+down_revision = "0005"
 
 
 def upgrade() -> None:

@@ -1,43 +1,32 @@
-"""order_pauses: pauses and early resumes of order chases
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-12-03 06:40:00
-"""
+"""order_pauses: pauses and early resumes of order chases"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
-from alembic import op
 
-import db.models
+from migrations.tables import create_table, drop_table, moment, serial, string
 
-revision: str = "0007"
-down_revision: str | None = "0006"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0007"
+down_revision = "0006"
+
+INDEXED = ["order_id", "signalled_at"]
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "order_pauses",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("order_id", sa.String(length=64), nullable=False),
-        sa.Column("until", db.models.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("reason", sa.String(length=255), nullable=True),
-        sa.Column("actor", sa.String(length=80), nullable=False),
-        sa.Column("at", db.models.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("signalled_at", db.models.UtcDateTime(timezone=True), nullable=True),
+        serial("id"),
+        string("order_id", 64),
+        moment("until", nullable=True),
+        string("reason", 255, nullable=True),
+        string("actor", 80),
+        moment("at"),
+        moment("signalled_at", nullable=True),
         sa.ForeignKeyConstraint(["order_id"], ["orders.id"]),
         sa.PrimaryKeyConstraint("id"),
+        indexed=INDEXED,
     )
-    op.create_index("ix_order_pauses_order_id", "order_pauses", ["order_id"])
-    op.create_index("ix_order_pauses_signalled_at", "order_pauses", ["signalled_at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_order_pauses_signalled_at", table_name="order_pauses")
-    op.drop_index("ix_order_pauses_order_id", table_name="order_pauses")
-    op.drop_table("order_pauses")
+    drop_table("order_pauses", INDEXED)

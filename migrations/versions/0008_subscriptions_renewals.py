@@ -1,26 +1,30 @@
-"""subscriptions, their events and renewals; tasks, history and emails of a subscription
-
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-03 06:40:00
-"""
+"""subscriptions, their events and renewals; tasks, history and emails of a subscription"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
 import db.models
 
-revision: str = "0008"
-down_revision: str | None = "0007"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0008"
+down_revision = "0007"
 
 # Tables whose rows may belong to a subscription instead of an order or a lead.
 OWNED = ("tasks", "history", "emails")
+
+
+def _subscription_id() -> sa.Column[Any]:
+    """The indexed key of the subscription a row belongs to."""
+    return sa.Column(
+        "subscription_id",
+        sa.String(64),
+        sa.ForeignKey("subscriptions.id"),
+        nullable=False,
+        index=True,
+    )
 
 
 def upgrade() -> None:
@@ -46,13 +50,7 @@ def upgrade() -> None:
     op.create_table(
         "subscription_events",
         sa.Column("event_id", sa.String(128), primary_key=True),
-        sa.Column(
-            "subscription_id",
-            sa.String(64),
-            sa.ForeignKey("subscriptions.id"),
-            nullable=False,
-            index=True,
-        ),
+        _subscription_id(),
         sa.Column("type", sa.String(32), nullable=False),
         sa.Column("period", sa.Integer, nullable=False),
         sa.Column("period_ends_at", db.models.UtcDateTime(timezone=True), nullable=True),
@@ -62,13 +60,7 @@ def upgrade() -> None:
     op.create_table(
         "renewals",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column(
-            "subscription_id",
-            sa.String(64),
-            sa.ForeignKey("subscriptions.id"),
-            nullable=False,
-            index=True,
-        ),
+        _subscription_id(),
         sa.Column("period", sa.Integer, nullable=False),
         sa.Column("period_ends_at", db.models.UtcDateTime(timezone=True), nullable=False),
         sa.Column("outcome", sa.String(10), nullable=False),

@@ -1,23 +1,17 @@
-"""instalment plans; tasks answered with a number (a discount's percent, a count of parts)
-
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-03 06:50:00
-"""
+"""instalment plans; tasks answered with a number (a discount's percent, a count of parts)"""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 import db.models
 
-revision: str = "0009"
-down_revision: str | None = "0008"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0009"
+down_revision = "0008"
+
+# The task's bounds on the number it asks for, and the answer's number and days.
+NUMBER_COLUMNS = ("number_min", "number_max", "answer_number", "answer_valid_days")
 
 
 def upgrade() -> None:
@@ -36,17 +30,13 @@ def upgrade() -> None:
     op.create_index("ix_instalments_order_id", "instalments", ["order_id"])
     # Empty on every task that exists: none of them asks for a number.
     with op.batch_alter_table("tasks") as table:
-        table.add_column(sa.Column("number_min", sa.Integer(), nullable=True))
-        table.add_column(sa.Column("number_max", sa.Integer(), nullable=True))
-        table.add_column(sa.Column("answer_number", sa.Integer(), nullable=True))
-        table.add_column(sa.Column("answer_valid_days", sa.Integer(), nullable=True))
+        for name in NUMBER_COLUMNS:
+            table.add_column(sa.Column(name, sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("tasks") as table:
-        table.drop_column("answer_valid_days")
-        table.drop_column("answer_number")
-        table.drop_column("number_max")
-        table.drop_column("number_min")
+        for name in reversed(NUMBER_COLUMNS):
+            table.drop_column(name)
     op.drop_index("ix_instalments_order_id", "instalments")
     op.drop_table("instalments")
