@@ -43,18 +43,8 @@ from db.migrate import upgrade
 from db.models import Email, HistoryEntry, Order, Task
 from db.session import Sessions, make_engine, make_sessions
 from process_exit import exit_now
-from scripts.chaos_checks import (
-    ALWAYS_RUNNING,
-    CLOSED,
-    Check,
-    Delivery,
-    EmailRow,
-    Execution,
-    Facts,
-    OrderRow,
-    TaskRow,
-    check,
-)
+from scripts.chaos_checks import ALWAYS_RUNNING, CLOSED, Check, check
+from scripts.chaos_facts import Delivery, EmailRow, Execution, Facts, OrderRow, TaskRow
 from scripts.chaos_stack import Disruptions, Stack, StackConfig, disrupt, supervise_worker
 from scripts.chaos_world import Api, Backend, OrderSpec, Robots, make_orders
 from tests.mailbox import Mailbox, SmtpServer

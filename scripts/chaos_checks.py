@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from scripts.chaos_facts import Call, EmailRow, Facts, OrderRow
+
 CLOSED = frozenset({"paid", "cancelled", "false"})
 # Emails sent once per step of a loop (each dial may end in one): their outbox keys differ.
 REPEATABLE_KINDS = frozenset(
@@ -33,84 +35,6 @@ ALWAYS_RUNNING = "WebhookDelivery"
 
 
 @dataclass
-class Call:
-    """One request of the harness, retried after 5xx answers and lost connections until it
-    got a final answer (status 0: none came)."""
-
-    what: str  # create / paid / partially_paid / cancelled / phone_changed / answer
-    order_id: str
-    started: float  # time.time() of the first attempt
-    finished: float
-    status: int
-    event_id: str | None = None
-    amount: Decimal | None = None
-    duplicate: bool | None = None
-    task_id: int | None = None
-    task_kind: str | None = None
-    manager_id: str | None = None
-    answer: str | None = None
-
-    @property
-    def accepted(self) -> bool:
-        return 200 <= self.status < 300
-
-
-@dataclass(frozen=True)
-class OrderRow:
-    id: str
-    status: str
-    amount: Decimal
-    paid_amount: Decimal
-    assignee_id: str | None
-    ended_at: float | None  # epoch seconds
-
-
-@dataclass(frozen=True)
-class TaskRow:
-    id: int
-    order_id: str
-    kind: str
-    status: str
-    answered_by: str | None
-
-
-@dataclass(frozen=True)
-class EmailRow:
-    message_id: str
-    key: str
-    order_id: str
-    kind: str
-    status: str
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One message the SMTP server received."""
-
-    message_id: str
-    received_at: float
-
-
-@dataclass(frozen=True)
-class Execution:
-    workflow_id: str
-    workflow_type: str
-    status: str  # RUNNING, COMPLETED, CONTINUED_AS_NEW, FAILED, ...
-
-
-@dataclass
-class Facts:
-    orders: dict[str, OrderRow]
-    tasks: dict[int, TaskRow]
-    answer_lines: dict[int, list[str]]  # task id -> actor of each answer line in the history
-    emails: dict[str, EmailRow]  # by message id
-    deliveries: list[Delivery]
-    executions: list[Execution]
-    server_errors: list[str] = field(default_factory=list)  # each 5xx answer but a 503
-    responses: int = 0  # every HTTP answer the harness got
-
-
-@dataclass
 class Check:
     name: str
     checked: int = 0
@@ -122,16 +46,21 @@ class Check:
             self.broken.append(why)
 
 
+# The orders the harness called about that the database holds, each with its calls.
+Known = list[tuple[OrderRow, list[Call]]]
+
+
 def check(calls: Iterable[Call], facts: Facts) -> list[Check]:
     calls = list(calls)
     by_order: dict[str, list[Call]] = defaultdict(list)
     for call in calls:
         by_order[call.order_id].append(call)
+    known = [(facts.orders[o], calls) for o, calls in by_order.items() if o in facts.orders]
     return [
-        _money_kept(by_order, facts),
-        _payments_not_refused(by_order, facts),
-        _parts_added(by_order, facts),
-        _cancels_kept(by_order, facts),
+        _money_kept(known),
+        _payments_not_refused(known),
+        _parts_added(known),
+        _cancels_kept(known),
         _no_cancel_after_paid(by_order),
         _one_new_per_event(calls),
         _one_thank_you(facts),
@@ -165,23 +94,21 @@ def _money_accepted(calls: list[Call], order: OrderRow) -> bool:
     return paid or sum(_accepted_parts(calls).values(), Decimal(0)) >= order.amount
 
 
-def _money_kept(by_order: dict[str, list[Call]], facts: Facts) -> Check:
+def _money_kept(known: Known) -> Check:
     result = Check("an accepted payment (or parts reaching the amount) ends paid")
-    for order_id, calls in by_order.items():
-        order = facts.orders.get(order_id)
-        if order is not None and _money_accepted(calls, order):
+    for order, calls in known:
+        if _money_accepted(calls, order):
             result.case(order.status == "paid", f"{order.id} ended {order.status}")
     return result
 
 
-def _payments_not_refused(by_order: dict[str, list[Call]], facts: Facts) -> Check:
+def _payments_not_refused(known: Known) -> Check:
     """Money wins: a full payment is accepted even after the chase gave up, unless the order
     is paid already or was found a duplicate (`false`)."""
     result = Check("a full payment is refused only on a paid or duplicate order")
-    for order_id, calls in by_order.items():
-        order = facts.orders.get(order_id)
+    for order, calls in known:
         for call in _full_payments(calls):
-            if order is None or call.accepted:
+            if call.accepted:
                 continue
             result.case(
                 order.status in ("paid", "false"),
@@ -191,12 +118,11 @@ def _payments_not_refused(by_order: dict[str, list[Call]], facts: Facts) -> Chec
     return result
 
 
-def _parts_added(by_order: dict[str, list[Call]], facts: Facts) -> Check:
+def _parts_added(known: Known) -> Check:
     result = Check("paid_amount holds every accepted part")
-    for order_id, calls in by_order.items():
-        order = facts.orders.get(order_id)
+    for order, calls in known:
         parts = _accepted_parts(calls)
-        if order is None or not parts:
+        if not parts:
             continue
         total = sum(parts.values(), Decimal(0))
         result.case(
@@ -206,12 +132,11 @@ def _parts_added(by_order: dict[str, list[Call]], facts: Facts) -> Check:
     return result
 
 
-def _cancels_kept(by_order: dict[str, list[Call]], facts: Facts) -> Check:
+def _cancels_kept(known: Known) -> Check:
     result = Check("an accepted cancel (no money) ends the order cancelled")
-    for order_id, calls in by_order.items():
-        order = facts.orders.get(order_id)
+    for order, calls in known:
         cancelled = any(c.what == "cancelled" and c.accepted for c in calls)
-        if order is None or not cancelled or _money_accepted(calls, order):
+        if not cancelled or _money_accepted(calls, order):
             continue
         result.case(
             order.status in ("cancelled", "false"),

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from scripts.chaos_checks import Call
+from scripts.chaos_facts import Call
 
 # How long the backend keeps retrying one request (a 503 or a lost connection) before it
 # gives up on an answer: longer than a Temporal restart and a worker's activity timeout.

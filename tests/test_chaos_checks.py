@@ -9,16 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from scripts.chaos_checks import (
-    Call,
-    Delivery,
-    EmailRow,
-    Execution,
-    Facts,
-    OrderRow,
-    TaskRow,
-    check,
-)
+from scripts.chaos_checks import check
+from scripts.chaos_facts import Call, Delivery, EmailRow, Execution, Facts, OrderRow, TaskRow
 
 T = 1_000.0  # seconds since the epoch: only the order of moments matters here
 
