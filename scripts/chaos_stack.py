@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -112,6 +112,19 @@ class Process:
     def tail(self, lines: int = 30) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
+
+
+async def _until(
+    ready: Callable[[], Awaitable[bool]], process: Process, name: str, state: str, timeout: float
+) -> None:
+    """Polls `ready()` every 0.2 s; the run stops if `process` exits or `timeout` passes first."""
+    deadline = time.monotonic() + timeout
+    while not await ready():
+        if not process.running:
+            raise SystemExit(f"chaos: {name} exited\n{process.tail()}")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"chaos: {name} not {state} after {timeout:.0f} s")
+        await asyncio.sleep(0.2)
 
 
 def _now() -> str:
@@ -228,34 +241,26 @@ class Stack:
 
     async def start_temporal(self, timeout: float = 60) -> None:
         self.temporal.start()
-        deadline = time.monotonic() + timeout
-        while True:
+
+        async def serving() -> bool:
             try:
                 client = await Client.connect(self.temporal_address)
-                if await client.service_client.check_health():
-                    return
+                return await client.service_client.check_health()
             except Exception:  # connection refused while it starts: try again
-                pass
-            if not self.temporal.running:
-                raise SystemExit(f"chaos: Temporal's dev server exited\n{self.temporal.tail()}")
-            if time.monotonic() > deadline:
-                raise SystemExit(f"chaos: Temporal not serving after {timeout:.0f} s")
-            await asyncio.sleep(0.2)
+                return False
+
+        await _until(serving, self.temporal, "Temporal's dev server", "serving", timeout)
 
     async def _api_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
         async with httpx.AsyncClient(base_url=self.api_url, timeout=5) as http:
-            while True:
+
+            async def healthy() -> bool:
                 try:
-                    if (await http.get("/healthz")).status_code == 200:
-                        return
+                    return (await http.get("/healthz")).status_code == 200
                 except httpx.TransportError:
-                    pass
-                if not self.api.running:
-                    raise SystemExit(f"chaos: the API exited\n{self.api.tail()}")
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"chaos: the API not healthy after {timeout:.0f} s")
-                await asyncio.sleep(0.2)
+                    return False
+
+            await _until(healthy, self.api, "the API", "healthy", timeout)
 
     async def worker_polling(self, timeout: float = 60) -> None:
         """Until the worker started last says it polls (worker.py logs it once connected),

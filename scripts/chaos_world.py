@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -126,6 +126,19 @@ def split(amount: Decimal, parts: int, rng: random.Random) -> list[Decimal]:
 
 
 Plan = Callable[["Backend", OrderSpec, random.Random], Awaitable[None]]
+P = TypeVar("P", bound=Plan)
+# name -> (plan, weight), in the order the plans are written.
+PLANS: dict[str, tuple[Plan, int]] = {}
+
+
+def plan(weight: int) -> Callable[[P], P]:
+    """Makes a Backend method a plan, given to orders in proportion to `weight`."""
+
+    def register(method: P) -> P:
+        PLANS[method.__name__] = (method, weight)
+        return method
+
+    return register
 
 
 class Backend:
@@ -170,19 +183,23 @@ class Backend:
 
     # --- plans ------------------------------------------------------------------------
 
+    @plan(weight=3)
     async def pay(self, order: OrderSpec, rng: random.Random) -> None:
         await self.event(order, "paid", f"{order.id}-pay")
 
+    @plan(weight=2)
     async def pay_many_times(self, order: OrderSpec, rng: random.Random) -> None:
         """The same payment event posted 5 to 10 times at once."""
         copies = rng.randint(5, 10)
         await asyncio.gather(*(self.event(order, "paid", f"{order.id}-pay") for _ in range(copies)))
 
+    @plan(weight=2)
     async def parts_one_by_one(self, order: OrderSpec, rng: random.Random) -> None:
         for k, part in enumerate(split(order.amount, rng.randint(2, 4), rng)):
             await self.event(order, "partially_paid", f"{order.id}-part{k}", part)
             await asyncio.sleep(rng.uniform(0, 1.0))
 
+    @plan(weight=3)
     async def parts_at_once(self, order: OrderSpec, rng: random.Random) -> None:
         """2 to 5 parts that add up, all posted at the same instant, one of them twice."""
         parts = split(order.amount, rng.randint(2, 5), rng)
@@ -193,12 +210,14 @@ class Backend:
         posts.append(self.event(order, "partially_paid", f"{order.id}-part0", parts[0]))
         await asyncio.gather(*posts)
 
+    @plan(weight=3)
     async def pay_and_cancel_at_once(self, order: OrderSpec, rng: random.Random) -> None:
         await asyncio.gather(
             self.event(order, "paid", f"{order.id}-pay"),
             self.event(order, "cancelled", f"{order.id}-cancel"),
         )
 
+    @plan(weight=2)
     async def parts_and_cancel_at_once(self, order: OrderSpec, rng: random.Random) -> None:
         parts = split(order.amount, rng.randint(2, 3), rng)
         await asyncio.gather(
@@ -209,27 +228,32 @@ class Backend:
             ),
         )
 
+    @plan(weight=1)
     async def cancel(self, order: OrderSpec, rng: random.Random) -> None:
         await self.event(order, "cancelled", f"{order.id}-cancel")
 
+    @plan(weight=2)
     async def cancel_many_times(self, order: OrderSpec, rng: random.Random) -> None:
         copies = rng.randint(3, 6)
         await asyncio.gather(
             *(self.event(order, "cancelled", f"{order.id}-cancel") for _ in range(copies))
         )
 
+    @plan(weight=2)
     async def pay_then_cancel(self, order: OrderSpec, rng: random.Random) -> None:
         """A cancel after the payment was accepted must be refused."""
         await self.pay(order, rng)
         await asyncio.sleep(rng.uniform(0, 0.5))
         await self.event(order, "cancelled", f"{order.id}-cancel")
 
+    @plan(weight=2)
     async def cancel_then_pay(self, order: OrderSpec, rng: random.Random) -> None:
         """Money wins: a payment after the chase ended as cancelled still pays the order."""
         await self.cancel(order, rng)
         await asyncio.sleep(rng.uniform(0, 2.0))
         await self.pay(order, rng)
 
+    @plan(weight=2)
     async def phone_later(self, order: OrderSpec, rng: random.Random) -> None:
         """An order without a phone gets one; the managers take it from there, or it is paid."""
         await self.event(order, "phone_changed", f"{order.id}-phone", phone=f"+7911{order.id[1:]}")
@@ -237,25 +261,10 @@ class Backend:
             await asyncio.sleep(rng.uniform(0, self.act_within))
             await self.pay(order, rng)
 
+    @plan(weight=4)
     async def leave_to_managers(self, order: OrderSpec, rng: random.Random) -> None:
         """Nothing from the backend: the robot managers' answers and the window end it."""
 
-
-# name -> (plan, weight)
-PLANS: dict[str, tuple[Plan, int]] = {
-    "pay": (Backend.pay, 3),
-    "pay_many_times": (Backend.pay_many_times, 2),
-    "parts_one_by_one": (Backend.parts_one_by_one, 2),
-    "parts_at_once": (Backend.parts_at_once, 3),
-    "pay_and_cancel_at_once": (Backend.pay_and_cancel_at_once, 3),
-    "parts_and_cancel_at_once": (Backend.parts_and_cancel_at_once, 2),
-    "cancel": (Backend.cancel, 1),
-    "cancel_many_times": (Backend.cancel_many_times, 2),
-    "pay_then_cancel": (Backend.pay_then_cancel, 2),
-    "cancel_then_pay": (Backend.cancel_then_pay, 2),
-    "phone_later": (Backend.phone_later, 2),
-    "leave_to_managers": (Backend.leave_to_managers, 4),
-}
 
 # Plausible answers by task kind, with weights; date-time tasks get a time a moment ahead.
 ANSWERS: dict[str, dict[str, int]] = {
