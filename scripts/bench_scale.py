@@ -31,8 +31,9 @@ from db.models import Task
 from db.session import Sessions, make_engine, make_sessions
 from domain import TaskKind
 from process_exit import exit_now
-from scripts.benchmark import AUTH, DEV_SERVER_PRAGMAS, TOKEN, Timed, order_body, say
+from scripts.benchmark import AUTH, DEV_SERVER_PRAGMAS, TOKEN, Timed, order_body
 from scripts.chaos_stack import Process, Stack, StackConfig
+from scripts.say import say
 from tests.mailbox import SmtpServer
 from tests.servers import free_port
 

@@ -30,7 +30,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -47,6 +48,7 @@ from db.session import Sessions, make_engine, make_sessions
 from process_exit import exit_now
 from scripts.bench_floor import POLLING, FloorChase
 from scripts.chaos_stack import WORKER_POLLING, Process, Stack, StackConfig
+from scripts.say import say
 from tests.mailbox import SmtpServer
 from tests.servers import free_port
 
@@ -101,28 +103,35 @@ async def in_parallel(
 ) -> Timed:
     """`request(i)` for i in range(count), `concurrency` at a time; each one's own latency."""
     gate = asyncio.Semaphore(concurrency)
-    latencies: list[float] = []
-
-    async def one(i: int) -> None:
-        async with gate:
-            started = time.perf_counter()
-            await request(i)
-            latencies.append(time.perf_counter() - started)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(one(i) for i in range(count)))
-    return Timed(count, time.perf_counter() - started, latencies)
+    return await _each_timed(count, request, lambda i: gate)
 
 
 async def paced(count: int, per_second: float, request: Callable[[int], Awaitable[None]]) -> Timed:
     """`request(i)` started at `per_second` a second whatever the answers take."""
+    began = time.perf_counter()
+
+    @asynccontextmanager
+    async def its_moment(i: int) -> AsyncIterator[None]:
+        await asyncio.sleep(max(0.0, began + i / per_second - time.perf_counter()))
+        yield
+
+    return await _each_timed(count, request, its_moment)
+
+
+async def _each_timed(
+    count: int,
+    request: Callable[[int], Awaitable[None]],
+    turn: Callable[[int], AbstractAsyncContextManager[object]],
+) -> Timed:
+    """`request(i)` for i in range(count) at once, each inside its `turn(i)`, which it waits for
+    untimed."""
     latencies: list[float] = []
 
     async def one(i: int) -> None:
-        await asyncio.sleep(max(0.0, began + i / per_second - time.perf_counter()))
-        started = time.perf_counter()
-        await request(i)
-        latencies.append(time.perf_counter() - started)
+        async with turn(i):
+            started = time.perf_counter()
+            await request(i)
+            latencies.append(time.perf_counter() - started)
 
     began = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(count)))
@@ -534,11 +543,6 @@ async def benchmark(
 
 async def said(process: Process, text: str) -> int:
     return int(process.has_said(text))
-
-
-def say(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,7 +24,6 @@ import re
 import secrets
 import shutil
 import signal
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -47,6 +46,7 @@ from scripts.chaos_checks import ALWAYS_RUNNING, CLOSED, Check, check
 from scripts.chaos_facts import Delivery, EmailRow, Execution, Facts, OrderRow, TaskRow
 from scripts.chaos_stack import Disruptions, Stack, StackConfig, disrupt, supervise_worker
 from scripts.chaos_world import Api, Backend, OrderSpec, Robots, make_orders
+from scripts.say import say
 from tests.mailbox import Mailbox, SmtpServer
 from tests.servers import free_port
 
@@ -327,11 +327,6 @@ def say_checks(checks: list[Check], plans: dict[str, str]) -> int:
     total = sum(len(result.broken) for result in checks)
     say(f"broken invariants: {len(broken)} ({total} cases)")
     return total
-
-
-def say(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
