@@ -42,12 +42,11 @@ from sqlalchemy.engine import make_url
 from temporalio.client import Client, WorkflowHandle
 
 from cli import replay as replaying
-from db.migrate import upgrade
-from db.models import Email, Order
-from db.session import Sessions, make_engine, make_sessions
+from db.models import Email
+from db.session import Sessions
 from process_exit import exit_now
 from scripts.bench_floor import POLLING, FloorChase
-from scripts.chaos_stack import WORKER_POLLING, Process, Stack, StackConfig
+from scripts.chaos_stack import WORKER_POLLING, Process, Stack, StackConfig, empty_database
 from scripts.say import say
 from tests.mailbox import SmtpServer
 from tests.servers import free_port
@@ -468,12 +467,7 @@ async def benchmark(
     with tempfile.TemporaryDirectory(prefix="chaser-bench-") as tmp:
         data = Path(tmp)
         url = database_url or f"sqlite+aiosqlite:///{tmp}/chaser.db"
-        await asyncio.to_thread(upgrade, url)
-        engine = make_engine(url)
-        sessions = make_sessions(engine)
-        async with sessions() as session:
-            if await session.scalar(select(func.count()).select_from(Order)):
-                raise SystemExit("benchmark: the database already holds orders; give an empty one")
+        engine, sessions = await empty_database(url, "benchmark")
         smtp = SmtpServer(port=free_port())
         smtp.start()
         ports = [free_port() for _ in range(workers)]

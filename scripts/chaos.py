@@ -38,13 +38,19 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from temporalio.client import Client
 
-from db.migrate import upgrade
 from db.models import Email, HistoryEntry, Order, Task
-from db.session import Sessions, make_engine, make_sessions
+from db.session import Sessions
 from process_exit import exit_now
 from scripts.chaos_checks import ALWAYS_RUNNING, CLOSED, Check, check
 from scripts.chaos_facts import Delivery, EmailRow, Execution, Facts, OrderRow, TaskRow
-from scripts.chaos_stack import Disruptions, Stack, StackConfig, disrupt, supervise_worker
+from scripts.chaos_stack import (
+    Disruptions,
+    Stack,
+    StackConfig,
+    disrupt,
+    empty_database,
+    supervise_worker,
+)
 from scripts.chaos_world import Api, Backend, OrderSpec, Robots, make_orders
 from scripts.say import say
 from tests.mailbox import Mailbox, SmtpServer
@@ -93,12 +99,7 @@ async def chaos(options: Options) -> int:
     rng = random.Random(options.seed)
     data_dir = Path(tempfile.mkdtemp(prefix="chaser-chaos-"))
     url = options.database_url or f"sqlite+aiosqlite:///{data_dir}/chaser.db"
-    await asyncio.to_thread(upgrade, url)
-    engine = make_engine(url)
-    sessions = make_sessions(engine)
-    async with sessions() as session:
-        if await session.scalar(select(func.count()).select_from(Order)):
-            raise SystemExit("chaos: the database already holds orders; give an empty one")
+    engine, sessions = await empty_database(url, "chaos")
     smtp = SmtpServer(port=free_port())
     mailbox = TimedMailbox()
     smtp.mailbox = mailbox

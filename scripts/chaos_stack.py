@@ -18,8 +18,13 @@ from pathlib import Path
 from typing import IO
 
 import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
+from db.migrate import upgrade
+from db.models import Order
+from db.session import Sessions, make_engine, make_sessions
 from settings import Settings
 from temporal_client import register_search_attributes
 from tests.servers import cached_binary, free_port
@@ -125,6 +130,17 @@ async def _until(
         if time.monotonic() > deadline:
             raise SystemExit(f"chaos: {name} not {state} after {timeout:.0f} s")
         await asyncio.sleep(0.2)
+
+
+async def empty_database(url: str, run: str) -> tuple[AsyncEngine, Sessions]:
+    """The database at `url` brought to the newest schema; `run` stops if it holds orders."""
+    await asyncio.to_thread(upgrade, url)
+    engine = make_engine(url)
+    sessions = make_sessions(engine)
+    async with sessions() as session:
+        if await session.scalar(select(func.count()).select_from(Order)):
+            raise SystemExit(f"{run}: the database already holds orders; give an empty one")
+    return engine, sessions
 
 
 def _now() -> str:
