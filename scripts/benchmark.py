@@ -347,6 +347,21 @@ async def run_chaser(
     s2s = ScheduleToStart(ports)
     created_at: dict[str, float] = {}
     paid_at: dict[str, float] = {}
+
+    async def measured(
+        send: Callable[[], Awaitable[Timed]], what: str, unit: str, kind: str
+    ) -> tuple[Timed, dict[str, float], tuple[float, float], dict[str, float]]:
+        """A phase: its requests (their rate said), then until every order's `kind` email is
+        sent; the CPU per order and the schedule-to-start quantiles over it, and when each
+        email was sent."""
+        cpu.start()
+        await s2s.start()
+        timed = await send()
+        say(timed.line(what, unit))
+        await until(lambda: count_delivered(sessions, kind), load.orders, 600)
+        cpu_per_order, s2s_quantiles = cpu.per_item(load.orders), await s2s.quantiles()
+        return timed, cpu_per_order, s2s_quantiles, await delivered(sessions, kind)
+
     async with httpx.AsyncClient(base_url=stack.api_url, timeout=120) as api:
 
         async def create(i: int) -> None:
@@ -354,13 +369,12 @@ async def run_chaser(
             created_at[str(body["id"])] = time.time()
             (await api.post("/v1/orders", json=body, headers=AUTH)).raise_for_status()
 
-        cpu.start()
-        await s2s.start()
-        starts = await in_parallel(load.orders, load.concurrency, create)
-        say(starts.line("POST /v1/orders (chase started)", "orders"))
-        await until(lambda: count_delivered(sessions, "order_received"), load.orders, 600)
-        cpu_start, s2s_start = cpu.per_item(load.orders), await s2s.quantiles()
-        emails = await delivered(sessions, "order_received")
+        starts, cpu_start, s2s_start, emails = await measured(
+            lambda: in_parallel(load.orders, load.concurrency, create),
+            "POST /v1/orders (chase started)",
+            "orders",
+            "order_received",
+        )
         first = [at - created_at[order] for order, at in emails.items()]
         say(f"{'created → order_received delivered':<36} {'':>42}   {spread(first)}")
 
@@ -376,13 +390,9 @@ async def run_chaser(
             )
             response.raise_for_status()
 
-        cpu.start()
-        await s2s.start()
-        events = await load.send(pay)
-        say(events.line("POST …/events paid (signalled)", "events"))
-        await until(lambda: count_delivered(sessions, "thank_you"), load.orders, 600)
-        cpu_paid, s2s_paid = cpu.per_item(load.orders), await s2s.quantiles()
-        thanks = await delivered(sessions, "thank_you")
+        events, cpu_paid, s2s_paid, thanks = await measured(
+            lambda: load.send(pay), "POST …/events paid (signalled)", "events", "thank_you"
+        )
         paid = [at - paid_at[order] for order, at in thanks.items()]
         # "sent" is the SMTP server's acceptance (Email.sent_at): the thank-you delivered.
         say(f"{'paid → thank_you email sent':<36} {'':>42}   {spread(paid)}")

@@ -181,6 +181,10 @@ class Backend:
         call = Call(kind, order.id, time.time(), 0.0, 0, event_id=event_id, amount=amount)
         return await self.api.call(call, "POST", f"/v1/orders/{order.id}/events", self.auth, body)
 
+    async def copies(self, count: int, order: OrderSpec, kind: str, event_id: str) -> None:
+        """One event posted `count` times at the same instant."""
+        await asyncio.gather(*(self.event(order, kind, event_id) for _ in range(count)))
+
     # --- plans ------------------------------------------------------------------------
 
     @plan(weight=3)
@@ -190,8 +194,7 @@ class Backend:
     @plan(weight=2)
     async def pay_many_times(self, order: OrderSpec, rng: random.Random) -> None:
         """The same payment event posted 5 to 10 times at once."""
-        copies = rng.randint(5, 10)
-        await asyncio.gather(*(self.event(order, "paid", f"{order.id}-pay") for _ in range(copies)))
+        await self.copies(rng.randint(5, 10), order, "paid", f"{order.id}-pay")
 
     @plan(weight=2)
     async def parts_one_by_one(self, order: OrderSpec, rng: random.Random) -> None:
@@ -234,10 +237,7 @@ class Backend:
 
     @plan(weight=2)
     async def cancel_many_times(self, order: OrderSpec, rng: random.Random) -> None:
-        copies = rng.randint(3, 6)
-        await asyncio.gather(
-            *(self.event(order, "cancelled", f"{order.id}-cancel") for _ in range(copies))
-        )
+        await self.copies(rng.randint(3, 6), order, "cancelled", f"{order.id}-cancel")
 
     @plan(weight=2)
     async def pay_then_cancel(self, order: OrderSpec, rng: random.Random) -> None:
