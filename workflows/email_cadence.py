@@ -33,7 +33,7 @@ SEND_WINDOW = "send-window"
 
 
 class CadenceHost(Protocol):
-    """What the order chase offers its email branch."""
+    """What the order chase offers its email branch (and, with more, its special terms)."""
 
     order_id: str
     timings: OrderTimings
@@ -47,6 +47,7 @@ class CadenceHost(Protocol):
         step: str | None = None,
         discount_percent: int = 0,
         valid_until: datetime | None = None,
+        instalment: int = 0,
     ) -> str | None: ...
 
 
