@@ -20,10 +20,8 @@ from activities.instalments import plan_of
 from activities.orders import load_order
 from db.models import Discount, Order
 from db.order_over import order_over
-from db.session import Sessions
 from db.suppressions import suppression_of
 from domain import OfferStatus
-from mail.backends import Mailer
 from mail.links import PayLinks
 from mail.render import render_email, with_unsubscribe
 from mail.unsubscribe import UnsubscribeLinks
@@ -76,15 +74,7 @@ class MailSetup:
     unsubscribe: UnsubscribeLinks | None = None  # marketing emails carry these links
 
 
-class EmailActivities:
-    def __init__(
-        self, sessions: Sessions, mailer: Mailer, templates: jinja2.Environment, setup: MailSetup
-    ) -> None:
-        self.sessions = sessions
-        self.mailer = mailer
-        self.templates = templates
-        self.setup = setup
-
+class EmailActivities(outbox.SendingActivities[MailSetup]):
     @activity.defn
     async def send_order_email(self, request: OrderEmail) -> EmailSent:
         """Send one customer email, unless its key was sent already or the order has closed."""

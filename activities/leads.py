@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 
-import jinja2
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
@@ -14,11 +13,10 @@ from temporalio.exceptions import ApplicationError
 
 from activities import outbox
 from activities.outbox import commit_once
-from db.history import already_done, record
+from db.history import already_done, record, record_step
 from db.models import Email, Lead, Manager, Notification
-from db.session import Sessions
 from domain import LEAD_CHASING, EmailStatus
-from mail.backends import Mailer, PermanentDeliveryError
+from mail.backends import PermanentDeliveryError
 from mail.render import RenderedEmail, render_email
 
 
@@ -69,19 +67,7 @@ class LeadMailSetup:
     notify_by_email: bool  # MANAGER_NOTIFY_EMAIL
 
 
-class LeadActivities:
-    def __init__(
-        self,
-        sessions: Sessions,
-        mailer: Mailer,
-        templates: jinja2.Environment,
-        setup: LeadMailSetup,
-    ) -> None:
-        self.sessions = sessions
-        self.mailer = mailer
-        self.templates = templates
-        self.setup = setup
-
+class LeadActivities(outbox.SendingActivities[LeadMailSetup]):
     @activity.defn
     async def send_lead_email(self, request: LeadEmail) -> LeadEmailSent:
         """Send one follow-up from the responsible manager, unless the lead's chase is over."""
@@ -202,13 +188,11 @@ class LeadActivities:
             # The API may have written the reason first (a reply): the first reason stands.
             lead.stopped_reason = lead.stopped_reason or progress.stopped_reason
             if not await already_done(session, progress.key):
-                record(
+                record_step(
                     session,
-                    key=progress.key,
+                    progress,
+                    "chase_stopped",
                     lead_id=lead.id,
-                    at=progress.at,
-                    actor="system",
-                    kind="chase_stopped",
                     chase_number=progress.chase_number,
                     reason=lead.stopped_reason,
                     emails_sent=progress.emails_sent,

@@ -12,7 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import metrics
-from db.history import already_done, record
+from db.history import already_done, record, record_step
 from db.locks import Missing, lock_order
 from db.models import Discount, Order, Task
 from db.session import Sessions
@@ -65,13 +65,11 @@ class OrderActivities:
                 return
             if order.status in CLOSED_STATUSES or order.status == change.status:
                 return
-            record(
+            record_step(
                 session,
-                key=change.key,
+                change,
+                "status_changed",
                 order_id=order.id,
-                at=change.at,
-                actor="system",
-                kind="status_changed",
                 old=order.status,
                 new=change.status,
                 reason=change.reason,
@@ -129,13 +127,11 @@ class OrderActivities:
                 offer.status = (
                     OfferStatus.USED if end.status == OrderStatus.PAID else OfferStatus.EXPIRED
                 )
-            record(
+            record_step(
                 session,
-                key=end.key,
+                end,
+                "status_changed",
                 order_id=order.id,
-                at=end.at,
-                actor="system",
-                kind="status_changed",
                 old=order.status,
                 new=end.status,
                 reason=end.reason,

@@ -7,13 +7,15 @@ settled: it had its one chance, and no retry sends it again.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import uuid4
 
+import jinja2
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,11 +25,26 @@ from temporalio.exceptions import ApplicationError
 from activities import metrics
 from db.history import record
 from db.models import Email
+from db.session import Sessions
 from db.suppressions import suppress
 from domain import EmailStatus
 from mail.backends import Mailer, PermanentDeliveryError
 from mail.render import RenderedEmail
 from mail.unsubscribe import message_id
+
+SetupT = TypeVar("SetupT")
+
+
+# eq=False keeps the instances hashable, as the worker's registered activities must be.
+@dataclass(eq=False)
+class SendingActivities(Generic[SetupT]):
+    """What an activity class that sends email through the outbox is built with: the
+    database, the mailer, the templates and its own mail setup."""
+
+    sessions: Sessions
+    mailer: Mailer
+    templates: jinja2.Environment
+    setup: SetupT
 
 
 async def find(session: AsyncSession, key: str) -> Email | None:

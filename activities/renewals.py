@@ -16,12 +16,10 @@ from temporalio.exceptions import ApplicationError
 
 from activities import outbox
 from activities.emails import EmailSent, MailSetup
-from db.history import record
+from db.history import record_step
 from db.models import Order, Renewal, Subscription, Task
-from db.session import Sessions
 from db.tasks import close_open_tasks
 from domain import OrderStatus, RenewalOutcome, SubscriptionStatus
-from mail.backends import Mailer
 from mail.render import render_email
 
 
@@ -50,15 +48,7 @@ class PeriodEnd:
     at: datetime
 
 
-class RenewalActivities:
-    def __init__(
-        self, sessions: Sessions, mailer: Mailer, templates: jinja2.Environment, setup: MailSetup
-    ) -> None:
-        self.sessions = sessions
-        self.mailer = mailer
-        self.templates = templates
-        self.setup = setup
-
+class RenewalActivities(outbox.SendingActivities[MailSetup]):
     @activity.defn
     async def renewal_manager(self, whose: ManagerOf) -> str | None:
         """Who calls the customer: the manager the backend named, else the one who sold the
@@ -158,13 +148,11 @@ class RenewalActivities:
                     ended_at=end.at,
                 )
             )
-            record(
+            record_step(
                 session,
-                key=end.key,
+                end,
+                "period_ended",
                 subscription_id=subscription.id,
-                at=end.at,
-                actor="system",
-                kind="period_ended",
                 period=end.period,
                 outcome=end.outcome,
                 call_answer=end.call_answer,

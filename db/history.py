@@ -4,7 +4,7 @@ the webhook events each line makes go into the same transaction (the webhook out
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import uuid4
 
 from sqlalchemy import select
@@ -18,6 +18,22 @@ async def already_done(session: AsyncSession, key: str) -> bool:
     """Whether an activity with this idempotency key has written its line already."""
     found = await session.scalar(select(HistoryEntry.id).where(HistoryEntry.key == key))
     return found is not None
+
+
+class Step(Protocol):
+    """A workflow's request to an activity: its idempotency key and the workflow's time."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def at(self) -> datetime: ...
+
+
+def record_step(session: AsyncSession, step: Step, kind: str, **line: Any) -> None:
+    """The system's timeline line for a workflow's step, keyed by the step so that a retry
+    finds it (already_done); `line` names its order, lead or subscription and the details."""
+    record(session, key=step.key, at=step.at, actor="system", kind=kind, **line)
 
 
 def record(
