@@ -11,12 +11,11 @@ from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import responses
 from api.lookup import get_or_404
 from api.pagination import PagerDep
-from api.schemas.common import ID_PATTERN, HistoryLine
+from api.schemas.common import ID_PATTERN, HistoryLine, from_row
 from api.schemas.leads import LeadEventAccepted, LeadEventIn, LeadOut
 from api.services import leads
 from api.timeline import timeline
 from db.models import HistoryEntry, Lead
-from domain import LeadStopReason
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 
@@ -60,20 +59,4 @@ async def _get_lead(session: AsyncSession, lead_id: str) -> Lead:
 
 
 def _lead_out(lead: Lead) -> LeadOut:
-    return LeadOut(
-        id=lead.id,
-        title=lead.title,
-        name=lead.name,
-        email=lead.email,
-        responsible_manager_id=lead.responsible_manager_id,
-        language=lead.language,
-        status=lead.status,
-        chasing=leads.chase_on(lead),
-        chase_number=lead.chase_number,
-        round=lead.chase_round,
-        emails_sent=lead.emails_sent,
-        next_email_due=lead.next_email_due,
-        stopped_reason=LeadStopReason(lead.stopped_reason) if lead.stopped_reason else None,
-        created_at=lead.created_at,
-        updated_at=lead.updated_at,
-    )
+    return from_row(LeadOut, lead, chasing=leads.chase_on(lead), round=lead.chase_round)

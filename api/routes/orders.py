@@ -13,7 +13,7 @@ from api.deps import BackendDep, CallerDep, ClockDep, SessionDep, SettingsDep, T
 from api.errors import responses
 from api.lookup import get_or_404, known_id
 from api.pagination import PagerDep
-from api.schemas.common import HistoryLine
+from api.schemas.common import HistoryLine, from_row
 from api.schemas.orders import (
     AssignIn,
     CustomerOut,
@@ -36,11 +36,9 @@ from db.models import Discount, HistoryEntry, Manager, Order
 from db.upsert import insert_or_ignore
 from domain import (
     CLOSED_STATUSES,
-    EndReason,
     InstalmentStatus,
     OfferStatus,
     OrderStatus,
-    Outcome,
 )
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
@@ -247,24 +245,4 @@ async def _get_order(session: SessionDep, order_id: str) -> Order:
 
 
 def _order_out(order: Order) -> OrderOut:
-    return OrderOut(
-        id=order.id,
-        product=ProductOut(id=order.product_id, name=order.product_name),
-        amount=order.amount,
-        paid_amount=order.paid_amount,
-        currency=order.currency,
-        customer=CustomerOut(
-            name=order.customer_name,
-            email=order.customer_email,
-            phone=order.phone,
-            timezone=order.customer_timezone,
-        ),
-        language=order.language,
-        status=OrderStatus(order.status),
-        assignee_id=order.assignee_id,
-        outcome=Outcome(order.outcome) if order.outcome else None,
-        end_reason=EndReason(order.end_reason) if order.end_reason else None,
-        created_at=order.created_at,
-        updated_at=order.updated_at,
-        ended_at=order.ended_at,
-    )
+    return from_row(OrderOut, order, product=ProductOut.of(order), customer=CustomerOut.of(order))

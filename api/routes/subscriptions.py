@@ -10,7 +10,7 @@ from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import responses
 from api.lookup import get_or_404, known_id
 from api.pagination import PagerDep
-from api.schemas.common import HistoryLine
+from api.schemas.common import HistoryLine, from_row
 from api.schemas.orders import CustomerOut, EventAccepted, ProductOut
 from api.schemas.subscriptions import (
     PeriodOut,
@@ -122,22 +122,9 @@ async def _get(session: SessionDep, subscription_id: str) -> Subscription:
 
 
 def _out(subscription: Subscription) -> SubscriptionOut:
-    return SubscriptionOut(
-        id=subscription.id,
-        product=ProductOut(id=subscription.product_id, name=subscription.product_name),
-        price=subscription.price,
-        currency=subscription.currency,
-        customer=CustomerOut(
-            name=subscription.customer_name,
-            email=subscription.customer_email,
-            phone=subscription.phone,
-            timezone=subscription.customer_timezone,
-        ),
-        language=subscription.language,
-        assignee_id=subscription.assignee_id,
-        status=SubscriptionStatus(subscription.status),
-        period=subscription.period,
-        period_ends_at=subscription.period_ends_at,
-        created_at=subscription.created_at,
-        updated_at=subscription.updated_at,
+    return from_row(
+        SubscriptionOut,
+        subscription,
+        product=ProductOut.of(subscription),
+        customer=CustomerOut.of(subscription),
     )
