@@ -23,7 +23,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import metrics
-from db.history import record
+from db.history import record_on
 from db.models import Email
 from db.session import Sessions
 from db.suppressions import suppress
@@ -179,11 +179,9 @@ async def deliver(
 
 def _note(session: AsyncSession, email: Email, kind: str, at: datetime, **detail: Any) -> None:
     """A line about the row on its order's, lead's or subscription's timeline."""
-    record(
+    record_on(
         session,
-        order_id=email.order_id,
-        lead_id=email.lead_id,
-        subscription_id=email.subscription_id,
+        email,
         at=at,
         actor="system",
         kind=kind,

@@ -12,7 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.orders import load_order
-from db.history import record
+from db.history import record_on
 from db.models import Order, Subscription, Task
 from db.session import Sessions
 from db.tasks import close_open_tasks
@@ -82,10 +82,9 @@ class TaskActivities:
                 task = self._task(new, order, assignee_id, amount=order.amount)
             session.add(task)
             await session.flush()
-            record(
+            record_on(
                 session,
-                order_id=task.order_id,
-                subscription_id=task.subscription_id,
+                task,
                 at=new.at,
                 actor="system",
                 kind="task_created",

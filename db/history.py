@@ -36,6 +36,35 @@ def record_step(session: AsyncSession, step: Step, kind: str, **line: Any) -> No
     record(session, key=step.key, at=step.at, actor="system", kind=kind, **line)
 
 
+class Owned(Protocol):
+    """A row that belongs to an order, a lead or a subscription: a task, an email."""
+
+    @property
+    def order_id(self) -> str | None: ...
+
+    @property
+    def lead_id(self) -> str | None: ...
+
+    @property
+    def subscription_id(self) -> str | None: ...
+
+
+def record_on(
+    session: AsyncSession, row: Owned, *, at: datetime, actor: str, kind: str, **detail: Any
+) -> None:
+    """A line about `row` on the timeline of the order, lead or subscription it belongs to."""
+    record(
+        session,
+        order_id=row.order_id,
+        lead_id=row.lead_id,
+        subscription_id=row.subscription_id,
+        at=at,
+        actor=actor,
+        kind=kind,
+        **detail,
+    )
+
+
 def record(
     session: AsyncSession,
     *,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import responses
@@ -42,7 +41,7 @@ async def get_lead(lead_id: str, session: SessionDep, _: BackendDep) -> LeadOut:
     """The lead and its chase: round, emails sent, next email due, and why it stopped. The
     chase stores its progress before every wait and at its end (save_chase_state): the row
     is the one account of it."""
-    return _lead_out(await _get_lead(session, lead_id))
+    return _lead_out(await get_or_404(session, Lead, "lead", lead_id))
 
 
 @router.get("/{lead_id}/history", responses=responses(404))
@@ -50,12 +49,8 @@ async def get_lead_history(
     lead_id: str, session: SessionDep, _: BackendDep, pager: PagerDep
 ) -> list[HistoryLine]:
     """The lead's timeline: events, chases started and stopped, emails and notifications."""
-    await _get_lead(session, lead_id)
+    await get_or_404(session, Lead, "lead", lead_id)
     return await timeline(session, HistoryEntry.lead_id == lead_id, pager)
-
-
-async def _get_lead(session: AsyncSession, lead_id: str) -> Lead:
-    return await get_or_404(session, Lead, "lead", lead_id)
 
 
 def _lead_out(lead: Lead) -> LeadOut:

@@ -119,7 +119,7 @@ async def post_order_event(
     """Paid, partly paid, cancelled or a new phone; the same event_id twice changes nothing.
     A payment is never refused but by a paid order; a cancel after a payment is."""
     now = await clock()
-    applied = await apply_event(session, _known_id(order_id), body, now)
+    applied = await apply_event(session, known_id("order", order_id), body, now)
     if applied.event.signalled_at is None:
         await deliver(session, temporal, settings.temporal_task_queue, applied.event, now)
     return EventAccepted(event_id=body.event_id, duplicate=applied.duplicate)
@@ -138,7 +138,7 @@ async def assign_order(
     order = await managers.assign_order(
         session,
         temporal,
-        order_id=_known_id(order_id),
+        order_id=known_id("order", order_id),
         manager_id=body.manager_id,
         actor="backend",
         now=await clock(),
@@ -159,7 +159,7 @@ async def pause_order(
     task meanwhile, and its waits move on by the pause. Pausing again moves `until`."""
     now = await clock()
     order = await pauses.pause_order(
-        session, temporal, order_id=_known_id(order_id), body=body, caller=caller, now=now
+        session, temporal, order_id=known_id("order", order_id), body=body, caller=caller, now=now
     )
     return await _paused_out(session, order, now)
 
@@ -175,7 +175,7 @@ async def resume_order(
     """End a pause early: the chase goes on with the rest of each wait. Not paused: nothing."""
     now = await clock()
     order = await pauses.resume_order(
-        session, temporal, order_id=_known_id(order_id), caller=caller, now=now
+        session, temporal, order_id=known_id("order", order_id), caller=caller, now=now
     )
     return await _paused_out(session, order, now)
 
@@ -198,7 +198,7 @@ async def get_order(
     """Status, assignee and outcome from the database; the running process from its query,
     with when it next acts on the manager's and the customer's clocks, or `live: false` when
     no worker answered in time."""
-    order = await _get_order(session, order_id)
+    order = await get_or_404(session, Order, "order", order_id)
     out = _order_out(order)
     out.offer = await _offer(session, order.id)
     plan = await plan_of(session, order.id)
@@ -232,16 +232,8 @@ async def get_order_history(
     order_id: str, session: SessionDep, _: BackendDep, pager: PagerDep
 ) -> list[HistoryLine]:
     """The order's timeline: events, status changes, emails, tasks and answers, oldest first."""
-    order = await _get_order(session, order_id)
+    order = await get_or_404(session, Order, "order", order_id)
     return await timeline(session, HistoryEntry.order_id == order.id, pager)
-
-
-def _known_id(order_id: str) -> str:
-    return known_id("order", order_id)
-
-
-async def _get_order(session: SessionDep, order_id: str) -> Order:
-    return await get_or_404(session, Order, "order", order_id)
 
 
 def _order_out(order: Order) -> OrderOut:

@@ -13,7 +13,7 @@ from api.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from api.schemas.common import can_be_row_id
 from api.services import answers
 from api.temporal import query_workflow
-from db.history import record
+from db.history import record_on
 from db.models import Manager, Task
 from domain import TaskKind, TaskStatus, order_workflow_id
 from workflows.order_chase import OrderChase
@@ -94,11 +94,9 @@ async def release_task(
     if task.assignee_id is None:
         raise Conflict(f"task {task_id} is already in the pool", "refused_in_pool", id=task_id)
     task.assignee_id = None
-    record(
+    record_on(
         session,
-        order_id=task.order_id,
-        lead_id=task.lead_id,
-        subscription_id=task.subscription_id,
+        task,
         at=now,
         actor=f"manager:{manager.id}",
         kind="task_released",
