@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities import outbox
 from activities.outbox import commit_once
+from activities.rows import load
 from db.history import already_done, record, record_step
 from db.models import Email, Lead, Manager, Notification
 from domain import LEAD_CHASING, EmailStatus
@@ -281,14 +282,8 @@ def stop_reason(lead: Lead, chase_number: int) -> str | None:
 
 async def load_lead(session: AsyncSession, lead_id: str) -> Lead:
     """The lead an activity works on; a missing one is a permanent failure, not a retry."""
-    lead = await session.get(Lead, lead_id)
-    if lead is None:
-        raise ApplicationError(f"lead {lead_id!r} does not exist", non_retryable=True)
-    return lead
+    return await load(session, Lead, "lead", lead_id)
 
 
 async def load_manager(session: AsyncSession, manager_id: str) -> Manager:
-    manager = await session.get(Manager, manager_id)
-    if manager is None:
-        raise ApplicationError(f"manager {manager_id!r} does not exist", non_retryable=True)
-    return manager
+    return await load(session, Manager, "manager", manager_id)

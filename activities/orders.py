@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities import metrics
+from activities.rows import load, missing
 from db.history import already_done, record, record_step
 from db.locks import Missing, lock_order
 from db.models import Discount, Order, Task
@@ -150,12 +150,9 @@ async def lock_order_row(session: AsyncSession, order_id: str) -> Order:
     try:
         return await lock_order(session, order_id)
     except Missing:
-        raise ApplicationError(f"order {order_id!r} does not exist", non_retryable=True) from None
+        raise missing("order", order_id) from None
 
 
 async def load_order(session: AsyncSession, order_id: str) -> Order:
     """The order an activity works on; a missing one is a permanent failure, not a retry."""
-    order = await session.get(Order, order_id)
-    if order is None:
-        raise ApplicationError(f"order {order_id!r} does not exist", non_retryable=True)
-    return order
+    return await load(session, Order, "order", order_id)

@@ -29,7 +29,7 @@ from db.session import Sessions
 from db.suppressions import suppress
 from domain import EmailStatus
 from mail.backends import Mailer, PermanentDeliveryError
-from mail.render import RenderedEmail
+from mail.render import RenderedEmail, render_email
 from mail.unsubscribe import message_id
 
 SetupT = TypeVar("SetupT")
@@ -45,6 +45,20 @@ class SendingActivities(Generic[SetupT]):
     mailer: Mailer
     templates: jinja2.Environment
     setup: SetupT
+
+    def render(
+        self, kind: str, language: str, context: dict[str, Any], *, what: str
+    ) -> RenderedEmail:
+        """The email `kind` in `language`; `what` names it in the failure."""
+        try:
+            return render_email(self.templates, kind, language, context)
+        except jinja2.TemplateError as error:
+            # A missing template or variable is a deployment bug: retrying cannot fix it.
+            raise ApplicationError(
+                f"{what} ({language}) cannot be rendered: {error!r}",
+                type="TemplateError",
+                non_retryable=True,
+            ) from error
 
 
 async def find(session: AsyncSession, key: str) -> Email | None:

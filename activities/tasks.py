@@ -9,9 +9,9 @@ from datetime import datetime
 import jinja2
 from sqlalchemy import select
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities.orders import load_order
+from activities.rows import load
 from db.history import record_on
 from db.models import Order, Subscription, Task
 from db.session import Sessions
@@ -60,11 +60,9 @@ class TaskActivities:
             if existing is not None:
                 return existing
             if new.subscription_id is not None:
-                subscription = await session.get(Subscription, new.subscription_id)
-                if subscription is None:
-                    raise ApplicationError(
-                        f"subscription {new.subscription_id!r} does not exist", non_retryable=True
-                    )
+                subscription = await load(
+                    session, Subscription, "subscription", new.subscription_id
+                )
                 task = self._task(
                     new,
                     subscription,
