@@ -76,11 +76,7 @@ async def answer_task(
         temporal,
         task_id=task_id,
         manager=manager,
-        answer=body.answer,
-        at=body.at,
-        note=body.note,
-        number=body.number,
-        valid_days=body.valid_days,
+        body=body,
         zone=settings.default_timezone,
         now=await clock(),
     )

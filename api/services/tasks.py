@@ -11,6 +11,7 @@ from temporalio.client import Client
 
 from api.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from api.schemas.common import can_be_row_id
+from api.schemas.tasks import AnswerIn
 from api.services import answers
 from api.temporal import query_workflow
 from db.history import record_on
@@ -37,16 +38,15 @@ async def answer_task(
     *,
     task_id: int,
     manager: Manager,
-    answer: str,
-    at: datetime | None,
-    note: str | None,
+    body: AnswerIn,
     zone: str,
     now: datetime,
-    number: int | None = None,
-    valid_days: int | None = None,
 ) -> Task:
     """Check the answer and claim the task: one answer wins, then its workflow hears it.
     A naive `at` is read in `zone` (the API's default zone, the web app's manager's)."""
+    answer, at = body.answer, body.at
+    # A choice takes no number, a number question a validity only when it is a discount.
+    number, valid_days = body.number, body.valid_days
     task = await visible_task(session, task_id, manager)
     if task.status != TaskStatus.OPEN:
         raise answers.taken(task)
@@ -74,7 +74,7 @@ async def answer_task(
         answer_at = await _checked_time(answer, at, task, zone, now, temporal)
         number = valid_days = None
     task = await answers.claim(
-        session, task, manager, answer, answer_at, note, now, number, valid_days
+        session, task, manager, answer, answer_at, body.note, now, number, valid_days
     )
     await answers.deliver(session, temporal, task, now)
     return task
