@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.work_calendar import CalendarError, ChaseClock
 
 from domain import OfferStatus
-from workflows.activity_policy import ACTIVITY_TIMEOUT, WRITE_RETRY
+from workflows.activity_calls import db_activity
 from workflows.pause import Pause
 from workflows.waits import seconds_until, wait_at_most
 
@@ -115,7 +115,7 @@ class EmailCadence:
         if await self._send_window_opened():
             return
         key = f"{workflow.info().workflow_id}:discount:personal_offer"
-        granted = await workflow.execute_activity_method(
+        granted = await db_activity(
             DiscountActivities.grant,
             DiscountGrant(
                 key=key,
@@ -124,8 +124,6 @@ class EmailCadence:
                 valid_until=workflow.now() + timedelta(seconds=timings.offer_valid),
                 at=workflow.now(),
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
         )
         if not granted.granted or self._stopped():
             return
@@ -141,11 +139,9 @@ class EmailCadence:
         await wait_at_most(self.host.closed, seconds_until(granted.valid_until))
         if self.host.closed():
             return
-        expired = await workflow.execute_activity_method(
+        expired = await db_activity(
             DiscountActivities.expire,
             DiscountExpiry(key=key, order_id=self.host.order_id, at=workflow.now()),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
         )
         self.offer.status = expired.status
 
