@@ -93,4 +93,9 @@ async def keep_redelivering(
             logger.warning("redelivery postponed: %s", error)
         except Exception:
             logger.exception("redelivery failed; trying again")
+        # A cancellation that a call on the way swallowed or turned into an error (caught
+        # above) still ends the loop: the app's shutdown waits for it.
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise asyncio.CancelledError
         await asyncio.sleep(INTERVAL)
