@@ -37,6 +37,9 @@ from tests.servers import cached_binary, free_port, serve_api, temporal_cli
 from tests.time_skipping import free_the_clock
 from worker import WorkerDeps, build_worker, compile_workflow_code, make_deps
 
+# Fixtures kept in their own modules.
+pytest_plugins = ["tests.fixtures_chase"]
+
 
 def pytest_report_header() -> list[str]:
     """What the suite is about to start, printed before the first test."""

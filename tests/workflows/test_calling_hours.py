@@ -8,12 +8,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
-import pytest
-from temporalio.testing import WorkflowEnvironment
-
 from db.session import Sessions
-from settings import Settings
 from tests.factories import outbox
 from tests.walk import Walk, when
 
@@ -21,11 +16,6 @@ MOSCOW = ZoneInfo("Europe/Moscow")
 VLADIVOSTOK = ZoneInfo("Asia/Vladivostok")
 FRIDAY, MONDAY = 4, 0
 OFFICE = "Mon-Fri 09:00-19:00"
-
-
-@pytest.fixture
-async def walk(ts_api: httpx.AsyncClient, ts_env: WorkflowEnvironment, settings: Settings) -> Walk:
-    return Walk(ts_api, ts_env, settings)
 
 
 async def taken_on_friday_evening(

@@ -7,7 +7,6 @@ import asyncio
 from datetime import datetime, time, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -22,11 +21,6 @@ from tests.workflows.test_calling_hours import FRIDAY, MOSCOW, OFFICE
 from tests.workflows.test_send_window import sent
 from workflows.messages import ChaseResume, OrderChaseInput, Resume
 from workflows.order_chase import OrderChase
-
-
-@pytest.fixture
-async def walk(ts_api: httpx.AsyncClient, ts_env: WorkflowEnvironment, settings: Settings) -> Walk:
-    return Walk(ts_api, ts_env, settings)
 
 
 async def shown(walk: Walk, order_id: str, check: Any) -> dict[str, Any]:

@@ -7,7 +7,6 @@ import asyncio
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -27,11 +26,6 @@ BERLIN = ZoneInfo("Europe/Berlin")
 def settings(settings: Settings) -> Settings:
     """The product's send window; everything else as the suite has it."""
     return settings.model_copy(update={"send_window": "09:00-21:00"})
-
-
-@pytest.fixture
-async def walk(ts_api: httpx.AsyncClient, ts_env: WorkflowEnvironment, settings: Settings) -> Walk:
-    return Walk(ts_api, ts_env, settings)
 
 
 async def at_local(walk: Walk, wall: time, zone: ZoneInfo, days: int = 1) -> datetime:
