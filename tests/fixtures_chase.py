@@ -1,10 +1,11 @@
 """Fixtures the chase tests share (registered in tests/conftest.py): a walk through the HTTP API,
-and an order whose chase has just started, both on the time-skipping server."""
+and order chases started on the time-skipping server."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from tests.mailbox import Mailbox
 from tests.walk import Walk
 from workflows.messages import OrderChaseResult
 from workflows.order_chase import OrderChase
+from workflows.timings import OrderTimings
 
 
 @pytest.fixture
@@ -34,15 +36,34 @@ class Chase:
     started: datetime  # by the time-skipping server's clock
 
 
+@dataclass(frozen=True)
+class Chases:
+    """Starts order chases on the time-skipping server, where the test's worker runs them."""
+
+    env: WorkflowEnvironment
+    sessions: Sessions
+    settings: Settings
+
+    async def start(self, timings: OrderTimings | None = None, **order: Any) -> Chase:
+        """A new order (make_order's, with these fields) and its chase; `timings` replaces
+        the settings' ones."""
+        made = await make_order(self.sessions, **order)
+        handle = await start_order_chase(self.env.client, self.settings, made, timings)
+        return Chase(made, handle, (await handle.describe()).start_time)
+
+
 @pytest.fixture
-async def chase(
+def chases(
     ts_env: WorkflowEnvironment,
     ts_worker: Worker,
     sessions: Sessions,
     settings: Settings,
-    mailbox: Mailbox,  # emptied before the chase sends its first email
-) -> Chase:
+    mailbox: Mailbox,  # emptied before a chase sends its first email
+) -> Chases:
+    return Chases(ts_env, sessions, settings)
+
+
+@pytest.fixture
+async def chase(chases: Chases) -> Chase:
     """Anna's order of "Python for analysts" (tests/factories.py), its chase just started."""
-    order = await make_order(sessions)
-    handle = await start_order_chase(ts_env.client, settings, order)
-    return Chase(order, handle, (await handle.describe()).start_time)
+    return await chases.start()

@@ -17,6 +17,7 @@ from db.models import Discount, OrderEvent
 from db.session import Sessions
 from mail.links import PayToken, pay_links
 from settings import Settings
+from tests.api.test_orders import order_body
 from tests.factories import history, outbox
 from tests.fixtures_chase import Chase
 from tests.mailbox import Mailbox
@@ -242,18 +243,13 @@ async def test_a_product_configured_with_a_landing_email_sends_its_own_cadence_i
 ) -> None:
     # Order ids are unique per test: the time-skipping server outlives every test's database.
     order_id = f"L-{uuid.uuid4().hex[:8]}"
-    created = await walk.api.post(
-        "/v1/orders",
-        json={
-            "id": order_id,
-            "product": {"id": "course-landing", "name": "Python для аналитиков"},
-            "amount": "4900.00",
-            "currency": "RUB",
-            "customer": {"name": "Анна", "email": "anna@example.com", "phone": "+79000000000"},
-            "language": "ru",
-        },
-        headers=walk.backend,
+    body = order_body(
+        order_id,
+        product={"id": "course-landing", "name": "Python для аналитиков"},
+        customer={"name": "Анна", "email": "anna@example.com", "phone": "+79000000000"},
+        language="ru",
     )
+    created = await walk.api.post("/v1/orders", json=body, headers=walk.backend)
     assert created.status_code == 201, created.text
     handle = walk.env.client.get_workflow_handle(f"order-{order_id}")
     started = (await handle.describe()).start_time

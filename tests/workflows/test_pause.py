@@ -14,12 +14,12 @@ from temporalio.worker import Worker
 from api.app import create_app
 from db.session import Sessions
 from settings import Settings
-from tests.factories import history, make_order, outbox
+from tests.factories import history, make_order, outbox, start_order_chase
 from tests.servers import serve_api
 from tests.walk import Walk, when
 from tests.workflows.test_calling_hours import FRIDAY, MOSCOW, OFFICE
 from tests.workflows.test_send_window import sent
-from workflows.messages import ChaseResume, OrderChaseInput, Resume
+from workflows.messages import ChaseResume, Resume
 from workflows.order_chase import OrderChase
 
 
@@ -198,29 +198,20 @@ async def test_a_pause_goes_on_in_the_run_a_long_chase_continues_as(
     order = await make_order(sessions, id="PA-4", chase_started=True, assignee_id="olga")
     now = await walk.now()
     until = now + timedelta(days=2)
-    handle = await ts_env.client.start_workflow(
-        OrderChase.run,
-        OrderChaseInput(
-            order_id=order.id,
-            has_phone=True,
-            timings=settings.order_timings(),
-            resume=Resume(
-                ends_at=(now + timedelta(days=20)).isoformat(),
-                assignee_id="olga",
-                partially_paid=False,
-                phone_changes=0,
-                dials=4,
-                tasks_opened=20,
-                events_seen=[],
-                opened=[],
-                paused_until=until.isoformat(),
-                pause_reason="away",
-                pause_seq=7,
-            ),
-        ),
-        id="order-PA-4",
-        task_queue=settings.temporal_task_queue,
+    resume = Resume(
+        ends_at=(now + timedelta(days=20)).isoformat(),
+        assignee_id="olga",
+        partially_paid=False,
+        phone_changes=0,
+        dials=4,
+        tasks_opened=20,
+        events_seen=[],
+        opened=[],
+        paused_until=until.isoformat(),
+        pause_reason="away",
+        pause_seq=7,
     )
+    handle = await start_order_chase(ts_env.client, settings, order, resume=resume)
     view = await shown(walk, "PA-4", lambda v: v["process"]["paused_until"] is not None)
     assert moment(view["process"]["paused_until"]) == until
     await walk.skip(days=1)

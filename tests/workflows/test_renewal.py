@@ -299,8 +299,7 @@ async def test_bad_input_is_refused_and_changes_nothing(walk: Walk) -> None:
 async def test_a_refused_reminder_leaves_the_call_and_the_period_going(
     walk: Walk, sessions: Sessions, smtp_server: SmtpServer
 ) -> None:
-    smtp_server.refuse.add("gone@example.com")
-    try:
+    with smtp_server.refusing("gone@example.com"):
         created = await subscribe(
             walk,
             "S-6",
@@ -317,8 +316,6 @@ async def test_a_refused_reminder_leaves_the_call_and_the_period_going(
         assert [p["outcome"] for p in lapsed["periods"]] == ["lapsed"]
         history = await walk.api.get("/v1/subscriptions/S-6/history", headers=walk.backend)
         assert "email_failed" in [line["kind"] for line in history.json()]
-    finally:
-        smtp_server.refuse.discard("gone@example.com")
 
 
 async def test_the_renewal_call_waits_for_the_manager_s_working_hours(walk: Walk) -> None:
