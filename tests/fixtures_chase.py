@@ -29,6 +29,14 @@ async def walk(ts_api: httpx.AsyncClient, ts_env: WorkflowEnvironment, settings:
     return Walk(ts_api, ts_env, settings)
 
 
+@pytest.fixture
+async def dev_walk(
+    api: httpx.AsyncClient, dev_env: WorkflowEnvironment, settings: Settings
+) -> Walk:
+    """The same over the API on the dev server, in real time (it cannot skip)."""
+    return Walk(api, dev_env, settings)
+
+
 @dataclass(frozen=True)
 class Chase:
     order: Order

@@ -16,6 +16,25 @@ from tests.conftest import backend_auth
 from tests.time_skipping import skip
 
 
+async def register_manager(
+    api: httpx.AsyncClient, backend: dict[str, str], manager_id: str, **fields: str
+) -> dict[str, str]:
+    """Register a manager as the backend (`backend`: its headers); the headers that
+    authenticate as them."""
+    response = await api.post(
+        "/v1/managers",
+        json={
+            "id": manager_id,
+            "name": manager_id.title(),
+            "email": f"{manager_id}@shop.example",
+            **fields,
+        },
+        headers=backend,
+    )
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
 class Walk:
     def __init__(self, api: httpx.AsyncClient, env: WorkflowEnvironment, settings: Settings):
         self.api = api
@@ -27,18 +46,9 @@ class Walk:
     async def manager(self, manager_id: str, **fields: str) -> dict[str, str]:
         """Register a manager (`timezone`, `working_hours`...); returns the headers that
         authenticate as them."""
-        response = await self.api.post(
-            "/v1/managers",
-            json={
-                "id": manager_id,
-                "name": manager_id.title(),
-                "email": f"{manager_id}@shop.example",
-                **fields,
-            },
-            headers=self.backend,
+        self.managers[manager_id] = await register_manager(
+            self.api, self.backend, manager_id, **fields
         )
-        assert response.status_code == 201, response.text
-        self.managers[manager_id] = {"Authorization": f"Bearer {response.json()['token']}"}
         return self.managers[manager_id]
 
     async def create_order(
