@@ -27,9 +27,8 @@ from tests.api.test_orders import order_body
 from tests.api.test_together import ended, eventually, open_task
 from tests.conftest import backend_auth
 from tests.factories import history
-from tests.mailbox import Mailbox
 from tests.servers import cached_binary, serve_api
-from tests.walk import register_manager
+from tests.walk import Walk, register_manager
 
 # What a header, a file name or a template must never carry: one of each category.
 POISON = ["\u2028", "\u2029", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\x00", "\u202e"]
@@ -164,14 +163,9 @@ async def unreachable_temporal() -> Client:
 
 
 async def test_with_temporal_down_writes_are_503_with_retry_after_and_nothing_is_lost(
-    settings: Settings,
-    sessions: Sessions,
-    unreachable_temporal: Client,
-    api: httpx.AsyncClient,
-    dev_env: Any,
-    mailbox: Mailbox,
+    dev_walk: Walk, settings: Settings, sessions: Sessions, unreachable_temporal: Client
 ) -> None:
-    auth = backend_auth(settings)
+    api, auth = dev_walk.api, dev_walk.backend
     assert (await api.post("/v1/orders", json=order_body("OUT-1"), headers=auth)).is_success
     async with serve_api(create_app(settings, temporal=unreachable_temporal)) as down:
         started = time.monotonic()
@@ -188,12 +182,12 @@ async def test_with_temporal_down_writes_are_503_with_retry_after_and_nothing_is
         owed = await session.get(OrderEvent, "p-out")
         assert owed is not None and owed.signalled_at is None
     clock = _far_future
-    assert await redeliver_owed(sessions, dev_env.client, settings, clock) == 1
+    assert await redeliver_owed(sessions, dev_walk.env.client, settings, clock) == 1
     assert (await ended(api, settings, "OUT-1"))["status"] == "paid"
     # The backend retrying the order it was refused gets it created and chased.
     retried = await api.post("/v1/orders", json=order_body("OUT-2"), headers=auth)
     assert retried.status_code == 200 and retried.json()["status"] == "new"
-    assert (await dev_env.client.get_workflow_handle("order-OUT-2").describe()).run_id
+    assert (await dev_walk.env.client.get_workflow_handle("order-OUT-2").describe()).run_id
 
 
 async def _far_future() -> datetime:

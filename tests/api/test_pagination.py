@@ -3,34 +3,26 @@ plain JSON array of before on each page."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
-from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
 from db.models import HistoryEntry, Notification, Task
 from db.session import Sessions
 from settings import Settings
 from tests.conftest import backend_auth
 from tests.factories import make_order
-from tests.servers import serve_api
 from tests.walk import register_manager
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
-@pytest_asyncio.fixture
-async def api(
-    settings: Settings, sessions: Sessions, dev_env: WorkflowEnvironment
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The lists need no worker."""
-    async with serve_api(create_app(settings, temporal=dev_env.client)) as client:
-        yield client
+@pytest.fixture
+def dev_worker(sessions: Sessions) -> None:
+    """The lists need no worker: the suite's `api` is served without one here, on an emptied
+    database."""
 
 
 async def walk_pages(
