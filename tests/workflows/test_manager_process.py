@@ -9,13 +9,11 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from db.session import Sessions
-from settings import Settings
 from tests.factories import history, outbox
 from tests.mailbox import Mailbox
 from tests.walk import Walk, when
@@ -24,8 +22,7 @@ from workflows.order_chase import OrderChase
 
 
 @pytest.fixture
-async def walk(ts_api: httpx.AsyncClient, ts_env: WorkflowEnvironment, settings: Settings) -> Walk:
-    walk = Walk(ts_api, ts_env, settings)
+async def walk(walk: Walk) -> Walk:
     await walk.manager("olga")
     await walk.manager("ivan")
     return walk

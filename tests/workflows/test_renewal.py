@@ -14,11 +14,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 from temporalio.client import WorkflowExecutionDescription, WorkflowExecutionStatus
-from temporalio.testing import WorkflowEnvironment
 
 from db.models import Email
 from db.session import Sessions
-from settings import Settings
 from tests.factories import make_order
 from tests.mailbox import Mailbox, SmtpServer
 from tests.walk import Walk
@@ -27,8 +25,7 @@ PRODUCT = {"id": "club-python", "name": "Python club"}
 
 
 @pytest.fixture
-async def walk(ts_api: httpx.AsyncClient, ts_env: WorkflowEnvironment, settings: Settings) -> Walk:
-    walk = Walk(ts_api, ts_env, settings)
+async def walk(walk: Walk) -> Walk:
     await walk.manager("olga")
     return walk
 
