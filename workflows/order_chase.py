@@ -59,30 +59,21 @@ from workflows.messages import (
     Resume,
     Unsubscribed,
 )
+from workflows.patch_ids import (
+    DIAL_ID_SEPARATOR,
+    EMAIL_BOUNCE_TASK,
+    END_HEARD_BEFORE_EXPIRY,
+    NO_PHONE_CHECK,
+    PAUSE,
+    PAYMENT_AFTER_END,
+    SEARCH_ATTRIBUTES,
+    SMS_PAYMENT_LINK,
+)
 from workflows.pause import Pause, moment
 from workflows.search_attributes import ASSIGNEE_ID, CHASE_STAGE, ORDER_STATUS
 from workflows.special_terms import SpecialTerms
 from workflows.tasks import ORDER_TASKS, Reassignment, TaskAnswer
 from workflows.waits import seconds_until
-
-# Patch ids (README: "Changing a process while chases run").
-# The payment link by SMS at the start of the grace delay.
-SMS_PAYMENT_LINK = "sms-payment-link"
-# Dial children named `order-<id>/dial-<n>`: no other order's chase can have that id.
-DIAL_ID_SEPARATOR = "dial-id-separator"
-# Money wins: a full payment heard after the chase ended otherwise closes it as paid.
-PAYMENT_AFTER_END = "payment-after-end"
-# Search attributes (workflows/search_attributes.py) upserted as the chase moves.
-SEARCH_ATTRIBUTES = "search-attributes"
-# A customer address that bounced opens an "Email bounced" task.
-EMAIL_BOUNCE_TASK = "email-bounce-task"
-# The window's end expires only a chase that nothing else ended first.
-END_HEARD_BEFORE_EXPIRY = "end-heard-before-expiry"
-# Five days without a phone open a "check the order" task beside the pending wait.
-NO_PHONE_CHECK = "no-phone-check"
-# Pause and resume (workflows/pause.py), checked where a change arrives: a history in which
-# an older worker received the signal and ignored it replays ignoring it.
-PAUSE = "pause"
 
 
 @workflow.defn
