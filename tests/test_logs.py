@@ -17,12 +17,12 @@ from temporalio.worker import Worker
 from api.app import create_app
 from db.session import Sessions
 from log_config import configure_logging
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.servers import serve_api
 from settings import Settings
 from tests.api.test_orders import order_body
 from tests.conftest import backend_auth
 from tests.factories import history, make_order, start_order_chase
-from tests.mailbox import Mailbox
-from tests.servers import serve_api
 from workflows.messages import PaymentReceived
 from workflows.order_chase import OrderChase
 from workflows.tasks import TaskAnswer

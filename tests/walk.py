@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
+from scripts.devstack.time_skipping import skip
 from settings import Settings
 from tests.conftest import backend_auth
-from tests.time_skipping import skip
 
 
 class Walk:

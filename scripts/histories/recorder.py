@@ -20,6 +20,8 @@ from cli.history import history_to_json
 from db.migrate import upgrade
 from db.models import Manager
 from db.session import Sessions, make_engine, make_sessions
+from scripts.devstack.mailbox import SmtpServer
+from scripts.devstack.servers import cached_binary, free_port
 from scripts.histories.recording import (
     MANAGER,
     OFFICE_HOURS,
@@ -31,8 +33,6 @@ from scripts.histories.recording import (
 from scripts.histories.registry import RecordedPath, say, shown
 from settings import DefaultSettings
 from temporal_client import register_search_attributes
-from tests.mailbox import SmtpServer
-from tests.servers import cached_binary, free_port
 from worker import WORKFLOWS, build_worker, make_deps
 
 

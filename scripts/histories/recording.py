@@ -16,10 +16,10 @@ from temporalio.testing import WorkflowEnvironment
 from db.models import Email, Lead, Order, Task
 from db.session import Sessions
 from domain import dial_workflow_id, order_workflow_id
+from scripts.devstack.mailbox import SmtpServer
+from scripts.devstack.time_skipping import skip
 from settings import Settings
 from tests.factories import make_order, start_order_chase
-from tests.mailbox import SmtpServer
-from tests.time_skipping import skip
 from workflows.dial import Dial
 from workflows.lead_chase import LeadChase
 from workflows.messages import (

@@ -13,10 +13,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.models import WebhookEvent
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox, SmtpServer
 from settings import Settings
 from tests.conftest import backend_auth
 from tests.factories import history
-from tests.mailbox import Mailbox, SmtpServer
 from tests.walk import Walk
 
 

@@ -22,13 +22,13 @@ from api.redelivery import redeliver_owed
 from db.models import Order, OrderEvent
 from db.session import Sessions
 from mail.links import PayLinks
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.servers import cached_binary, serve_api
 from settings import DEV_PAY_LINK_SECRET, Settings, WeakSecrets
 from tests.api.test_orders import order_body
 from tests.api.test_together import ended, eventually, manager, open_task
 from tests.conftest import backend_auth
 from tests.factories import history
-from tests.mailbox import Mailbox
-from tests.servers import cached_binary, serve_api
 
 # What a header, a file name or a template must never carry: one of each category.
 POISON = ["\u2028", "\u2029", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\x00", "\u202e"]

@@ -10,10 +10,10 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox
 from settings import Settings
 from tests.conftest import backend_auth
 from tests.factories import history, load_order
-from tests.mailbox import Mailbox
 
 
 def order_body(order_id: str = "A-1001", **overrides: Any) -> dict[str, Any]:

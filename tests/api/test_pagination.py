@@ -15,10 +15,10 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from db.models import HistoryEntry, Notification, Task
 from db.session import Sessions
+from scripts.devstack.servers import serve_api
 from settings import Settings
 from tests.conftest import backend_auth
 from tests.factories import make_order
-from tests.servers import serve_api
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

@@ -13,9 +13,9 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox
 from settings import Settings
 from tests.factories import outbox
-from tests.mailbox import Mailbox
 from tests.walk import Walk
 from workflows.messages import CheckinResult
 

@@ -17,11 +17,11 @@ from temporalio.worker import Worker
 from db.models import Discount, OrderEvent
 from db.session import Sessions
 from mail.links import PayToken, pay_links
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.time_skipping import skip
 from settings import Settings
 from tests.conftest import backend_auth
 from tests.factories import history, make_order, outbox, start_order_chase
-from tests.mailbox import Mailbox
-from tests.time_skipping import skip
 from workflows.messages import OrderChaseResult, PaymentReceived
 from workflows.order_chase import OrderChase
 

@@ -9,10 +9,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox, SmtpServer
+from scripts.devstack.time_skipping import skip
 from settings import Settings
 from tests.factories import load_order, make_order, outbox, start_order_chase
-from tests.mailbox import Mailbox, SmtpServer
-from tests.time_skipping import skip
 from workflows.messages import OrderCancelled, OrderChaseResult, PaymentReceived
 from workflows.order_chase import OrderChase
 

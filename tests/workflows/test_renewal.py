@@ -18,9 +18,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.models import Email
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox, SmtpServer
 from settings import Settings
 from tests.factories import make_order
-from tests.mailbox import Mailbox, SmtpServer
 from tests.walk import Walk
 
 PRODUCT = {"id": "club-python", "name": "Python club"}

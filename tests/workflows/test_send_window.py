@@ -14,9 +14,9 @@ from temporalio.worker import Worker
 
 from api.app import create_app
 from db.session import Sessions
+from scripts.devstack.servers import serve_api
 from settings import Settings
 from tests.factories import outbox
-from tests.servers import serve_api
 from tests.walk import Walk
 
 KALININGRAD = ZoneInfo("Europe/Kaliningrad")
