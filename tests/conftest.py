@@ -254,7 +254,3 @@ async def ts_api(
     app = create_app(settings, temporal=ts_env.client, clock=ts_env.get_current_time)
     async with serve_api(app) as client:
         yield client
-
-
-def backend_auth(settings: Settings) -> dict[str, str]:
-    return {"Authorization": f"Bearer {settings.backend_token.get_secret_value()}"}

@@ -19,9 +19,9 @@ from db.session import Sessions
 from log_config import configure_logging
 from scripts.devstack.mailbox import Mailbox
 from scripts.devstack.servers import serve_api
+from scripts.devstack.walk import backend_auth
 from settings import Settings
 from tests.api.test_orders import order_body
-from tests.conftest import backend_auth
 from tests.factories import history, make_order, start_order_chase
 from workflows.messages import PaymentReceived
 from workflows.order_chase import OrderChase

@@ -13,9 +13,9 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from scripts.devstack.mailbox import Mailbox
 from scripts.devstack.servers import serve_api
+from scripts.devstack.walk import backend_auth
 from settings import Settings
 from tests.api.test_orders import order_body
-from tests.conftest import backend_auth
 from tracing import temporal_interceptors, tracer_provider
 from worker import WorkerDeps, build_worker
 

@@ -22,9 +22,9 @@ from api.app import create_app
 from db.session import Sessions
 from scripts.devstack.mailbox import Mailbox
 from scripts.devstack.servers import serve_api
+from scripts.devstack.walk import backend_auth
 from settings import Settings
 from tests.api.test_orders import order_body
-from tests.conftest import backend_auth
 from tests.factories import history, load_order, outbox
 from workflows.enrollment import EnrollmentJob
 

@@ -24,10 +24,10 @@ from db.session import Sessions
 from mail.links import PayLinks
 from scripts.devstack.mailbox import Mailbox
 from scripts.devstack.servers import cached_binary, serve_api
+from scripts.devstack.walk import backend_auth
 from settings import DEV_PAY_LINK_SECRET, Settings, WeakSecrets
 from tests.api.test_orders import order_body
 from tests.api.test_together import ended, eventually, manager, open_task
-from tests.conftest import backend_auth
 from tests.factories import history
 
 # What a header, a file name or a template must never carry: one of each category.

@@ -10,9 +10,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.models import HistoryEntry
 from db.session import Sessions
+from scripts.devstack.walk import Walk
 from settings import Settings
 from tests.factories import history
-from tests.walk import Walk
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from scripts.devstack.walk import backend_auth
 from settings import Settings
 from tests.api.test_together import manager
-from tests.conftest import backend_auth
 
 # Per operation and token: enough to reach every declared status, few enough for the suite.
 EXAMPLES = 12

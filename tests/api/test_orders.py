@@ -11,8 +11,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.session import Sessions
 from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.walk import backend_auth
 from settings import Settings
-from tests.conftest import backend_auth
 from tests.factories import history, load_order
 
 

@@ -16,8 +16,8 @@ from api.app import create_app
 from db.models import HistoryEntry, Notification, Task
 from db.session import Sessions
 from scripts.devstack.servers import serve_api
+from scripts.devstack.walk import backend_auth
 from settings import Settings
-from tests.conftest import backend_auth
 from tests.factories import make_order
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -16,9 +16,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.session import Sessions
 from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.walk import backend_auth
 from settings import Settings
 from tests.api.test_orders import order_body
-from tests.conftest import backend_auth
 from tests.factories import history
 
 ROUNDS = 5

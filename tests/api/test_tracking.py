@@ -17,9 +17,9 @@ from api.routes.tracking import PIXEL
 from db.models import Email, HistoryEntry
 from db.session import Sessions
 from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.walk import backend_auth
 from settings import Settings
 from tests.api.test_orders import order_body, wait_for_status
-from tests.conftest import backend_auth
 from tests.factories import history, outbox
 
 

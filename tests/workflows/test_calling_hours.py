@@ -13,9 +13,9 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from db.session import Sessions
+from scripts.devstack.walk import Walk, when
 from settings import Settings
 from tests.factories import outbox
-from tests.walk import Walk, when
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 VLADIVOSTOK = ZoneInfo("Asia/Vladivostok")

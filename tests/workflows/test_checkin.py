@@ -14,9 +14,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.session import Sessions
 from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.walk import Walk
 from settings import Settings
 from tests.factories import outbox
-from tests.walk import Walk
 from workflows.messages import CheckinResult
 
 

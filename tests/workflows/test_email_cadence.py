@@ -19,8 +19,8 @@ from db.session import Sessions
 from mail.links import PayToken, pay_links
 from scripts.devstack.mailbox import Mailbox
 from scripts.devstack.time_skipping import skip
+from scripts.devstack.walk import backend_auth
 from settings import Settings
-from tests.conftest import backend_auth
 from tests.factories import history, make_order, outbox, start_order_chase
 from workflows.messages import OrderChaseResult, PaymentReceived
 from workflows.order_chase import OrderChase

@@ -9,9 +9,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 from db.session import Sessions
+from scripts.devstack.walk import Walk
 from settings import Settings
 from tests.factories import make_order
-from tests.walk import Walk
 from workflows.messages import OrderChaseInput, OrderChaseResult
 from workflows.order_chase import OrderChase
 

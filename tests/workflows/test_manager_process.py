@@ -16,9 +16,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.session import Sessions
 from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.walk import Walk, when
 from settings import Settings
 from tests.factories import history, outbox
-from tests.walk import Walk, when
 from workflows.messages import OrderChaseResult
 from workflows.order_chase import OrderChase
 

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from scripts.devstack.walk import Walk, when
 from settings import Settings
-from tests.walk import Walk, when
 from tests.workflows.test_calling_hours import MOSCOW, OFFICE, local, unanswered_calls
 
 

@@ -19,9 +19,9 @@ from temporalio.testing import WorkflowEnvironment
 from db.models import Email
 from db.session import Sessions
 from scripts.devstack.mailbox import Mailbox, SmtpServer
+from scripts.devstack.walk import Walk
 from settings import Settings
 from tests.factories import make_order
-from tests.walk import Walk
 
 PRODUCT = {"id": "club-python", "name": "Python club"}
 

@@ -20,9 +20,9 @@ from temporalio.testing import WorkflowEnvironment
 from db.models import WebhookEvent
 from db.session import Sessions
 from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.walk import Walk, when
 from settings import Settings
 from tests.factories import history, outbox
-from tests.walk import Walk, when
 from tests.workflows.test_email_cadence import pay_link_token, text_of
 from tests.workflows.test_manager_process import dial
 

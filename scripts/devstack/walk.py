@@ -1,5 +1,5 @@
-"""Walking an order chase the way people do: the backend and managers through the HTTP API,
-time moved on by the time-skipping server."""
+"""Walking a chase the way people do: the backend and managers through the HTTP API, time
+moved on by the time-skipping server."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from scripts.devstack.time_skipping import skip
 from settings import Settings
-from tests.conftest import backend_auth
+
+
+def backend_auth(settings: Settings) -> dict[str, str]:
+    """The headers of a call from the shop's backend."""
+    return {"Authorization": f"Bearer {settings.backend_token.get_secret_value()}"}
 
 
 class Walk:
@@ -47,8 +51,9 @@ class Walk:
         phone: str | None = "+79001234567",
         product: tuple[str, str] = ("course-python", "Python for analysts"),
         timezone: str | None = None,
+        email: str = "anna@example.com",
     ) -> None:
-        customer: dict[str, Any] = {"name": "Anna Petrova", "email": "anna@example.com"}
+        customer: dict[str, Any] = {"name": "Anna Petrova", "email": email}
         if phone is not None:
             customer["phone"] = phone
         if timezone is not None:
