@@ -53,20 +53,9 @@ class Walk:
         timezone: str | None = None,
         email: str = "anna@example.com",
     ) -> None:
-        customer: dict[str, Any] = {"name": "Anna Petrova", "email": email}
-        if phone is not None:
-            customer["phone"] = phone
-        if timezone is not None:
-            customer["timezone"] = timezone
         response = await self.api.post(
             "/v1/orders",
-            json={
-                "id": order_id,
-                "product": {"id": product[0], "name": product[1]},
-                "amount": "4900.00",
-                "currency": "RUB",
-                "customer": customer,
-            },
+            json=order_body(order_id, phone, product, timezone, email),
             headers=self.backend,
         )
         assert response.status_code == 201, response.text
@@ -106,11 +95,15 @@ class Walk:
         response = await self.api.get(f"/v1/orders/{order_id}/history", headers=self.backend)
         return [line["kind"] for line in response.json()]
 
-    async def tasks(self, manager: str, order_id: str, **params: str) -> list[dict[str, Any]]:
+    async def tasks(
+        self, manager: str, order_id: str | None = None, **params: str
+    ) -> list[dict[str, Any]]:
+        """The tasks `manager` sees (open ones unless `status` says otherwise), of the order
+        or of whatever `params` filter on."""
+        if order_id is not None:
+            params["order_id"] = order_id
         response = await self.api.get(
-            "/v1/tasks",
-            params={"order_id": order_id, "scope": "all", **params},
-            headers=self.managers[manager],
+            "/v1/tasks", params={"scope": "all", **params}, headers=self.managers[manager]
         )
         assert response.status_code == 200, response.text
         return response.json()  # type: ignore[no-any-return]
@@ -188,6 +181,28 @@ class Walk:
         moment = datetime.combine(now.date(), wall, tzinfo=zone)
         moment += timedelta(days=(weekday - now.weekday()) % 7)
         return moment if moment > now else moment + timedelta(weeks=1)
+
+
+def order_body(
+    order_id: str,
+    phone: str | None = "+79001234567",
+    product: tuple[str, str] = ("course-python", "Python for analysts"),
+    timezone: str | None = None,
+    email: str = "anna@example.com",
+) -> dict[str, Any]:
+    """The body of `POST /v1/orders` (and of one order of `POST /v1/orders/import`)."""
+    customer: dict[str, Any] = {"name": "Anna Petrova", "email": email}
+    if phone is not None:
+        customer["phone"] = phone
+    if timezone is not None:
+        customer["timezone"] = timezone
+    return {
+        "id": order_id,
+        "product": {"id": product[0], "name": product[1]},
+        "amount": "4900.00",
+        "currency": "RUB",
+        "customer": customer,
+    }
 
 
 def when(task: dict[str, Any]) -> datetime:

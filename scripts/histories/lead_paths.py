@@ -27,8 +27,8 @@ async def lead_no_response(rec: Recording) -> WorkflowHandle[Any, Any]:
 )
 async def lead_replied(rec: Recording) -> WorkflowHandle[Any, Any]:
     handle = await rec.start_lead_chase("replied")
-    await rec.follow_ups(handle, 2)
-    await rec.stop_lead("replied", "crm-2", "replied")
+    await rec.follow_ups("replied", 2)
+    await rec.stop_lead("replied", "crm-2", type="replied")
     return handle
 
 
@@ -40,8 +40,8 @@ async def lead_replied(rec: Recording) -> WorkflowHandle[Any, Any]:
 )
 async def lead_status_changed(rec: Recording) -> WorkflowHandle[Any, Any]:
     handle = await rec.start_lead_chase("status-changed")
-    await rec.follow_ups(handle, 1)
-    await rec.stop_lead("status-changed", "crm-2", "status_changed", status="won")
+    await rec.follow_ups("status-changed", 1)
+    await rec.stop_lead("status-changed", "crm-2", type="status_changed", status="won")
     return handle
 
 
@@ -53,6 +53,6 @@ async def lead_status_changed(rec: Recording) -> WorkflowHandle[Any, Any]:
 )
 async def lead_search_attributes(rec: Recording) -> WorkflowHandle[Any, Any]:
     handle = await rec.start_lead_chase("searchable")
-    await rec.follow_ups(handle, 1)
-    await rec.stop_lead("searchable", "crm-2", "replied")
+    await rec.follow_ups("searchable", 1)
+    await rec.stop_lead("searchable", "crm-2", type="replied")
     return handle
