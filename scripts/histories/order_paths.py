@@ -17,6 +17,7 @@ from scripts.devstack.walk import order_body
 from scripts.histories.recording import MANAGER, SUCCESSOR, Recording
 from scripts.histories.registry import recorded
 from scripts.histories.steps import (
+    accept,
     after,
     answer,
     cancel,
@@ -29,6 +30,7 @@ from scripts.histories.steps import (
     pause,
     pay,
     reassign,
+    refuse,
     resume,
     retry_gap,
     settled,
@@ -81,26 +83,17 @@ order_path(
     # No event at all: awaiting the result lets the server skip the whole window.
     order(phone=None),
 )
-# fmt: on
-
-
-@recorded(
+order_path(
     "order-paid-while-first-email-held",
-    "OrderChase",
     "paid while the order-received email is greylisted past a 2-minute window: the payment "
     "stands, status paid, thank-you email",
+    refuse("held@example.com", temporarily=True), order(email="held@example.com"),
+    event("pay-1", "paid"),
+    after(minutes=5),  # the email retried well past the window
+    accept("held@example.com"),
     settings={"payment_window": timedelta(minutes=2)},
 )
-async def order_paid_while_first_email_held(rec: Recording) -> WorkflowHandle[Any, Any]:
-    address = "held@example.com"
-    rec.smtp.defer.add(address)
-    try:
-        handle = await rec.order("held", email=address)
-        await rec.event("held", "pay-1", "paid")
-        await rec.sleep(timedelta(minutes=5))  # the email retried well past the window
-    finally:
-        rec.smtp.defer.discard(address)
-    return handle
+# fmt: on
 
 
 # --- Order chase: the manager process (SPEC §1 C) -------------------------------------
@@ -428,20 +421,12 @@ async def order_cadence_send_window(rec: Recording) -> WorkflowHandle[Any, Any]:
     return handle
 
 
-@recorded(
+# fmt: off
+order_path(
     "order-email-bounced-then-paid",
-    "OrderChase",
     'the order-received email is refused (SMTP 550): an "Email bounced" task for the pool, '
     "answered fixed; the address is suppressed, so objection 1 is not sent; paid on day 3",
+    refuse("bounced@example.com"), order(email="bounced@example.com"),
+    answer("email_bounced", "fixed"), accept("bounced@example.com"), after(days=3), pay(),
 )
-async def order_email_bounced_then_paid(rec: Recording) -> WorkflowHandle[Any, Any]:
-    address = "bounced@example.com"
-    rec.smtp.refuse.add(address)
-    try:
-        handle = await rec.order("bounced", email=address)
-        await rec.answer("bounced", "email_bounced", "fixed")
-    finally:
-        rec.smtp.refuse.discard(address)
-    await rec.sleep(timedelta(days=3))
-    await rec.pay("bounced")
-    return handle
+# fmt: on

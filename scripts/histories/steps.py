@@ -57,6 +57,25 @@ def after(**delta: float) -> Step:
     return step(_sleep, timedelta(**delta))
 
 
+async def _refuse(rec: Recording, _: str, address: str, temporarily: bool) -> None:
+    (rec.smtp.defer if temporarily else rec.smtp.refuse).add(address)
+
+
+def refuse(address: str, temporarily: bool = False) -> Step:
+    """The SMTP server refuses mail to `address` from now on: 550, or 451 (greylisting)."""
+    return step(_refuse, address, temporarily)
+
+
+async def _accept(rec: Recording, _: str, address: str) -> None:
+    rec.smtp.refuse.discard(address)
+    rec.smtp.defer.discard(address)
+
+
+def accept(address: str) -> Step:
+    """The SMTP server takes mail to `address` again."""
+    return step(_accept, address)
+
+
 async def retry_gap(rec: Recording, _: str) -> None:
     """The clock moves on to the dial's next call of the day."""
     await rec.sleep(timedelta(seconds=rec.settings.order_timings().retry_gap))
