@@ -205,6 +205,22 @@ def order_body(
     }
 
 
+def subscription_body(
+    subscription_id: str, period_ends_at: datetime, assignee_id: str, language: str = "en"
+) -> dict[str, Any]:
+    """The body of `POST /v1/subscriptions`: Anna's Python club, 990 RUB a period."""
+    return {
+        "id": subscription_id,
+        "product": {"id": "club-python", "name": "Python club"},
+        "price": "990.00",
+        "currency": "RUB",
+        "customer": {"name": "Anna Petrova", "email": "anna@example.com"},
+        "period_ends_at": period_ends_at.isoformat(),
+        "assignee_id": assignee_id,
+        "language": language,
+    }
+
+
 def when(task: dict[str, Any]) -> datetime:
     """When a task was opened, by the workflow's clock."""
     return datetime.fromisoformat(task["created_at"])

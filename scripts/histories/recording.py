@@ -26,7 +26,7 @@ from domain import (
 )
 from scripts.devstack import time_skipping
 from scripts.devstack.mailbox import SmtpServer
-from scripts.devstack.walk import Walk
+from scripts.devstack.walk import Walk, subscription_body
 from settings import Settings
 
 TASK_QUEUE = "record-histories"
@@ -312,16 +312,7 @@ class Recording:
     ) -> WorkflowHandle[Any, Any]:
         """`POST /v1/subscriptions`, sold by `olga` (the renewal call is hers): its renewal
         `renewal-<id>` starts."""
-        body = {
-            "id": subscription_id,
-            "product": {"id": "club-python", "name": "Python club"},
-            "price": "990.00",
-            "currency": "RUB",
-            "customer": {"name": "Anna Petrova", "email": "anna@example.com"},
-            "period_ends_at": (await self.now() + ends_in).isoformat(),
-            "assignee_id": MANAGER,
-            "language": "en",
-        }
+        body = subscription_body(subscription_id, await self.now() + ends_in, MANAGER)
         await self.backend("/v1/subscriptions", body, 201)
         return self.handle(renewal_workflow_id(subscription_id))
 
