@@ -145,19 +145,25 @@ class Recording:
         await self.backend(f"/v1/orders/{order_id}/events", body, 202)
 
     async def pay(self, order_id: str, event_id: str = "pay-1") -> None:
-        """Paid in full; returns once the chase has ended."""
+        """Paid in full, once nothing is in flight (`settled`); returns once the chase has
+        ended."""
+        await self.settled(self.chase(order_id))
         await self.event(order_id, event_id, "paid")
         await self.ended(self.chase(order_id))
 
     async def part_paid(self, order_id: str, event_id: str, amount: str) -> None:
-        """Partly paid; once the parts add up to the amount, the chase ends and this waits."""
+        """Partly paid, once nothing is in flight; once the parts add up to the amount, the
+        chase ends and this waits."""
+        await self.settled(self.chase(order_id))
         await self.event(order_id, event_id, "partially_paid", amount=amount)
         order = await self.walk.order(order_id)
         if float(order["paid_amount"]) >= float(order["amount"]):
             await self.ended(self.chase(order_id))
 
     async def cancel(self, order_id: str, event_id: str = "cancel-1") -> None:
-        """Cancelled by the backend; returns once the chase has ended."""
+        """Cancelled by the backend, once nothing is in flight; returns once the chase has
+        ended."""
+        await self.settled(self.chase(order_id))
         await self.event(order_id, event_id, "cancelled")
         await self.ended(self.chase(order_id))
 
