@@ -12,10 +12,9 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.emails import EmailActivities, OrderEmail
-    from activities.tasks import NewTask, TaskActivities
 
 from domain import TaskKind
-from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
+from workflows.activity_calls import email_activity, open_task
 from workflows.messages import CheckinInput, CheckinResult, CheckinState
 from workflows.tasks import CHECKIN, TaskAnswer
 
@@ -36,21 +35,12 @@ class Checkin:
         await workflow.sleep(timedelta(seconds=input.wait))
         if input.send_email:
             await self._email(input.order_id)
-        title, options = CHECKIN
-        task_id = await workflow.execute_activity_method(
-            TaskActivities.open_task,
-            NewTask(
-                key=self._key(f"task:{TaskKind.CHECKIN}"),
-                order_id=input.order_id,
-                workflow_id=workflow.info().workflow_id,
-                kind=TaskKind.CHECKIN,
-                title=title,
-                options=list(options),
-                assignee_id=None,  # the activity gives it to the order's assignee, else the pool
-                at=workflow.now(),
-            ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
+        task_id = await open_task(
+            self._key(f"task:{TaskKind.CHECKIN}"),
+            TaskKind.CHECKIN,
+            CHECKIN,
+            input.order_id,
+            None,  # the activity gives it to the order's assignee, else the pool
         )
         self.task_id = task_id
         await workflow.wait_condition(lambda: task_id in self.answers)
@@ -70,7 +60,7 @@ class Checkin:
 
     async def _email(self, order_id: str) -> None:
         try:
-            await workflow.execute_activity_method(
+            await email_activity(
                 EmailActivities.send_order_email,
                 OrderEmail(
                     key=self._key("email:checkin"),
@@ -78,8 +68,6 @@ class Checkin:
                     kind="checkin",
                     at=workflow.now(),
                 ),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=EMAIL_RETRY,
             )
         except ActivityError as error:
             # Refused for good (recorded as email_failed): the manager still asks.

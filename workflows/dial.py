@@ -14,21 +14,17 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.calendars import CalendarActivities, WhoseCalendar
-    from activities.tasks import CloseTask, NewTask, TaskActivities
+    from activities.tasks import CloseTask, TaskActivities
 
     # Pure, but holds ZoneInfo objects, which the sandbox would wrap in proxies.
     from workflows.work_calendar import Calendar, CalendarError, ChaseClock
 
 from domain import DialOutcome, TaskKind
-from workflows.activity_policy import ACTIVITY_TIMEOUT, WRITE_RETRY
+from workflows.activity_calls import db_activity, open_task
 from workflows.messages import DialCounters, DialHold, DialInput, DialResult, DialStop
+from workflows.patch_ids import DIAL_WORKING_HOURS, PAUSE
 from workflows.pause import Pause, moment
 from workflows.tasks import CALL_ANSWERS, Reassignment, TaskAnswer
-
-# Patch id: calls inside the assignee's working hours, days counted as working days.
-DIAL_WORKING_HOURS = "dial-working-hours"
-# Patch id: the parent's pause is heard (workflows/pause.py); the order chase's id.
-PAUSE = "pause"
 
 
 @workflow.defn
@@ -57,11 +53,9 @@ class Dial:
         except asyncio.CancelledError:
             # The order ended (paid, cancelled, expired): leave no call task behind.
             if self.open_task_id is not None:
-                await workflow.execute_activity_method(
+                await db_activity(
                     TaskActivities.close_task,
                     CloseTask(self.open_task_id, self.stop_reason, workflow.now()),
-                    start_to_close_timeout=ACTIVITY_TIMEOUT,
-                    retry_policy=WRITE_RETRY,
                 )
             raise
 
@@ -98,11 +92,9 @@ class Dial:
                 return self._result(DialOutcome.UNREACHABLE)
 
     async def _assignees_calendar(self) -> Calendar:
-        spec = await workflow.execute_activity_method(
+        spec = await db_activity(
             CalendarActivities.working_calendar,
             WhoseCalendar(self.assignee_id, workflow.now()),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
         )
         try:
             return spec.calendar()
@@ -182,22 +174,13 @@ class Dial:
     async def _call(self, input: DialInput) -> TaskAnswer:
         await self.pause.sit_out()
         attempt = self.attempts + 1
-        task_id = await workflow.execute_activity_method(
-            TaskActivities.open_task,
-            NewTask(
-                key=f"{workflow.info().workflow_id}:call:{attempt}",
-                order_id=input.order_id,
-                workflow_id=workflow.info().workflow_id,
-                kind=TaskKind.CALL,
-                title=f"Call the customer (day {self.day}, call {self.call + 1})",
-                options=list(CALL_ANSWERS),
-                assignee_id=self.assignee_id,
-                at=workflow.now(),
-                day=self.day,
-                call=self.call + 1,
-            ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
+        task_id = await open_task(
+            f"{workflow.info().workflow_id}:call:{attempt}",
+            TaskKind.CALL,
+            (f"Call the customer (day {self.day}, call {self.call + 1})", CALL_ANSWERS),
+            input.order_id,
+            self.assignee_id,
+            call=(self.day, self.call + 1),
         )
         self.open_task_id = task_id
         await workflow.wait_condition(lambda: task_id in self.answers)

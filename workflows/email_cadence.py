@@ -24,16 +24,14 @@ with workflow.unsafe.imports_passed_through():
     from workflows.work_calendar import CalendarError, ChaseClock
 
 from domain import OfferStatus
-from workflows.activity_policy import ACTIVITY_TIMEOUT, WRITE_RETRY
+from workflows.activity_calls import db_activity
+from workflows.patch_ids import SEND_WINDOW
 from workflows.pause import Pause
 from workflows.waits import seconds_until, wait_at_most
 
-# Patch id: marketing emails wait for the customer's send window (OrderTimings.send_window).
-SEND_WINDOW = "send-window"
-
 
 class CadenceHost(Protocol):
-    """What the order chase offers its email branch."""
+    """What the order chase offers its email branch (and, with more, its special terms)."""
 
     order_id: str
     timings: OrderTimings
@@ -47,6 +45,7 @@ class CadenceHost(Protocol):
         step: str | None = None,
         discount_percent: int = 0,
         valid_until: datetime | None = None,
+        instalment: int = 0,
     ) -> str | None: ...
 
 
@@ -115,7 +114,7 @@ class EmailCadence:
         if await self._send_window_opened():
             return
         key = f"{workflow.info().workflow_id}:discount:personal_offer"
-        granted = await workflow.execute_activity_method(
+        granted = await db_activity(
             DiscountActivities.grant,
             DiscountGrant(
                 key=key,
@@ -124,8 +123,6 @@ class EmailCadence:
                 valid_until=workflow.now() + timedelta(seconds=timings.offer_valid),
                 at=workflow.now(),
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
         )
         if not granted.granted or self._stopped():
             return
@@ -141,11 +138,9 @@ class EmailCadence:
         await wait_at_most(self.host.closed, seconds_until(granted.valid_until))
         if self.host.closed():
             return
-        expired = await workflow.execute_activity_method(
+        expired = await db_activity(
             DiscountActivities.expire,
             DiscountExpiry(key=key, order_id=self.host.order_id, at=workflow.now()),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
         )
         self.offer.status = expired.status
 

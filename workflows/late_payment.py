@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.orders import OrderActivities, OrderEnd
 
 from domain import OrderStatus, Outcome
-from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
+from workflows.activity_calls import db_activity, email_activity
 
 
 @dataclass
@@ -33,7 +33,7 @@ class LatePayment:
     @workflow.run
     async def run(self, input: LatePaymentInput) -> None:
         key = workflow.info().workflow_id
-        await workflow.execute_activity_method(
+        await db_activity(
             OrderActivities.finish_order,
             OrderEnd(
                 key=f"{key}:end:{OrderStatus.PAID}",
@@ -43,11 +43,9 @@ class LatePayment:
                 reason=input.reason,
                 at=workflow.now(),
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
         )
         try:
-            await workflow.execute_activity_method(
+            await email_activity(
                 EmailActivities.send_order_email,
                 OrderEmail(
                     key=f"{key}:email:thank_you",
@@ -55,8 +53,6 @@ class LatePayment:
                     kind="thank_you",
                     at=workflow.now(),
                 ),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=EMAIL_RETRY,
             )
         except ActivityError as error:
             # Refused for good (recorded as email_failed): the order stays paid.

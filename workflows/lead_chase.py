@@ -8,6 +8,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from domain import LEAD_CHASING, EmailStatus, LeadStopReason
+from workflows.patch_ids import SEARCH_ATTRIBUTES
 from workflows.search_attributes import LEAD_STATUS
 
 with workflow.unsafe.imports_passed_through():
@@ -17,13 +18,11 @@ with workflow.unsafe.imports_passed_through():
     # otherwise wrap in proxies that datetime refuses as a tzinfo.
     from workflows.work_calendar import ALL_DAY, Calendar, CalendarError, ChaseClock
 
-from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
+from workflows.activity_calls import db_activity, email_activity
 from workflows.messages import LeadChaseInput, LeadChaseResult, LeadChaseState, StopChase
 
 # Each round: email #1 ("has a decision been made?"), then email #2 ("we would really like...").
 FOLLOW_UPS = ("lead_followup_1", "lead_followup_2")
-# Patch id: LeadStatus (chasing, then why it stopped) upserted as a search attribute.
-SEARCH_ATTRIBUTES = "search-attributes"
 
 
 @workflow.defn
@@ -126,7 +125,7 @@ class LeadChase:
         """Email #`number` of the round, then the notice to the manager that it went out."""
         step = f"{self.round}:{number}"
         try:
-            sent = await workflow.execute_activity_method(
+            sent = await email_activity(
                 LeadActivities.send_lead_email,
                 LeadEmail(
                     key=self._key(f"email:{step}"),
@@ -136,8 +135,6 @@ class LeadChase:
                     round=self.round,
                     at=workflow.now(),
                 ),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=EMAIL_RETRY,
             )
         except ActivityError as error:
             # Only permanent failures get here (a refused address): more would fail alike.
@@ -148,7 +145,7 @@ class LeadChase:
             self._stop(sent.reason or LeadStopReason.STOPPED)
             return
         self.emails_sent += 1
-        await workflow.execute_activity_method(
+        await email_activity(
             LeadActivities.notify_manager,
             ManagerNotice(
                 key=self._key(f"notice:{step}"),
@@ -160,12 +157,10 @@ class LeadChase:
                 total=self.timings.rounds * len(FOLLOW_UPS),
                 at=workflow.now(),
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=EMAIL_RETRY,
         )
 
     async def _save(self) -> None:
-        await workflow.execute_activity_method(
+        await db_activity(
             LeadActivities.save_chase_state,
             ChaseProgress(
                 key=self._key("stopped"),
@@ -177,8 +172,6 @@ class LeadChase:
                 stopped_reason=self.stopped_reason,
                 at=workflow.now(),
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
         )
 
     def _key(self, step: str) -> str:

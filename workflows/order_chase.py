@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.emails import EmailActivities, OrderEmail
     from activities.orders import Assignment, OrderActivities, OrderEnd, StatusChange
     from activities.sms import PaymentSms, SmsActivities
-    from activities.tasks import CloseTask, NewTask, TaskActivities
+    from activities.tasks import CloseTask, TaskActivities
 
 from domain import (
     DialOutcome,
@@ -39,7 +39,7 @@ from domain import (
     dial_workflow_id,
     legacy_dial_workflow_id,
 )
-from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
+from workflows.activity_calls import db_activity, email_activity, open_task
 from workflows.dial import Dial
 from workflows.email_cadence import EmailCadence
 from workflows.messages import (
@@ -59,30 +59,21 @@ from workflows.messages import (
     Resume,
     Unsubscribed,
 )
+from workflows.patch_ids import (
+    DIAL_ID_SEPARATOR,
+    EMAIL_BOUNCE_TASK,
+    END_HEARD_BEFORE_EXPIRY,
+    NO_PHONE_CHECK,
+    PAUSE,
+    PAYMENT_AFTER_END,
+    SEARCH_ATTRIBUTES,
+    SMS_PAYMENT_LINK,
+)
 from workflows.pause import Pause, moment
 from workflows.search_attributes import ASSIGNEE_ID, CHASE_STAGE, ORDER_STATUS
 from workflows.special_terms import SpecialTerms
 from workflows.tasks import ORDER_TASKS, Reassignment, TaskAnswer
 from workflows.waits import seconds_until
-
-# Patch ids (README: "Changing a process while chases run").
-# The payment link by SMS at the start of the grace delay.
-SMS_PAYMENT_LINK = "sms-payment-link"
-# Dial children named `order-<id>/dial-<n>`: no other order's chase can have that id.
-DIAL_ID_SEPARATOR = "dial-id-separator"
-# Money wins: a full payment heard after the chase ended otherwise closes it as paid.
-PAYMENT_AFTER_END = "payment-after-end"
-# Search attributes (workflows/search_attributes.py) upserted as the chase moves.
-SEARCH_ATTRIBUTES = "search-attributes"
-# A customer address that bounced opens an "Email bounced" task.
-EMAIL_BOUNCE_TASK = "email-bounce-task"
-# The window's end expires only a chase that nothing else ended first.
-END_HEARD_BEFORE_EXPIRY = "end-heard-before-expiry"
-# Five days without a phone open a "check the order" task beside the pending wait.
-NO_PHONE_CHECK = "no-phone-check"
-# Pause and resume (workflows/pause.py), checked where a change arrives: a history in which
-# an older worker received the signal and ignored it replays ignoring it.
-PAUSE = "pause"
 
 
 @workflow.defn
@@ -328,11 +319,9 @@ class OrderChase:
         # here, so `patched` is False while they replay and they keep their old path.
         if workflow.patched(SMS_PAYMENT_LINK):
             await self._unpaused()
-            await workflow.execute_activity_method(
+            await db_activity(
                 SmsActivities.send_payment_sms,
                 PaymentSms(self._key("sms:payment_link"), self.order_id, workflow.now()),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=WRITE_RETRY,
             )
         await self._wait(lambda: False, t.grace)  # the customer may pay alone
 
@@ -346,11 +335,9 @@ class OrderChase:
             return
         self.assignee_id = take.manager_id
         self._publish(ASSIGNEE_ID.value_set(take.manager_id))
-        await workflow.execute_activity_method(
+        await db_activity(
             OrderActivities.assign,
             Assignment(self._key("assign"), self.order_id, take.manager_id, workflow.now()),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
         )
         if not self.partially_paid:
             await self._set_status(OrderStatus.IN_PROGRESS)
@@ -444,11 +431,9 @@ class OrderChase:
         self.open_task_id = None
         if phone and not cancelled():
             if task_id not in self.answers:
-                await workflow.execute_activity_method(
+                await db_activity(
                     TaskActivities.close_task,
                     CloseTask(task_id, "a phone arrived", workflow.now()),
-                    start_to_close_timeout=ACTIVITY_TIMEOUT,
-                    retry_policy=WRITE_RETRY,
                 )
             return True
         # Cancelled by the manager, or no phone in time: the end closes the task if open.
@@ -582,25 +567,15 @@ class OrderChase:
         """Open a task for the assignee (or the shared pool); `numbers`: the bounds of a
         number question."""
         await self._unpaused()
-        title, options = ORDER_TASKS[kind]
         self.tasks_opened += 1
         self.stage = kind
-        task_id = await workflow.execute_activity_method(
-            TaskActivities.open_task,
-            NewTask(
-                key=self._key(f"task:{self.tasks_opened}:{kind}"),
-                order_id=self.order_id,
-                workflow_id=workflow.info().workflow_id,
-                kind=kind,
-                title=title,
-                options=list(options),
-                assignee_id=None if pool else self.assignee_id,
-                at=workflow.now(),
-                number_min=numbers[0] if numbers else None,
-                number_max=numbers[1] if numbers else None,
-            ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
+        task_id = await open_task(
+            self._key(f"task:{self.tasks_opened}:{kind}"),
+            kind,
+            ORDER_TASKS[kind],
+            self.order_id,
+            None if pool else self.assignee_id,
+            numbers=numbers,
         )
         self.open_task_id = task_id
         return task_id
@@ -679,7 +654,7 @@ class OrderChase:
 
     async def _finish(self, end: OrderChaseResult) -> None:
         self.stage = Stage.FINISHED
-        await workflow.execute_activity_method(
+        await db_activity(
             OrderActivities.finish_order,
             OrderEnd(
                 key=self._key(f"end:{end.status}"),
@@ -689,15 +664,13 @@ class OrderChase:
                 reason=end.reason,
                 at=workflow.now(),
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
         )
         self._publish(ORDER_STATUS.value_set(end.status))
         if end.status == OrderStatus.PAID:
             await self.send_email("thank_you")
 
     async def _set_status(self, status: str, reason: str | None = None) -> None:
-        await workflow.execute_activity_method(
+        await db_activity(
             OrderActivities.set_status,
             StatusChange(
                 key=self._key(f"status:{status}:{workflow.uuid4()}"),
@@ -706,8 +679,6 @@ class OrderChase:
                 at=workflow.now(),
                 reason=reason,
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
         )
         self._publish(ORDER_STATUS.value_set(status))
 
@@ -725,7 +696,7 @@ class OrderChase:
         if not self.closed():
             await self._unpaused()
         try:
-            sent = await workflow.execute_activity_method(
+            sent = await email_activity(
                 EmailActivities.send_order_email,
                 OrderEmail(
                     key=self._key(f"email:{step or kind}"),
@@ -736,8 +707,6 @@ class OrderChase:
                     valid_until=valid_until,
                     instalment=instalment,
                 ),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=EMAIL_RETRY,
             )
         except ActivityError as error:
             workflow.logger.warning("email %s to order %s not sent: %s", kind, self.order_id, error)
@@ -757,22 +726,13 @@ class OrderChase:
 
     async def _bounce_question(self) -> None:
         await self._unpaused()
-        title, options = ORDER_TASKS[TaskKind.EMAIL_BOUNCED]
-        task_id = await workflow.execute_activity_method(
-            TaskActivities.open_task,
-            NewTask(
-                # Unique across continued runs, which share the workflow id.
-                key=self._key(f"task:email_bounced:{workflow.uuid4()}"),
-                order_id=self.order_id,
-                workflow_id=workflow.info().workflow_id,
-                kind=TaskKind.EMAIL_BOUNCED,
-                title=title,
-                options=list(options),
-                assignee_id=self.assignee_id,
-                at=workflow.now(),
-            ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
+        task_id = await open_task(
+            # Unique across continued runs, which share the workflow id.
+            self._key(f"task:email_bounced:{workflow.uuid4()}"),
+            TaskKind.EMAIL_BOUNCED,
+            ORDER_TASKS[TaskKind.EMAIL_BOUNCED],
+            self.order_id,
+            self.assignee_id,
         )
         # The answer is the manager's note: `fixed` (an email_changed event brings the new
         # address) or `skip`; the chase goes on either way.

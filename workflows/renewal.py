@@ -23,14 +23,13 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.calendars import CalendarActivities, WhoseCalendar
     from activities.renewals import ManagerOf, PeriodEnd, RenewalActivities, RenewalEmail
-    from activities.tasks import NewTask, TaskActivities
     from workflows.timings import DAY
 
     # Pure, but holds ZoneInfo objects, which the sandbox would wrap in proxies.
     from workflows.work_calendar import CalendarError, ChaseClock
 
 from domain import RenewalOutcome, TaskKind
-from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
+from workflows.activity_calls import db_activity, email_activity, open_task
 from workflows.messages import (
     PeriodChanged,
     RenewalInput,
@@ -81,7 +80,7 @@ class Renewal:
         self.ending = True
         if self.call is not None:
             await self.call  # it returns at once: every wait in it ends with the period
-        await workflow.execute_activity_method(
+        await db_activity(
             RenewalActivities.finish_period,
             PeriodEnd(
                 key=self._key(f"end:{outcome}"),
@@ -92,8 +91,6 @@ class Renewal:
                 call_answer=self.call_answer,
                 at=workflow.now(),
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
         )
         await workflow.wait_condition(workflow.all_handlers_finished)
         # Money wins: a renewal heard while a lapse was being written goes on to the next period.
@@ -193,7 +190,7 @@ class Renewal:
             self.call = asyncio.create_task(self._renewal_call())
             return
         try:
-            await workflow.execute_activity_method(
+            await email_activity(
                 RenewalActivities.send_renewal_email,
                 RenewalEmail(
                     key=self._key(f"{self.schedule}:{step.name}"),
@@ -202,8 +199,6 @@ class Renewal:
                     days_left=max(1, round(step.before / DAY)),
                     at=workflow.now(),
                 ),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=EMAIL_RETRY,
             )
         except ActivityError as error:
             # Refused for good (recorded as email_failed): the call and the period go on.
@@ -211,17 +206,13 @@ class Renewal:
 
     async def _renewal_call(self) -> None:
         """A call task for the customer's manager (or the pool), at a working moment of theirs."""
-        manager = await workflow.execute_activity_method(
+        manager = await db_activity(
             RenewalActivities.renewal_manager,
             ManagerOf(self.subscription_id),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
         )
-        spec = await workflow.execute_activity_method(
+        spec = await db_activity(
             CalendarActivities.working_calendar,
             WhoseCalendar(manager, workflow.now()),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
         )
         now = self.clock.chase_time(workflow.now())
         try:
@@ -233,22 +224,13 @@ class Renewal:
         await self._wait(lambda: self.ending, self._until(opens))
         if self.ending:
             return
-        title, options = RENEWAL_CALL
-        task_id = await workflow.execute_activity_method(
-            TaskActivities.open_task,
-            NewTask(
-                key=self._key(f"task:{TaskKind.RENEWAL_CALL}"),
-                order_id=None,
-                workflow_id=workflow.info().workflow_id,
-                kind=TaskKind.RENEWAL_CALL,
-                title=title,
-                options=list(options),
-                assignee_id=manager,
-                at=workflow.now(),
-                subscription_id=self.subscription_id,
-            ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
+        task_id = await open_task(
+            self._key(f"task:{TaskKind.RENEWAL_CALL}"),
+            TaskKind.RENEWAL_CALL,
+            RENEWAL_CALL,
+            None,
+            manager,
+            subscription_id=self.subscription_id,
         )
         self.call_task_id = task_id
         await self._wait(lambda: task_id in self.answers or self.ending)

@@ -24,39 +24,27 @@ with workflow.unsafe.imports_passed_through():
     from activities.discounts import DiscountActivities, DiscountExpiry, DiscountGrant
     from activities.instalments import InstalmentActivities, Part, PartCheck, PlanRequest
     from activities.tasks import CloseTask, TaskActivities
-    from workflows.timings import OrderTimings, TermsTimings
+    from workflows.timings import TermsTimings
 
     # Pure, but holds ZoneInfo objects, which the sandbox would wrap in proxies.
     from workflows.work_calendar import CalendarError, ChaseClock
 
 from domain import OrderStatus, Stage, TaskKind
-from workflows.activity_policy import ACTIVITY_TIMEOUT, WRITE_RETRY
+from workflows.activity_calls import db_activity
+from workflows.email_cadence import CadenceHost
 from workflows.tasks import TaskAnswer
 from workflows.waits import seconds_until, wait_at_most
 
 
-class TermsHost(Protocol):
-    """What the order chase offers the special terms."""
+class TermsHost(CadenceHost, Protocol):
+    """What the order chase offers the special terms, beside what it offers its emails."""
 
-    order_id: str
-    timings: OrderTimings
     assignee_id: str | None
     partially_paid: bool
     ends_at: datetime
     dials: int
     answers: dict[int, TaskAnswer]
     stage: str
-
-    def closed(self) -> bool: ...
-
-    async def send_email(
-        self,
-        kind: str,
-        step: str | None = None,
-        discount_percent: int = 0,
-        valid_until: datetime | None = None,
-        instalment: int = 0,
-    ) -> str | None: ...
 
     async def _open_task(
         self, kind: str, pool: bool = False, numbers: tuple[int, int] | None = None
@@ -99,11 +87,9 @@ class SpecialTerms:
             days = timedelta(days=answer.valid_days) * host.timings.time_scale
             valid_until = now + days
         key = host._key(f"discount:manager:{host.dials}")
-        granted = await workflow.execute_activity_method(
+        granted = await db_activity(
             DiscountActivities.grant,
             DiscountGrant(key, host.order_id, answer.number, valid_until, now),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
         )
         if not granted.granted:
             return  # the order closed meanwhile: the chase is ending
@@ -119,11 +105,9 @@ class SpecialTerms:
         await wait_at_most(self.host.closed, seconds_until(valid_until))
         if self.host.closed():
             return
-        await workflow.execute_activity_method(
+        await db_activity(
             DiscountActivities.expire,
             DiscountExpiry(key=key, order_id=self.host.order_id, at=workflow.now()),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
         )
 
     async def instalments(self) -> None:
@@ -133,7 +117,7 @@ class SpecialTerms:
         answer = await host._ask(TaskKind.INSTALMENTS, numbers=(2, t.max_instalments))
         assert answer.number is not None, "the API passes number answers with their number"
         now = workflow.now()
-        self.plan = await workflow.execute_activity_method(
+        self.plan = await db_activity(
             InstalmentActivities.record_plan,
             PlanRequest(
                 key=host._key("instalments:plan"),
@@ -143,8 +127,6 @@ class SpecialTerms:
                 interval=t.interval,
                 at=now,
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
         )
         # The plan outlasts the payment window: the chase waits for its last part.
         host.ends_at = max(host.ends_at, self.plan[-1].due_at + timedelta(seconds=t.grace))
@@ -169,7 +151,7 @@ class SpecialTerms:
         await host._wait(lambda: False)
 
     async def _covered(self, part: Part, final: bool) -> bool:
-        state = await workflow.execute_activity_method(
+        state = await db_activity(
             InstalmentActivities.check_part,
             PartCheck(
                 key=self.host._key(f"instalment:{part.number}:missed"),
@@ -178,8 +160,6 @@ class SpecialTerms:
                 at=workflow.now(),
                 final=final,
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
         )
         return state.covered
 
@@ -187,11 +167,9 @@ class SpecialTerms:
         """A call task for the assignee once their working hours open; unanswered by the
         next part's reminder it closes, and that part takes over."""
         host = self.host
-        spec = await workflow.execute_activity_method(
+        spec = await db_activity(
             CalendarActivities.working_calendar,
             WhoseCalendar(host.assignee_id, workflow.now()),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=WRITE_RETRY,
         )
         try:
             calendar = spec.calendar()
@@ -204,9 +182,7 @@ class SpecialTerms:
         task_id = await host._open_task(TaskKind.INSTALMENT_CALL)
         seconds = None if until is None else seconds_until(until)
         if not await host._wait(lambda: task_id in host.answers, seconds):
-            await workflow.execute_activity_method(
+            await db_activity(
                 TaskActivities.close_task,
                 CloseTask(task_id, "the next instalment is due", workflow.now()),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=WRITE_RETRY,
             )

@@ -25,7 +25,8 @@ from tests.histories.deployed import dial_before_dial_working_hours as old
 from tests.workflows.test_calling_hours import MOSCOW, OFFICE, taken_on_friday_evening
 from tests.workflows.test_versioning import markers
 from worker import WorkerDeps, build_worker
-from workflows.dial import DIAL_WORKING_HOURS, Dial
+from workflows.dial import Dial
+from workflows.patch_ids import DIAL_WORKING_HOURS
 
 
 def dial_worker(env: WorkflowEnvironment, deps: WorkerDeps, task_queue: str, dial: type) -> Worker:
