@@ -66,7 +66,9 @@ order_path(
 order_path(
     "order-partly-paid-then-paid",
     "partly paid on day 1 (status partially_paid), paid in full on day 4",
-    order(), after(days=1), part_paid("pay-1", "1000.00"), after(days=3), pay("pay-2"),
+    # Paid an hour before objection 2 falls due: at day 4 itself the two race.
+    order(), after(days=1), part_paid("pay-1", "1000.00"), after(days=2, hours=23),
+    pay("pay-2"),
 )
 order_path(
     "order-cancelled",

@@ -88,7 +88,7 @@ class Recording:
         if described.pending_activities:
             return None
         for child in described.pending_children:
-            if not await self._idle(self.env.client.get_workflow_handle(child.workflow_id)):
+            if not await self._idle(self.handle(child.workflow_id)):
                 return None
         return True
 
