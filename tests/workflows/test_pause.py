@@ -20,7 +20,7 @@ from settings import Settings
 from tests.factories import history, make_order, outbox
 from tests.workflows.test_calling_hours import FRIDAY, MOSCOW, OFFICE
 from tests.workflows.test_send_window import sent
-from workflows.messages import ChaseResume, OrderChaseInput, Resume
+from workflows.messages import ChaseResume, OrderChaseInput, OrderState
 from workflows.order_chase import OrderChase
 
 
@@ -199,7 +199,7 @@ async def test_the_payment_window_moves_with_a_pause_only_when_asked(
 async def test_a_pause_goes_on_in_the_run_a_long_chase_continues_as(
     walk: Walk, ts_env: WorkflowEnvironment, settings: Settings, sessions: Sessions
 ) -> None:
-    """The next run starts at a dial (Resume): held until the pause it carries is over."""
+    """The next run starts at a dial from the state it carries: held until its pause is over."""
     await walk.manager("olga")
     order = await make_order(sessions, id="PA-4", chase_started=True, assignee_id="olga")
     now = await walk.now()
@@ -210,8 +210,8 @@ async def test_a_pause_goes_on_in_the_run_a_long_chase_continues_as(
             order_id=order.id,
             has_phone=True,
             timings=settings.order_timings(),
-            resume=Resume(
-                ends_at=(now + timedelta(days=20)).isoformat(),
+            resume=OrderState(
+                ends_at=now + timedelta(days=20),
                 assignee_id="olga",
                 partially_paid=False,
                 phone_changes=0,
@@ -219,7 +219,7 @@ async def test_a_pause_goes_on_in_the_run_a_long_chase_continues_as(
                 tasks_opened=20,
                 events_seen=[],
                 opened=[],
-                paused_until=until.isoformat(),
+                paused_until=until,
                 pause_reason="away",
                 pause_seq=7,
             ),
