@@ -62,5 +62,5 @@ async def webhook_delivery(rec: Recording) -> WorkflowHandle[Any, Any]:
         return True if status == WorkflowExecutionStatus.CONTINUED_AS_NEW else None
 
     await eventually(f"{first.id} continues as new", continued)
-    await rec.handle(first.id).terminate("recorded")
+    await rec.terminate(rec.handle(first.id))
     return first

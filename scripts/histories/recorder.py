@@ -16,10 +16,10 @@ from pathlib import Path
 from pydantic import SecretStr
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer
 
 from api.app import create_app
 from cli.history import history_to_json
+from cli.replay import make_replayer
 from db.migrate import upgrade
 from db.session import make_engine, make_sessions
 from scripts.devstack.mailbox import SmtpServer
@@ -37,7 +37,7 @@ from scripts.histories.recording import (
 from scripts.histories.registry import RecordedPath, say, shown
 from settings import DefaultSettings
 from temporal_client import register_search_attributes
-from worker import WORKFLOWS, build_worker, make_deps
+from worker import build_worker, make_deps
 
 
 @dataclass(frozen=True)
@@ -118,9 +118,7 @@ async def _record_one(path: RecordedPath, rec: Recording, out: Path) -> Saved:
     file = out / f"{path.name}.json"
     file.write_text(history_to_json(history), encoding="utf-8")
     # A recording that does not replay on the code that just made it is a bug: say so now.
-    result = await Replayer(workflows=list(WORKFLOWS)).replay_workflow(
-        history, raise_on_replay_failure=False
-    )
+    result = await make_replayer().replay_workflow(history, raise_on_replay_failure=False)
     if result.replay_failure is not None:
         raise RuntimeError(f"{file.name} does not replay: {result.replay_failure}")
     say(f"{shown(file)}: {len(history.events)} events ({time.monotonic() - started:.1f} s)")

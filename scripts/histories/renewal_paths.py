@@ -36,7 +36,7 @@ async def renewal_renewed(rec: Recording) -> WorkflowHandle[Any, Any]:
     await eventually("the renewal continues as new", next_run)
     await rec.settled(handle)
     # The next period would run a month: it is not this path's.
-    await handle.terminate("recorded")
+    await rec.terminate(handle)
     return rec.handle(handle.id, first_run)
 
 
