@@ -362,8 +362,10 @@ order_path(
     "SMS goes then and the grace minute runs from there; paused again while call 1 is open "
     "(the chase tells dial-1, the email cadence's wait stands still), no answer: call 2 "
     "after the pause; paid",
-    order(), settled, pause(timedelta(days=3)), after(days=1), resume(), take(),
-    *PAUSED_MID_DIAL,
+    # The email is greylisted until the pause is in: it lands while the email is on its way.
+    refuse("paused@example.com", temporarily=True), order(email="paused@example.com"),
+    pause(timedelta(days=3)), accept("paused@example.com"), settled, after(days=1), resume(),
+    take(), *PAUSED_MID_DIAL,
 )
 order_path(
     "order-paid-while-paused",
