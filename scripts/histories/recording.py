@@ -151,27 +151,26 @@ class Recording:
         await self.backend(f"/v1/orders/{order_id}/events", body, 202)
 
     async def pay(self, order_id: str, event_id: str = "pay-1") -> None:
-        """Paid in full, once nothing is in flight (`settled`); returns once the chase has
-        ended."""
-        await self.settled(self.chase(order_id))
-        await self.event(order_id, event_id, "paid")
-        await self.ended(self.chase(order_id))
-
-    async def part_paid(self, order_id: str, event_id: str, amount: str) -> None:
-        """Partly paid, once nothing is in flight; once the parts add up to the amount, the
-        chase ends and this waits."""
-        await self.settled(self.chase(order_id))
-        await self.event(order_id, event_id, "partially_paid", amount=amount)
-        order = await self.walk.order(order_id)
-        if float(order["paid_amount"]) >= float(order["amount"]):
-            await self.ended(self.chase(order_id))
+        """Paid in full; returns once the chase has ended."""
+        await self.ending(order_id, event_id, "paid")
 
     async def cancel(self, order_id: str, event_id: str = "cancel-1") -> None:
-        """Cancelled by the backend, once nothing is in flight; returns once the chase has
-        ended."""
+        """Cancelled by the backend; returns once the chase has ended."""
+        await self.ending(order_id, event_id, "cancelled")
+
+    async def part_paid(self, order_id: str, event_id: str, amount: str) -> None:
+        """Partly paid; once the parts add up to the amount, the chase ends and this waits."""
+        await self.ending(order_id, event_id, "partially_paid", amount=amount)
+
+    async def ending(self, order_id: str, event_id: str, type: str, **fields: Any) -> None:
+        """An event that can end the chase, posted once nothing is in flight (an end landing
+        mid-activity stalls the time-skipping server's clock); returns once the chase has
+        ended, if it does: a part payment ends it when the parts add up to the amount."""
         await self.settled(self.chase(order_id))
-        await self.event(order_id, event_id, "cancelled")
-        await self.ended(self.chase(order_id))
+        await self.event(order_id, event_id, type, **fields)
+        order = await self.walk.order(order_id)
+        if type != "partially_paid" or float(order["paid_amount"]) >= float(order["amount"]):
+            await self.ended(self.chase(order_id))
 
     async def new_phone(self, order_id: str, event_id: str, phone: str) -> None:
         await self.event(order_id, event_id, "phone_changed", phone=phone)
