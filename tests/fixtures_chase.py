@@ -15,10 +15,10 @@ from temporalio.worker import Worker
 
 from db.models import Order
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.walk import Walk
 from settings import Settings
 from tests.factories import make_order, start_order_chase
-from tests.mailbox import Mailbox
-from tests.walk import Walk
 from workflows.messages import OrderChaseResult
 from workflows.order_chase import OrderChase
 from workflows.timings import OrderTimings

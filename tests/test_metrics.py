@@ -16,12 +16,12 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from db.models import Task
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.servers import free_port, serve_api
+from scripts.devstack.walk import backend_auth
 from settings import Settings
 from tests.api.test_orders import order_body
-from tests.conftest import backend_auth
 from tests.factories import make_order, outbox
-from tests.mailbox import Mailbox
-from tests.servers import free_port, serve_api
 from worker import serve
 
 DASHBOARD = (

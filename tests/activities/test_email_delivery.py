@@ -23,11 +23,11 @@ from db.session import Sessions
 from db.suppressions import suppress
 from mail.render import TEMPLATES_DIR
 from mail.unsubscribe import unsubscribe_links
+from scripts.devstack.mailbox import Mailbox, SmtpServer
+from scripts.devstack.time_skipping import skip
 from settings import Settings
 from tests.factories import history, make_order, outbox
 from tests.fixtures_chase import Chases
-from tests.mailbox import Mailbox, SmtpServer
-from tests.time_skipping import skip
 from worker import WorkerDeps
 
 

@@ -12,11 +12,10 @@ from sqlalchemy import select
 
 from db.models import WebhookEvent
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox, SmtpServer
+from scripts.devstack.walk import Walk, backend_auth
 from settings import Settings
-from tests.conftest import backend_auth
 from tests.factories import history
-from tests.mailbox import Mailbox, SmtpServer
-from tests.walk import Walk
 
 
 async def event_types(sessions: Sessions, order_id: str) -> list[str]:

@@ -20,13 +20,12 @@ from temporalio.worker import Worker
 from activities.enrollment import EnrollmentActivities
 from api.app import create_app
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.servers import serve_api
+from scripts.devstack.walk import Walk, backend_auth
 from settings import Settings
 from tests.api.test_orders import order_body
-from tests.conftest import backend_auth
 from tests.factories import history, load_order, outbox
-from tests.mailbox import Mailbox
-from tests.servers import serve_api
-from tests.walk import Walk
 from workflows.enrollment import EnrollmentJob
 
 

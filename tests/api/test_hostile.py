@@ -22,13 +22,12 @@ from api.redelivery import redeliver_owed
 from db.models import Order, OrderEvent
 from db.session import Sessions
 from mail.links import PayLinks
+from scripts.devstack.servers import cached_binary, serve_api
+from scripts.devstack.walk import Walk, backend_auth, register_manager
 from settings import DEV_PAY_LINK_SECRET, Settings, WeakSecrets
 from tests.api.test_orders import order_body
 from tests.api.test_together import ended, eventually, open_task
-from tests.conftest import backend_auth
 from tests.factories import history
-from tests.servers import cached_binary, serve_api
-from tests.walk import Walk, register_manager
 
 # What a header, a file name or a template must never carry: one of each category.
 POISON = ["\u2028", "\u2029", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\x00", "\u202e"]

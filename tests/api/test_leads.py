@@ -13,10 +13,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.models import Lead
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.walk import backend_auth, register_manager
 from settings import Settings
-from tests.conftest import backend_auth
-from tests.mailbox import Mailbox
-from tests.walk import register_manager
 
 # Three business days (up to five calendar days) pass in under half a second.
 TIME_SCALE = 1e-6

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from db.models import HistoryEntry
 from db.session import Sessions
+from scripts.devstack.walk import Walk
 from tests.factories import history
-from tests.walk import Walk
 
 
 @pytest.fixture

@@ -20,9 +20,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from scripts.devstack.walk import backend_auth, register_manager
 from settings import Settings
-from tests.conftest import backend_auth
-from tests.walk import register_manager
 
 # Per operation and token: enough to reach every declared status, few enough for the suite.
 EXAMPLES = 12

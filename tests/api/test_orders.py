@@ -8,11 +8,10 @@ import httpx
 from temporalio.client import WorkflowExecutionStatus
 
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.walk import Walk, backend_auth
 from settings import Settings
-from tests.conftest import backend_auth
 from tests.factories import history, load_order
-from tests.mailbox import Mailbox
-from tests.walk import Walk
 
 
 def order_body(order_id: str = "A-1001", **overrides: Any) -> dict[str, Any]:

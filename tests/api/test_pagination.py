@@ -11,10 +11,9 @@ import pytest
 
 from db.models import HistoryEntry, Notification, Task
 from db.session import Sessions
+from scripts.devstack.walk import backend_auth, register_manager
 from settings import Settings
-from tests.conftest import backend_auth
 from tests.factories import make_order
-from tests.walk import register_manager
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

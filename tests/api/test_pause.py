@@ -17,14 +17,13 @@ from api.app import create_app
 from api.redelivery import redeliver_owed
 from db.models import OrderPause
 from db.session import Sessions
+from scripts.devstack.servers import serve_api
+from scripts.devstack.walk import backend_auth, register_manager
 from settings import Settings
 from tests.api.test_hostile import _far_future, unreachable_temporal  # noqa: F401
 from tests.api.test_orders import order_body
 from tests.api.test_together import ended, eventually, order
-from tests.conftest import backend_auth
 from tests.factories import history
-from tests.servers import serve_api
-from tests.walk import register_manager
 from workflows.order_chase import OrderChase
 
 

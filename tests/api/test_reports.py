@@ -8,10 +8,9 @@ from typing import Any
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
+from scripts.devstack.walk import Walk, backend_auth
 from settings import Settings
 from tests.api.test_orders import order_body
-from tests.conftest import backend_auth
-from tests.walk import Walk
 
 DESIGN = ("course-design", "Design basics")
 

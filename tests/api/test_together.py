@@ -15,12 +15,11 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.walk import backend_auth, register_manager
 from settings import Settings
 from tests.api.test_orders import order_body
-from tests.conftest import backend_auth
 from tests.factories import history
-from tests.mailbox import Mailbox
-from tests.walk import register_manager
 
 ROUNDS = 5
 

@@ -15,12 +15,11 @@ from temporalio.client import WorkflowHandle
 from api.routes.tracking import PIXEL
 from db.models import Email, HistoryEntry
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.walk import Walk, backend_auth
 from settings import Settings
 from tests.api.test_orders import order_body
-from tests.conftest import backend_auth
 from tests.factories import history, outbox
-from tests.mailbox import Mailbox
-from tests.walk import Walk
 
 
 def unique(prefix: str) -> str:

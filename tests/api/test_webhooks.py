@@ -19,10 +19,9 @@ from temporalio.worker import Worker
 
 from db.models import WebhookDelivery, WebhookEvent
 from db.session import Sessions
+from scripts.devstack.walk import Walk, backend_auth
 from settings import Settings
-from tests.conftest import backend_auth
 from tests.receiver import Receiver, until
-from tests.walk import Walk
 from webhooks.signing import new_secret
 from worker import start_webhook_delivery
 from workflows.webhook_delivery import webhook_delivery_id

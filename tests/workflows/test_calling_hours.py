@@ -9,8 +9,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from db.session import Sessions
+from scripts.devstack.walk import Walk, when
 from tests.factories import outbox
-from tests.walk import Walk, when
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 VLADIVOSTOK = ZoneInfo("Asia/Vladivostok")

@@ -11,10 +11,10 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.walk import Walk
 from settings import Settings
 from tests.factories import outbox
-from tests.mailbox import Mailbox
-from tests.walk import Walk
 from workflows.messages import CheckinResult
 
 

@@ -16,13 +16,13 @@ from temporalio.testing import WorkflowEnvironment
 from db.models import Discount, OrderEvent
 from db.session import Sessions
 from mail.links import PayToken, pay_links
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.time_skipping import skip
+from scripts.devstack.walk import Walk
 from settings import Settings
 from tests.api.test_orders import order_body
 from tests.factories import history, outbox
 from tests.fixtures_chase import Chase
-from tests.mailbox import Mailbox
-from tests.time_skipping import skip
-from tests.walk import Walk
 from workflows.messages import OrderChaseResult, PaymentReceived
 from workflows.order_chase import OrderChase
 

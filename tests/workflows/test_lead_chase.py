@@ -22,11 +22,11 @@ from temporalio.worker import Worker
 from api.app import create_app
 from db.models import Email, Lead, Notification
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.servers import serve_api
+from scripts.devstack.time_skipping import skip
+from scripts.devstack.walk import backend_auth
 from settings import Settings
-from tests.conftest import backend_auth
-from tests.mailbox import Mailbox
-from tests.servers import serve_api
-from tests.time_skipping import skip
 from worker import build_worker, make_deps
 from workflows.lead_chase import LeadChase
 from workflows.messages import LeadChaseResult

@@ -8,9 +8,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
 from db.session import Sessions
+from scripts.devstack.walk import Walk
 from settings import Settings
 from tests.factories import make_order, start_order_chase
-from tests.walk import Walk
 from workflows.messages import OrderChaseResult
 from workflows.order_chase import OrderChase
 

@@ -14,9 +14,9 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.walk import Walk, when
 from tests.factories import history, outbox
-from tests.mailbox import Mailbox
-from tests.walk import Walk, when
 from workflows.messages import OrderChaseResult
 from workflows.order_chase import OrderChase
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 from temporalio.testing import WorkflowEnvironment
 
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox, SmtpServer
+from scripts.devstack.time_skipping import skip
 from tests.factories import load_order, outbox
 from tests.fixtures_chase import Chase, Chases
-from tests.mailbox import Mailbox, SmtpServer
-from tests.time_skipping import skip
 from workflows.messages import OrderCancelled, OrderChaseResult, PaymentReceived
 from workflows.order_chase import OrderChase
 

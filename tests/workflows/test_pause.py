@@ -13,10 +13,10 @@ from temporalio.worker import Worker
 
 from api.app import create_app
 from db.session import Sessions
+from scripts.devstack.servers import serve_api
+from scripts.devstack.walk import Walk, when
 from settings import Settings
 from tests.factories import history, make_order, outbox, start_order_chase
-from tests.servers import serve_api
-from tests.walk import Walk, when
 from tests.workflows.test_calling_hours import FRIDAY, MOSCOW, OFFICE
 from tests.workflows.test_send_window import sent
 from workflows.messages import ChaseResume, OrderState

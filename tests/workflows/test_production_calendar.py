@@ -12,8 +12,8 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from scripts.devstack.walk import Walk, when
 from settings import Settings
-from tests.walk import Walk, when
 from tests.workflows.test_calling_hours import MOSCOW, OFFICE, local, unanswered_calls
 
 

@@ -17,9 +17,9 @@ from temporalio.client import WorkflowExecutionDescription, WorkflowExecutionSta
 
 from db.models import Email
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox, SmtpServer
+from scripts.devstack.walk import Walk
 from tests.factories import make_order
-from tests.mailbox import Mailbox, SmtpServer
-from tests.walk import Walk
 
 PRODUCT = {"id": "club-python", "name": "Python club"}
 

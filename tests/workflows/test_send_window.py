@@ -13,10 +13,10 @@ from temporalio.worker import Worker
 
 from api.app import create_app
 from db.session import Sessions
+from scripts.devstack.servers import serve_api
+from scripts.devstack.walk import Walk
 from settings import Settings
 from tests.factories import outbox
-from tests.servers import serve_api
-from tests.walk import Walk
 
 KALININGRAD = ZoneInfo("Europe/Kaliningrad")
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -17,9 +17,9 @@ from sqlalchemy import select
 
 from db.models import WebhookEvent
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.walk import Walk, when
 from tests.factories import history, outbox
-from tests.mailbox import Mailbox
-from tests.walk import Walk, when
 from tests.workflows.test_email_cadence import pay_link_token, text_of
 from tests.workflows.test_manager_process import dial
 

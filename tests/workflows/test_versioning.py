@@ -33,11 +33,11 @@ from cli.history import history_from_file
 from cli.replay import from_files, make_replayer, replay
 from db.models import Manager, Order, Task
 from db.session import Sessions
+from scripts.devstack.mailbox import SmtpServer
+from scripts.devstack.time_skipping import skip
 from settings import Settings
 from tests.factories import make_order, start_order_chase
-from tests.mailbox import SmtpServer
 from tests.patches import workflow_patches
-from tests.time_skipping import skip
 from worker import WorkerDeps, build_worker
 from workflows.messages import ChasePause, OrderCancelled, OrderChaseResult, PaymentReceived
 from workflows.order_chase import OrderChase
