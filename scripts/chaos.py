@@ -57,8 +57,8 @@ from scripts.chaos_checks import (
 )
 from scripts.chaos_stack import Disruptions, Stack, StackConfig, disrupt, supervise_worker
 from scripts.chaos_world import Api, Backend, OrderSpec, Robots, make_orders
-from tests.mailbox import Mailbox, SmtpServer
-from tests.servers import free_port
+from scripts.devstack.mailbox import Mailbox, SmtpServer
+from scripts.devstack.servers import free_port
 
 PAYMENT_WINDOW_DAYS = 30
 # Activity timeouts and retries are not scaled: a kill -9 holds up every activity the worker

@@ -20,9 +20,9 @@ from typing import IO
 import httpx
 from temporalio.client import Client
 
+from scripts.devstack.servers import cached_binary, free_port
 from settings import Settings
 from temporal_client import register_search_attributes
-from tests.servers import cached_binary, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 # What worker.py logs once it is connected and about to poll.

@@ -25,15 +25,13 @@ with workflow.unsafe.imports_passed_through():
 
 from domain import OfferStatus
 from workflows.activity_calls import db_activity
+from workflows.patch_ids import SEND_WINDOW
 from workflows.pause import Pause
 from workflows.waits import seconds_until, wait_at_most
 
-# Patch id: marketing emails wait for the customer's send window (OrderTimings.send_window).
-SEND_WINDOW = "send-window"
-
 
 class CadenceHost(Protocol):
-    """What the order chase offers its email branch."""
+    """What the order chase offers its email branch (and, with more, its special terms)."""
 
     order_id: str
     timings: OrderTimings
@@ -47,6 +45,7 @@ class CadenceHost(Protocol):
         step: str | None = None,
         discount_percent: int = 0,
         valid_until: datetime | None = None,
+        instalment: int = 0,
     ) -> str | None: ...
 
 

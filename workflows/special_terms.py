@@ -24,39 +24,27 @@ with workflow.unsafe.imports_passed_through():
     from activities.discounts import DiscountActivities, DiscountExpiry, DiscountGrant
     from activities.instalments import InstalmentActivities, Part, PartCheck, PlanRequest
     from activities.tasks import CloseTask, TaskActivities
-    from workflows.timings import OrderTimings, TermsTimings
+    from workflows.timings import TermsTimings
 
     # Pure, but holds ZoneInfo objects, which the sandbox would wrap in proxies.
     from workflows.work_calendar import CalendarError, ChaseClock
 
 from domain import OrderStatus, Stage, TaskKind
 from workflows.activity_calls import db_activity
+from workflows.email_cadence import CadenceHost
 from workflows.tasks import TaskAnswer
 from workflows.waits import seconds_until, wait_at_most
 
 
-class TermsHost(Protocol):
-    """What the order chase offers the special terms."""
+class TermsHost(CadenceHost, Protocol):
+    """What the order chase offers the special terms, beside what it offers its emails."""
 
-    order_id: str
-    timings: OrderTimings
     assignee_id: str | None
     partially_paid: bool
     ends_at: datetime
     dials: int
     answers: dict[int, TaskAnswer]
     stage: str
-
-    def closed(self) -> bool: ...
-
-    async def send_email(
-        self,
-        kind: str,
-        step: str | None = None,
-        discount_percent: int = 0,
-        valid_until: datetime | None = None,
-        instalment: int = 0,
-    ) -> str | None: ...
 
     async def _open_task(
         self, kind: str, pool: bool = False, numbers: tuple[int, int] | None = None
