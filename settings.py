@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -38,6 +38,12 @@ DEV_PAY_LINK_SECRET = "dev-pay-link-secret"
 DEV_UNSUBSCRIBE_SECRET = "dev-unsubscribe-secret"
 DEV_SESSION_SECRET = "dev-session-secret"
 MIN_SECRET_LENGTH = 32
+# Whole-number settings and the bounds they must keep, both included.
+BOUNDS = {
+    "enroll_batch_size": (1, 1000),
+    "max_manager_discount": (1, 100),
+    "max_instalments": (2, 36),
+}
 
 
 class WeakSecrets(ValueError):
@@ -294,25 +300,13 @@ class Settings(BaseSettings):
             raise ValueError("WEBHOOK_URL and WEBHOOK_SECRET go together")
         return self
 
-    @field_validator("enroll_batch_size")
+    @field_validator(*BOUNDS)
     @classmethod
-    def _batch_size(cls, value: int) -> int:
-        if not 1 <= value <= 1000:
-            raise ValueError(f"ENROLL_BATCH_SIZE must be 1..1000, got {value}")
-        return value
-
-    @field_validator("max_manager_discount")
-    @classmethod
-    def _discount(cls, value: int) -> int:
-        if not 1 <= value <= 100:
-            raise ValueError(f"MAX_MANAGER_DISCOUNT must be 1..100, got {value}")
-        return value
-
-    @field_validator("max_instalments")
-    @classmethod
-    def _instalments(cls, value: int) -> int:
-        if not 2 <= value <= 36:
-            raise ValueError(f"MAX_INSTALMENTS must be 2..36, got {value}")
+    def _within_bounds(cls, value: int, info: ValidationInfo) -> int:
+        assert info.field_name is not None
+        low, high = BOUNDS[info.field_name]
+        if not low <= value <= high:
+            raise ValueError(f"{info.field_name.upper()} must be {low}..{high}, got {value}")
         return value
 
     @field_validator("chaser_time_scale")

@@ -143,6 +143,7 @@ SANDBOX_PASSTHROUGH = (
     "domain",
     "workflows.activity_policy",
     "workflows.messages",
+    "workflows.patch_ids",
     "workflows.search_attributes",
     "workflows.tasks",
 )

@@ -12,7 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.orders import load_order
-from db.history import record
+from db.history import record, record_step
 from db.models import Discount
 from db.order_over import order_over
 from db.session import Sessions
@@ -70,13 +70,11 @@ class DiscountActivities:
                 created_at=request.at,
             )
             session.add(discount)
-            record(
+            record_step(
                 session,
-                key=request.key,
+                request,
+                "discount_granted",
                 order_id=order.id,
-                at=request.at,
-                actor="system",
-                kind="discount_granted",
                 percent=request.percent,
                 valid_until=request.valid_until.isoformat(),
             )

@@ -9,7 +9,6 @@ from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-import jinja2
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
@@ -20,12 +19,10 @@ from activities.instalments import plan_of
 from activities.orders import load_order
 from db.models import Discount, Order
 from db.order_over import order_over
-from db.session import Sessions
 from db.suppressions import suppression_of
 from domain import OfferStatus
-from mail.backends import Mailer
 from mail.links import PayLinks
-from mail.render import render_email, with_unsubscribe
+from mail.render import with_unsubscribe
 from mail.unsubscribe import UnsubscribeLinks
 
 # Once an order is paid or cancelled the customer hears nothing more, but for these.
@@ -76,15 +73,7 @@ class MailSetup:
     unsubscribe: UnsubscribeLinks | None = None  # marketing emails carry these links
 
 
-class EmailActivities:
-    def __init__(
-        self, sessions: Sessions, mailer: Mailer, templates: jinja2.Environment, setup: MailSetup
-    ) -> None:
-        self.sessions = sessions
-        self.mailer = mailer
-        self.templates = templates
-        self.setup = setup
-
+class EmailActivities(outbox.SendingActivities[MailSetup]):
     @activity.defn
     async def send_order_email(self, request: OrderEmail) -> EmailSent:
         """Send one customer email, unless its key was sent already or the order has closed."""
@@ -97,15 +86,9 @@ class EmailActivities:
             discount = await _active_discount(session, order.id, request)
             context = self._context(order, discount, message_id)
             context["instalment"] = await self._instalment(session, order.id, request.instalment)
-            try:
-                rendered = render_email(self.templates, request.kind, order.language, context)
-            except jinja2.TemplateError as error:
-                # A missing template or variable is a deployment bug: retrying cannot fix it.
-                raise ApplicationError(
-                    f"email {request.kind!r} ({order.language}) cannot be rendered: {error!r}",
-                    type="TemplateError",
-                    non_retryable=True,
-                ) from error
+            rendered = self.render(
+                request.kind, order.language, context, what=f"email {request.kind!r}"
+            )
             marketing = request.kind not in TRANSACTIONAL
             if marketing and self.setup.unsubscribe is not None:
                 url = self.setup.unsubscribe.url(order.customer_email)

@@ -22,8 +22,9 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from activities.rows import load
 from db.history import record
 from db.models import Enrollment, Order
 from db.session import Sessions
@@ -161,7 +162,4 @@ def _matching(job: Enrollment) -> Select[Order]:
 
 
 async def _load(session: AsyncSession, enrollment_id: str) -> Enrollment:
-    job = await session.get(Enrollment, enrollment_id)
-    if job is None:
-        raise ApplicationError(f"enrolment {enrollment_id!r} does not exist", non_retryable=True)
-    return job
+    return await load(session, Enrollment, "enrolment", enrollment_id)

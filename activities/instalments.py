@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities.orders import load_order
-from db.history import already_done, record
+from db.history import already_done, record_step
 from db.models import Instalment, Order
 from db.session import Sessions
 from domain import InstalmentStatus, OrderStatus
@@ -86,13 +86,11 @@ class InstalmentActivities:
                     )
                 await session.flush()
                 rows = await plan_of(session, order.id)
-                record(
+                record_step(
                     session,
-                    key=request.key,
+                    request,
+                    "instalment_plan",
                     order_id=order.id,
-                    at=request.at,
-                    actor="system",
-                    kind="instalment_plan",
                     parts=[
                         {
                             "number": r.number,
@@ -119,13 +117,11 @@ class InstalmentActivities:
             paid = part.number in covered
             if check.final and not paid and not await already_done(session, check.key):
                 part.status = InstalmentStatus.MISSED
-                record(
+                record_step(
                     session,
-                    key=check.key,
+                    check,
+                    "instalment_missed",
                     order_id=order.id,
-                    at=check.at,
-                    actor="system",
-                    kind="instalment_missed",
                     number=part.number,
                     amount=str(part.amount),
                     paid_amount=str(order.paid_amount),

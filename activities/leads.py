@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 
-import jinja2
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
@@ -14,11 +13,11 @@ from temporalio.exceptions import ApplicationError
 
 from activities import outbox
 from activities.outbox import commit_once
-from db.history import already_done, record
+from activities.rows import load
+from db.history import already_done, record, record_step
 from db.models import Email, Lead, Manager, Notification
-from db.session import Sessions
 from domain import LEAD_CHASING, EmailStatus
-from mail.backends import Mailer, PermanentDeliveryError
+from mail.backends import PermanentDeliveryError
 from mail.render import RenderedEmail, render_email
 
 
@@ -69,19 +68,7 @@ class LeadMailSetup:
     notify_by_email: bool  # MANAGER_NOTIFY_EMAIL
 
 
-class LeadActivities:
-    def __init__(
-        self,
-        sessions: Sessions,
-        mailer: Mailer,
-        templates: jinja2.Environment,
-        setup: LeadMailSetup,
-    ) -> None:
-        self.sessions = sessions
-        self.mailer = mailer
-        self.templates = templates
-        self.setup = setup
-
+class LeadActivities(outbox.SendingActivities[LeadMailSetup]):
     @activity.defn
     async def send_lead_email(self, request: LeadEmail) -> LeadEmailSent:
         """Send one follow-up from the responsible manager, unless the lead's chase is over."""
@@ -202,13 +189,11 @@ class LeadActivities:
             # The API may have written the reason first (a reply): the first reason stands.
             lead.stopped_reason = lead.stopped_reason or progress.stopped_reason
             if not await already_done(session, progress.key):
-                record(
+                record_step(
                     session,
-                    key=progress.key,
+                    progress,
+                    "chase_stopped",
                     lead_id=lead.id,
-                    at=progress.at,
-                    actor="system",
-                    kind="chase_stopped",
                     chase_number=progress.chase_number,
                     reason=lead.stopped_reason,
                     emails_sent=progress.emails_sent,
@@ -297,14 +282,8 @@ def stop_reason(lead: Lead, chase_number: int) -> str | None:
 
 async def load_lead(session: AsyncSession, lead_id: str) -> Lead:
     """The lead an activity works on; a missing one is a permanent failure, not a retry."""
-    lead = await session.get(Lead, lead_id)
-    if lead is None:
-        raise ApplicationError(f"lead {lead_id!r} does not exist", non_retryable=True)
-    return lead
+    return await load(session, Lead, "lead", lead_id)
 
 
 async def load_manager(session: AsyncSession, manager_id: str) -> Manager:
-    manager = await session.get(Manager, manager_id)
-    if manager is None:
-        raise ApplicationError(f"manager {manager_id!r} does not exist", non_retryable=True)
-    return manager
+    return await load(session, Manager, "manager", manager_id)

@@ -9,10 +9,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities import metrics
-from db.history import already_done, record
+from activities.rows import load, missing
+from db.history import already_done, record, record_step
 from db.locks import Missing, lock_order
 from db.models import Discount, Order, Task
 from db.session import Sessions
@@ -65,13 +65,11 @@ class OrderActivities:
                 return
             if order.status in CLOSED_STATUSES or order.status == change.status:
                 return
-            record(
+            record_step(
                 session,
-                key=change.key,
+                change,
+                "status_changed",
                 order_id=order.id,
-                at=change.at,
-                actor="system",
-                kind="status_changed",
                 old=order.status,
                 new=change.status,
                 reason=change.reason,
@@ -129,13 +127,11 @@ class OrderActivities:
                 offer.status = (
                     OfferStatus.USED if end.status == OrderStatus.PAID else OfferStatus.EXPIRED
                 )
-            record(
+            record_step(
                 session,
-                key=end.key,
+                end,
+                "status_changed",
                 order_id=order.id,
-                at=end.at,
-                actor="system",
-                kind="status_changed",
                 old=order.status,
                 new=end.status,
                 reason=end.reason,
@@ -154,12 +150,9 @@ async def lock_order_row(session: AsyncSession, order_id: str) -> Order:
     try:
         return await lock_order(session, order_id)
     except Missing:
-        raise ApplicationError(f"order {order_id!r} does not exist", non_retryable=True) from None
+        raise missing("order", order_id) from None
 
 
 async def load_order(session: AsyncSession, order_id: str) -> Order:
     """The order an activity works on; a missing one is a permanent failure, not a retry."""
-    order = await session.get(Order, order_id)
-    if order is None:
-        raise ApplicationError(f"order {order_id!r} does not exist", non_retryable=True)
-    return order
+    return await load(session, Order, "order", order_id)

@@ -7,13 +7,15 @@ settled: it had its one chance, and no retry sends it again.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import uuid4
 
+import jinja2
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,13 +23,42 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import metrics
-from db.history import record
+from db.history import record_on
 from db.models import Email
+from db.session import Sessions
 from db.suppressions import suppress
 from domain import EmailStatus
 from mail.backends import Mailer, PermanentDeliveryError
-from mail.render import RenderedEmail
+from mail.render import RenderedEmail, render_email
 from mail.unsubscribe import message_id
+
+SetupT = TypeVar("SetupT")
+
+
+# eq=False keeps the instances hashable, as the worker's registered activities must be.
+@dataclass(eq=False)
+class SendingActivities(Generic[SetupT]):
+    """What an activity class that sends email through the outbox is built with: the
+    database, the mailer, the templates and its own mail setup."""
+
+    sessions: Sessions
+    mailer: Mailer
+    templates: jinja2.Environment
+    setup: SetupT
+
+    def render(
+        self, kind: str, language: str, context: dict[str, Any], *, what: str
+    ) -> RenderedEmail:
+        """The email `kind` in `language`; `what` names it in the failure."""
+        try:
+            return render_email(self.templates, kind, language, context)
+        except jinja2.TemplateError as error:
+            # A missing template or variable is a deployment bug: retrying cannot fix it.
+            raise ApplicationError(
+                f"{what} ({language}) cannot be rendered: {error!r}",
+                type="TemplateError",
+                non_retryable=True,
+            ) from error
 
 
 async def find(session: AsyncSession, key: str) -> Email | None:
@@ -162,11 +193,9 @@ async def deliver(
 
 def _note(session: AsyncSession, email: Email, kind: str, at: datetime, **detail: Any) -> None:
     """A line about the row on its order's, lead's or subscription's timeline."""
-    record(
+    record_on(
         session,
-        order_id=email.order_id,
-        lead_id=email.lead_id,
-        subscription_id=email.subscription_id,
+        email,
         at=at,
         actor="system",
         kind=kind,

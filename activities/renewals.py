@@ -8,21 +8,17 @@ from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-import jinja2
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities import outbox
 from activities.emails import EmailSent, MailSetup
-from db.history import record
+from activities.rows import load
+from db.history import record_step
 from db.models import Order, Renewal, Subscription, Task
-from db.session import Sessions
 from db.tasks import close_open_tasks
 from domain import OrderStatus, RenewalOutcome, SubscriptionStatus
-from mail.backends import Mailer
-from mail.render import render_email
 
 
 @dataclass
@@ -50,15 +46,7 @@ class PeriodEnd:
     at: datetime
 
 
-class RenewalActivities:
-    def __init__(
-        self, sessions: Sessions, mailer: Mailer, templates: jinja2.Environment, setup: MailSetup
-    ) -> None:
-        self.sessions = sessions
-        self.mailer = mailer
-        self.templates = templates
-        self.setup = setup
-
+class RenewalActivities(outbox.SendingActivities[MailSetup]):
     @activity.defn
     async def renewal_manager(self, whose: ManagerOf) -> str | None:
         """Who calls the customer: the manager the backend named, else the one who sold the
@@ -89,19 +77,12 @@ class RenewalActivities:
                 return EmailSent(email.id, email.status)
             subscription = await _subscription(session, request.subscription_id)
             email_id = email.id if email is not None else uuid4().hex
-            try:
-                rendered = render_email(
-                    self.templates,
-                    "renewal_reminder",
-                    subscription.language,
-                    self._context(subscription, request, email_id),
-                )
-            except jinja2.TemplateError as error:
-                raise ApplicationError(
-                    f"renewal reminder ({subscription.language}) cannot be rendered: {error!r}",
-                    type="TemplateError",
-                    non_retryable=True,
-                ) from error
+            rendered = self.render(
+                "renewal_reminder",
+                subscription.language,
+                self._context(subscription, request, email_id),
+                what="renewal reminder",
+            )
             if email is None:
                 email = await outbox.add(
                     session,
@@ -158,13 +139,11 @@ class RenewalActivities:
                     ended_at=end.at,
                 )
             )
-            record(
+            record_step(
                 session,
-                key=end.key,
+                end,
+                "period_ended",
                 subscription_id=subscription.id,
-                at=end.at,
-                actor="system",
-                kind="period_ended",
                 period=end.period,
                 outcome=end.outcome,
                 call_answer=end.call_answer,
@@ -198,9 +177,4 @@ class RenewalActivities:
 
 
 async def _subscription(session: AsyncSession, subscription_id: str) -> Subscription:
-    subscription = await session.get(Subscription, subscription_id)
-    if subscription is None:
-        raise ApplicationError(
-            f"subscription {subscription_id!r} does not exist", non_retryable=True
-        )
-    return subscription
+    return await load(session, Subscription, "subscription", subscription_id)

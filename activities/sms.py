@@ -17,7 +17,7 @@ from temporalio import activity
 
 from activities.orders import load_order
 from atomic_write import write_atomically
-from db.history import already_done, record
+from db.history import already_done, record_step
 from db.order_over import order_over
 from db.session import Sessions
 from mail.links import PayLinks
@@ -92,13 +92,11 @@ class SmsActivities:
                 link=self.links.link(order.id),
             )
             await self.sender.send(SmsMessage(request.key, order.phone, text))
-            record(
+            record_step(
                 session,
-                key=request.key,
+                request,
+                "sms_sent",
                 order_id=order.id,
-                at=request.at,
-                actor="system",
-                kind="sms_sent",
                 phone=order.phone,
             )
             return SmsSent("sent")

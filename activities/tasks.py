@@ -8,13 +8,12 @@ from datetime import datetime
 
 import jinja2
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities.orders import load_order
-from db.history import record
-from db.models import Subscription, Task
+from activities.rows import load
+from db.history import record_on
+from db.models import Order, Subscription, Task
 from db.session import Sessions
 from db.tasks import close_open_tasks
 from domain import TaskKind, TaskStatus
@@ -61,41 +60,29 @@ class TaskActivities:
             if existing is not None:
                 return existing
             if new.subscription_id is not None:
-                return await self._open_subscription_task(session, new)
-            assert new.order_id is not None, "a task belongs to an order or a subscription"
-            order = await load_order(session, new.order_id)
-            # "Take the order?" goes to the pool; every other task to the order's assignee as
-            # the row has it now: a re-assignment committed while this task was on its way wins
-            # over the assignee the workflow knew when it asked.
-            assignee_id = None if new.kind == POOL_KIND else order.assignee_id
-            task = Task(
-                key=new.key,
-                order_id=order.id,
-                workflow_id=new.workflow_id,
-                kind=new.kind,
-                title=self._title(order.language, new),
-                call_script=self._call_script(
-                    order.language,
-                    new.kind,
-                    order.product_id,
-                    customer_name=order.customer_name,
-                    product_name=order.product_name,
-                    amount=order.amount,
-                    currency=order.currency,
-                    phone=order.phone,
-                ),
-                options=new.options,
-                number_min=new.number_min,
-                number_max=new.number_max,
-                assignee_id=assignee_id,
-                status=TaskStatus.OPEN,
-                created_at=new.at,
-            )
+                subscription = await load(
+                    session, Subscription, "subscription", new.subscription_id
+                )
+                task = self._task(
+                    new,
+                    subscription,
+                    new.assignee_id,
+                    price=subscription.price,
+                    period_ends_at=subscription.period_ends_at,
+                )
+            else:
+                assert new.order_id is not None, "a task belongs to an order or a subscription"
+                order = await load_order(session, new.order_id)
+                # "Take the order?" goes to the pool; every other task to the order's assignee
+                # as the row has it now: a re-assignment committed while this task was on its
+                # way wins over the assignee the workflow knew when it asked.
+                assignee_id = None if new.kind == POOL_KIND else order.assignee_id
+                task = self._task(new, order, assignee_id, amount=order.amount)
             session.add(task)
             await session.flush()
-            record(
+            record_on(
                 session,
-                order_id=order.id,
+                task,
                 at=new.at,
                 actor="system",
                 kind="task_created",
@@ -112,48 +99,39 @@ class TaskActivities:
         async with self.sessions() as session, session.begin():
             await close_open_tasks(session, Task.id == close.task_id, close.reason, close.at)
 
-    async def _open_subscription_task(self, session: AsyncSession, new: NewTask) -> int:
-        subscription = await session.get(Subscription, new.subscription_id)
-        if subscription is None:
-            raise ApplicationError(
-                f"subscription {new.subscription_id!r} does not exist", non_retryable=True
-            )
-        task = Task(
+    def _task(
+        self,
+        new: NewTask,
+        of: Order | Subscription,
+        assignee_id: str | None,
+        **script_context: object,
+    ) -> Task:
+        """The open task row of an order's or a subscription's task, in its customer's language;
+        `script_context` is what the call script says about the order or the subscription."""
+        return Task(
             key=new.key,
-            subscription_id=subscription.id,
+            order_id=of.id if isinstance(of, Order) else None,
+            subscription_id=of.id if isinstance(of, Subscription) else None,
             workflow_id=new.workflow_id,
             kind=new.kind,
-            title=self._title(subscription.language, new),
+            title=self._title(of.language, new),
             call_script=self._call_script(
-                subscription.language,
+                of.language,
                 new.kind,
-                subscription.product_id,
-                customer_name=subscription.customer_name,
-                product_name=subscription.product_name,
-                price=subscription.price,
-                currency=subscription.currency,
-                phone=subscription.phone,
-                period_ends_at=subscription.period_ends_at,
+                of.product_id,
+                customer_name=of.customer_name,
+                product_name=of.product_name,
+                currency=of.currency,
+                phone=of.phone,
+                **script_context,
             ),
             options=new.options,
-            assignee_id=new.assignee_id,
+            number_min=new.number_min,
+            number_max=new.number_max,
+            assignee_id=assignee_id,
             status=TaskStatus.OPEN,
             created_at=new.at,
         )
-        session.add(task)
-        await session.flush()
-        record(
-            session,
-            subscription_id=subscription.id,
-            at=new.at,
-            actor="system",
-            kind="task_created",
-            task_id=task.id,
-            task_kind=task.kind,
-            title=task.title,
-            assignee=task.assignee_id,
-        )
-        return task.id
 
     def _title(self, language: str, new: NewTask) -> str:
         """The workflow's title is English; other languages have theirs in

@@ -52,6 +52,16 @@ class Conflict(ApiError):
     status_code = 409
 
 
+def order_closed(order_id: str, status: str) -> Conflict:
+    """The refusal of a change to an order that is paid or cancelled."""
+    return Conflict(
+        f"order {order_id!r} is already {status}",
+        "refused_order_closed",
+        id=order_id,
+        status=status,
+    )
+
+
 class Invalid(ApiError):
     status_code = 422
 

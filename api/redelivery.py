@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 from temporalio.client import Client
 
 from api.deps import Clock
@@ -31,6 +34,8 @@ INTERVAL = 5.0
 GRACE = timedelta(seconds=10)
 BATCH = 100
 
+Owed = TypeVar("Owed", OrderEvent, SubscriptionEvent, Task, OrderPause)
+
 
 async def redeliver_owed(
     sessions: Sessions, temporal: Client, settings: Settings, clock: Clock
@@ -39,58 +44,40 @@ async def redeliver_owed(
     now = await clock()
     delivered = 0
     async with sessions() as session:
-        events = list(
-            await session.scalars(
-                select(OrderEvent)
-                .where(OrderEvent.signalled_at.is_(None), OrderEvent.received_at < now - GRACE)
-                .order_by(OrderEvent.received_at)
-                .limit(BATCH)
-            )
-        )
-        for event in events:
+        for event in await _owed(session, OrderEvent, OrderEvent.received_at, now):
             await order_events.deliver(session, temporal, settings.temporal_task_queue, event, now)
             delivered += 1
-        subscription_events = list(
-            await session.scalars(
-                select(SubscriptionEvent)
-                .where(
-                    SubscriptionEvent.signalled_at.is_(None),
-                    SubscriptionEvent.received_at < now - GRACE,
-                )
-                .order_by(SubscriptionEvent.received_at)
-                .limit(BATCH)
-            )
-        )
-        for subscription_event in subscription_events:
+        owed = await _owed(session, SubscriptionEvent, SubscriptionEvent.received_at, now)
+        for subscription_event in owed:
             await subscriptions.deliver(session, temporal, settings, subscription_event, now)
             delivered += 1
-        tasks = list(
-            await session.scalars(
-                select(Task)
-                .where(
-                    Task.status == TaskStatus.ANSWERED,
-                    Task.signalled_at.is_(None),
-                    Task.answered_at < now - GRACE,
-                )
-                .order_by(Task.answered_at)
-                .limit(BATCH)
-            )
-        )
-        for task in tasks:
+        answered = Task.status == TaskStatus.ANSWERED
+        for task in await _owed(session, Task, Task.answered_at, now, answered):
             await answers.deliver(session, temporal, task, now)
             delivered += 1
-        changes = list(
-            await session.scalars(
-                select(OrderPause)
-                .where(OrderPause.signalled_at.is_(None), OrderPause.at < now - GRACE)
-                .order_by(OrderPause.id)
-                .limit(BATCH)
-            )
-        )
-        for change in changes:
+        for change in await _owed(session, OrderPause, OrderPause.at, now, oldest=OrderPause.id):
             await pauses.deliver(session, temporal, change, now)
             delivered += 1
     return delivered
+
+
+async def _owed(
+    session: AsyncSession,
+    model: type[Owed],
+    stored_at: InstrumentedAttribute[Any],
+    now: datetime,
+    *also: ColumnElement[bool],
+    oldest: InstrumentedAttribute[Any] | None = None,
+) -> list[Owed]:
+    """A batch of `model`'s rows stored before the grace period, not signalled yet and
+    matching `also`, in the order of `oldest` (by default when they were stored)."""
+    query = (
+        select(model)
+        .where(*also, model.signalled_at.is_(None), stored_at < now - GRACE)
+        .order_by(stored_at if oldest is None else oldest)
+        .limit(BATCH)
+    )
+    return list(await session.scalars(query))
 
 
 async def keep_redelivering(
@@ -106,4 +93,9 @@ async def keep_redelivering(
             logger.warning("redelivery postponed: %s", error)
         except Exception:
             logger.exception("redelivery failed; trying again")
+        # A cancellation that a call on the way swallowed or turned into an error (caught
+        # above) still ends the loop: the app's shutdown waits for it.
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise asyncio.CancelledError
         await asyncio.sleep(INTERVAL)

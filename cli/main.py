@@ -7,7 +7,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -81,8 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="a progress line on stderr every N histories (0: none; default 25)",
     )
-    _server_options(replay)
-    replay.set_defaults(run=_replay)
+    _runs(replay, _replay)
 
     history = commands.add_parser("history", help="workflow histories on the server")
     history_commands = history.add_subparsers(dest="history_command", required=True)
@@ -94,8 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--workflow-id", required=True, metavar="ID")
     export.add_argument("--run-id", metavar="RUN", help="a given run (default: the latest)")
     export.add_argument("-o", "--output", type=Path, metavar="FILE", help="default: stdout")
-    _server_options(export)
-    export.set_defaults(run=_export)
+    _runs(export, _export)
 
     attributes = commands.add_parser("search-attributes", help="the chases' search attributes")
     attribute_commands = attributes.add_subparsers(dest="attributes_command", required=True)
@@ -105,8 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Add the chases' search attributes that the namespace lacks; "
         "run once per namespace before the first chase (make run and compose do).",
     )
-    _server_options(register)
-    register.set_defaults(run=_register_search_attributes)
+    _runs(register, _register_search_attributes)
     return parser
 
 
@@ -121,9 +118,13 @@ def _configure_logging(verbose: bool) -> None:
         logging.getLogger("temporalio.worker").setLevel(logging.CRITICAL)
 
 
-def _server_options(parser: argparse.ArgumentParser) -> None:
+def _runs(
+    parser: argparse.ArgumentParser, run: Callable[[argparse.Namespace], Awaitable[int]]
+) -> None:
+    """A command's last options, those of the Temporal server, and the function it runs."""
     parser.add_argument("--address", help="Temporal frontend (default: TEMPORAL_ADDRESS)")
     parser.add_argument("--namespace", help="Temporal namespace (default: TEMPORAL_NAMESPACE)")
+    parser.set_defaults(run=run)
 
 
 async def _connect(args: argparse.Namespace) -> Client:

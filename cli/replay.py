@@ -109,9 +109,13 @@ def make_replayer(quiet: bool = True) -> Replayer:
     """A replayer that knows every workflow the worker serves, sandboxed as the worker runs them."""
     # Imported here: the worker module pulls in the activities and their dependencies,
     # which `chaser --help` does not need.
-    from worker import WORKFLOWS
+    from worker import WORKFLOWS, workflow_runner
 
-    return Replayer(workflows=list(WORKFLOWS), runtime=_runtime() if quiet else None)
+    return Replayer(
+        workflows=list(WORKFLOWS),
+        workflow_runner=workflow_runner(),
+        runtime=_runtime() if quiet else None,
+    )
 
 
 def _runtime() -> Runtime:

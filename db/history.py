@@ -4,7 +4,7 @@ the webhook events each line makes go into the same transaction (the webhook out
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import uuid4
 
 from sqlalchemy import select
@@ -18,6 +18,51 @@ async def already_done(session: AsyncSession, key: str) -> bool:
     """Whether an activity with this idempotency key has written its line already."""
     found = await session.scalar(select(HistoryEntry.id).where(HistoryEntry.key == key))
     return found is not None
+
+
+class Step(Protocol):
+    """A workflow's request to an activity: its idempotency key and the workflow's time."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def at(self) -> datetime: ...
+
+
+def record_step(session: AsyncSession, step: Step, kind: str, **line: Any) -> None:
+    """The system's timeline line for a workflow's step, keyed by the step so that a retry
+    finds it (already_done); `line` names its order, lead or subscription and the details."""
+    record(session, key=step.key, at=step.at, actor="system", kind=kind, **line)
+
+
+class Owned(Protocol):
+    """A row that belongs to an order, a lead or a subscription: a task, an email."""
+
+    @property
+    def order_id(self) -> str | None: ...
+
+    @property
+    def lead_id(self) -> str | None: ...
+
+    @property
+    def subscription_id(self) -> str | None: ...
+
+
+def record_on(
+    session: AsyncSession, row: Owned, *, at: datetime, actor: str, kind: str, **detail: Any
+) -> None:
+    """A line about `row` on the timeline of the order, lead or subscription it belongs to."""
+    record(
+        session,
+        order_id=row.order_id,
+        lead_id=row.lead_id,
+        subscription_id=row.subscription_id,
+        at=at,
+        actor=actor,
+        kind=kind,
+        **detail,
+    )
 
 
 def record(

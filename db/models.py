@@ -46,6 +46,20 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JSON, list[str]: JSON}
 
 
+class CustomerPurchase:
+    """The columns of what a customer bought (an order or a subscription) and of the customer."""
+
+    product_id: Mapped[str] = mapped_column(String(64), index=True)
+    product_name: Mapped[str] = mapped_column(String(255))
+    currency: Mapped[str] = mapped_column(String(3))
+    customer_name: Mapped[str] = mapped_column(String(255))
+    customer_email: Mapped[str] = mapped_column(String(320))
+    # IANA; marketing emails keep to the send window there. None: DEFAULT_TIMEZONE.
+    customer_timezone: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(2))
+
+
 class Manager(Base):
     __tablename__ = "managers"
 
@@ -66,21 +80,12 @@ class Manager(Base):
     deactivated_at: Mapped[datetime | None]
 
 
-class Order(Base):
+class Order(CustomerPurchase, Base):
     __tablename__ = "orders"
     __table_args__ = (Index("ix_orders_created", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    product_id: Mapped[str] = mapped_column(String(64), index=True)
-    product_name: Mapped[str] = mapped_column(String(255))
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    currency: Mapped[str] = mapped_column(String(3))
-    customer_name: Mapped[str] = mapped_column(String(255))
-    customer_email: Mapped[str] = mapped_column(String(320))
-    # IANA; marketing emails keep to the send window there. None: DEFAULT_TIMEZONE.
-    customer_timezone: Mapped[str | None] = mapped_column(String(64))
-    phone: Mapped[str | None] = mapped_column(String(32))
-    language: Mapped[str] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(20), index=True)
     paid_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal(0))
     assignee_id: Mapped[str | None] = mapped_column(ForeignKey("managers.id"))
@@ -253,21 +258,13 @@ class Lead(Base):
     updated_at: Mapped[datetime]
 
 
-class Subscription(Base):
+class Subscription(CustomerPurchase, Base):
     """A customer's subscription to a product; `renewal-<id>` follows its current period."""
 
     __tablename__ = "subscriptions"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    product_id: Mapped[str] = mapped_column(String(64), index=True)
-    product_name: Mapped[str] = mapped_column(String(255))
     price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    currency: Mapped[str] = mapped_column(String(3))
-    customer_name: Mapped[str] = mapped_column(String(255))
-    customer_email: Mapped[str] = mapped_column(String(320))
-    customer_timezone: Mapped[str | None] = mapped_column(String(64))
-    phone: Mapped[str | None] = mapped_column(String(32))
-    language: Mapped[str] = mapped_column(String(2))
     # The manager the backend named; None: whoever sold the customer's last paid order.
     assignee_id: Mapped[str | None] = mapped_column(ForeignKey("managers.id"))
     status: Mapped[str] = mapped_column(String(10), index=True)  # active / lapsed / cancelled

@@ -33,9 +33,9 @@ from domain import TaskKind
 from process_exit import exit_now
 from scripts.benchmark import AUTH, DEV_SERVER_PRAGMAS, TOKEN, Timed, order_body
 from scripts.chaos_stack import Process, Stack, StackConfig
+from scripts.devstack.mailbox import SmtpServer
+from scripts.devstack.servers import free_port
 from scripts.say import say
-from tests.mailbox import SmtpServer
-from tests.servers import free_port
 
 
 def rss_mb(process: Process) -> float:

@@ -47,9 +47,9 @@ from db.session import Sessions
 from process_exit import exit_now
 from scripts.bench_floor import POLLING, FloorChase
 from scripts.chaos_stack import WORKER_POLLING, Process, Stack, StackConfig, empty_database
+from scripts.devstack.mailbox import SmtpServer
+from scripts.devstack.servers import free_port
 from scripts.say import say
-from tests.mailbox import SmtpServer
-from tests.servers import free_port
 
 TASK_QUEUE = "benchmark"
 FLOOR_QUEUE = "benchmark-floor"

@@ -52,9 +52,9 @@ from scripts.chaos_stack import (
     supervise_worker,
 )
 from scripts.chaos_world import Api, Backend, OrderSpec, Robots, make_orders
+from scripts.devstack.mailbox import Mailbox, SmtpServer
+from scripts.devstack.servers import free_port
 from scripts.say import say
-from tests.mailbox import Mailbox, SmtpServer
-from tests.servers import free_port
 
 PAYMENT_WINDOW_DAYS = 30
 # Activity timeouts and retries are not scaled: a kill -9 holds up every activity the worker

@@ -25,9 +25,9 @@ from temporalio.client import Client
 from db.migrate import upgrade
 from db.models import Order
 from db.session import Sessions, make_engine, make_sessions
+from scripts.devstack.servers import cached_binary, free_port
 from settings import Settings
 from temporal_client import register_search_attributes
-from tests.servers import cached_binary, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 # What worker.py logs once it is connected and about to poll.

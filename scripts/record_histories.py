@@ -1,21 +1,25 @@
 """Record one workflow history per process path into tests/histories/ (`make record-histories`).
 
-Each path is one function registered with `@recorded(...)`: it drives a real chase on Temporal's
-time-skipping test server — the real worker from `worker.build_worker`, a freshly migrated SQLite
-database and an SMTP server on loopback — and returns the handle whose history is saved.
-The saved JSON is what `temporal workflow show --output json` and `fetch_history()` produce;
+Each path drives a real chase on Temporal's time-skipping test server — the real worker from
+`worker.build_worker`, a freshly migrated SQLite database, an SMTP server on loopback and the
+API served over HTTP — through the public API, as the shop's backend, the managers and the
+customers do, and names the workflow whose history is saved. The saved JSON is what
+`temporal workflow show --output json` and `fetch_history()` produce;
 tests/test_replay_corpus.py replays every file against the current workflow code.
 
     .venv/bin/python -m scripts.record_histories            # every path
     .venv/bin/python -m scripts.record_histories order-paid # just these
+    .venv/bin/python -m scripts.record_histories --out /tmp/h order-paid  # elsewhere
     .venv/bin/python -m scripts.record_histories --freeze sms-payment-link  # before a patch
 
-The parts live in scripts/histories/: the registry (`registry.py`), what a path function gets
-to drive a chase (`recording.py`), the paths by process (`*_paths.py`), the recorder
-(`recorder.py`) and the corpus on disk (`corpus.py`: INDEX.md, freezing). This module is the CLI.
+The parts live in scripts/histories/: the registry (`registry.py`), what a path gets to drive
+a chase (`recording.py`), order paths as lists of steps (`steps.py`), the paths by process
+(`*_paths.py`), the recorder (`recorder.py`) and the corpus on disk (`corpus.py`: INDEX.md,
+freezing). This module is the CLI.
 
-Adding a path: write one `@recorded` function in the process's `scripts/histories/*_paths.py`,
-remove its line from `PENDING`, run `make record-histories`, commit the new JSON with INDEX.md.
+Adding a path: one `order_path(...)` of steps, or one `@recorded` function, in the process's
+`scripts/histories/*_paths.py`; remove its line from `PENDING`, run `make record-histories`,
+commit the new JSON with INDEX.md.
 """
 
 from __future__ import annotations

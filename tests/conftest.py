@@ -30,12 +30,15 @@ from db.migrate import upgrade
 from db.models import Base, Lead, Order, Task
 from db.session import Sessions, make_engine, make_sessions
 from mail.backends import SmtpMailer
+from scripts.devstack.mailbox import Mailbox, SmtpServer
+from scripts.devstack.servers import cached_binary, free_port, serve_api, temporal_cli
+from scripts.devstack.time_skipping import free_the_clock
 from settings import Settings
 from temporal_client import register_search_attributes
-from tests.mailbox import Mailbox, SmtpServer
-from tests.servers import cached_binary, free_port, serve_api, temporal_cli
-from tests.time_skipping import free_the_clock
 from worker import WorkerDeps, build_worker, compile_workflow_code, make_deps
+
+# Fixtures kept in their own modules.
+pytest_plugins = ["tests.fixtures_chase"]
 
 
 def pytest_report_header() -> list[str]:
@@ -254,7 +257,3 @@ async def ts_api(
     app = create_app(settings, temporal=ts_env.client, clock=ts_env.get_current_time)
     async with serve_api(app) as client:
         yield client
-
-
-def backend_auth(settings: Settings) -> dict[str, str]:
-    return {"Authorization": f"Bearer {settings.backend_token.get_secret_value()}"}

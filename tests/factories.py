@@ -44,15 +44,17 @@ async def make_order(sessions: Sessions, **overrides: Any) -> Order:
 
 
 async def start_order_chase(
-    client: Client, settings: Settings, order: Order, timings: OrderTimings | None = None
+    client: Client, settings: Settings, order: Order, timings: OrderTimings | None = None, **kw: Any
 ) -> WorkflowHandle[OrderChase, OrderChaseResult]:
-    """The order's chase as the backend starts it; `timings` replaces the settings' ones."""
+    """The order's chase as the backend starts it; `timings` replaces the settings' ones, `kw`
+    sets the input's other fields (`max_history_events`, `resume`)."""
     return await client.start_workflow(
         OrderChase.run,
         OrderChaseInput(
             order_id=order.id,
             has_phone=order.phone is not None,
             timings=timings or settings.order_timings(),
+            **kw,
         ),
         id=f"order-{order.id}",
         task_queue=settings.temporal_task_queue,

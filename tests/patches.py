@@ -13,11 +13,8 @@ WORKFLOWS_DIR = ROOT / "workflows"
 FROZEN_NAME = re.compile(r"^(?P<path>[\w-]+)\.before-(?P<patch>[\w.-]+)\.json$")
 
 
-def patches_in(source: str) -> dict[str, str]:
-    """{patch id: "patched" or "deprecated"} for `workflow.patched(ID)` and
-    `workflow.deprecate_patch(ID)` calls; ID is a string literal or a module-level constant."""
-    tree = ast.parse(source)
-    constants = {
+def string_constants(tree: ast.Module) -> dict[str, str]:
+    return {
         target.id: statement.value.value
         for statement in tree.body
         if isinstance(statement, ast.Assign)
@@ -26,6 +23,15 @@ def patches_in(source: str) -> dict[str, str]:
         for target in statement.targets
         if isinstance(target, ast.Name)
     }
+
+
+def patches_in(source: str) -> dict[str, str]:
+    """{patch id: "patched" or "deprecated"} for `workflow.patched(ID)` and
+    `workflow.deprecate_patch(ID)` calls; ID is a string literal, a module-level constant or a
+    name from workflows/patch_ids.py."""
+    tree = ast.parse(source)
+    ids = ast.parse((WORKFLOWS_DIR / "patch_ids.py").read_text(encoding="utf-8"))
+    constants = string_constants(ids) | string_constants(tree)
     found: dict[str, str] = {}
     for node in ast.walk(tree):
         if not (

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tests.servers import free_port
+from scripts.devstack.servers import free_port
 
 
 @dataclass

@@ -9,10 +9,10 @@ from pathlib import Path
 from temporalio.client import WorkflowExecutionStatus
 
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.servers import dev_server, temporal_cli
 from settings import Settings
 from tests.factories import load_order, make_order, start_order_chase
-from tests.mailbox import Mailbox
-from tests.servers import dev_server, temporal_cli
 from worker import WorkerDeps, build_worker
 from workflows.messages import OrderChaseResult, PaymentReceived
 from workflows.order_chase import OrderChase

@@ -17,12 +17,12 @@ from temporalio.worker import Worker
 from api.app import create_app
 from db.session import Sessions
 from log_config import configure_logging
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.servers import serve_api
+from scripts.devstack.walk import backend_auth
 from settings import Settings
 from tests.api.test_orders import order_body
-from tests.conftest import backend_auth
 from tests.factories import history, make_order, start_order_chase
-from tests.mailbox import Mailbox
-from tests.servers import serve_api
 from workflows.messages import PaymentReceived
 from workflows.order_chase import OrderChase
 from workflows.tasks import TaskAnswer
@@ -56,7 +56,7 @@ async def test_workflow_and_activity_lines_carry_the_chase_and_the_order(
     handle = await start_order_chase(ts_env.client, settings, order)
     await mailbox.wait_for(1)
     # Ending the chase while its SMS activity runs could leave the time-skipping server's
-    # clock locked (tests/walk.py, Walk.settled): first let the opening steps finish.
+    # clock locked (scripts/devstack/walk.py, Walk.settled): first let the opening steps finish.
     for _ in range(400):
         sent_sms = "sms_sent" in [line.kind for line in await history(sessions, order.id)]
         if sent_sms and not (await handle.describe()).raw_description.pending_activities:

@@ -16,12 +16,12 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from db.models import Task
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.servers import free_port, serve_api
+from scripts.devstack.walk import backend_auth
 from settings import Settings
 from tests.api.test_orders import order_body
-from tests.conftest import backend_auth
 from tests.factories import make_order, outbox
-from tests.mailbox import Mailbox
-from tests.servers import free_port, serve_api
 from worker import serve
 
 DASHBOARD = (
@@ -95,14 +95,8 @@ async def test_an_order_paid_and_opened_shows_on_both_endpoints(
             api_text = (await api.get("/metrics")).text
             page = samples(api_text)
             assert value(page, "http_requests_total", handler="/v1/orders", status="201") == 1
-            assert (
-                value(
-                    page,
-                    "http_request_duration_seconds_count",
-                    handler="/v1/orders/{order_id}/events",
-                )
-                == 1
-            )
+            events = "/v1/orders/{order_id}/events"
+            assert value(page, "http_request_duration_seconds_count", handler=events) == 1
             assert value(page, "chaser_emails_opened_total", kind="order_received") == 1
             assert value(page, "chaser_orders", status="paid") == 1
             assert value(page, "chaser_orders_created_last_hour") == 1
@@ -116,16 +110,8 @@ async def test_an_order_paid_and_opened_shows_on_both_endpoints(
                 await asyncio.sleep(0.05)
         assert value(worker_page, "chaser_emails_total", kind="thank_you", status="sent") == 1
         assert value(worker_page, "chaser_emails_total", kind="order_received", status="sent") == 1
-        assert (
-            value(
-                worker_page,
-                "chaser_order_outcomes_total",
-                product_id="course-python",
-                outcome="positive",
-                reason="paid",
-            )
-            == 1
-        )
+        paid_order = {"product_id": "course-python", "outcome": "positive", "reason": "paid"}
+        assert value(worker_page, "chaser_order_outcomes_total", **paid_order) == 1
         assert value(worker_page, "chaser_paid_to_thank_you_seconds_count") == 1
         assert (
             value(worker_page, "temporal_worker_task_slots_available", worker_type="ActivityWorker")

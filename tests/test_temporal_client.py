@@ -22,9 +22,9 @@ from cryptography.x509.oid import NameOID
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
+from scripts.devstack.servers import free_port
 from settings import Settings
 from temporal_client import connect, tls_config
-from tests.servers import free_port
 
 
 @dataclass

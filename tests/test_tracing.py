@@ -11,11 +11,11 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.servers import serve_api
+from scripts.devstack.walk import backend_auth
 from settings import Settings
 from tests.api.test_orders import order_body
-from tests.conftest import backend_auth
-from tests.mailbox import Mailbox
-from tests.servers import serve_api
 from tracing import temporal_interceptors, tracer_provider
 from worker import WorkerDeps, build_worker
 

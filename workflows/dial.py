@@ -22,13 +22,9 @@ with workflow.unsafe.imports_passed_through():
 from domain import DialOutcome, TaskKind
 from workflows.activity_calls import db_activity, open_task
 from workflows.messages import DialCounters, DialHold, DialInput, DialResult, DialStop
+from workflows.patch_ids import DIAL_WORKING_HOURS, PAUSE
 from workflows.pause import Pause, moment
 from workflows.tasks import CALL_ANSWERS, Reassignment, TaskAnswer
-
-# Patch id: calls inside the assignee's working hours, days counted as working days.
-DIAL_WORKING_HOURS = "dial-working-hours"
-# Patch id: the parent's pause is heard (workflows/pause.py); the order chase's id.
-PAUSE = "pause"
 
 
 @workflow.defn

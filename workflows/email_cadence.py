@@ -25,11 +25,9 @@ with workflow.unsafe.imports_passed_through():
 
 from domain import OfferStatus
 from workflows.activity_calls import db_activity
+from workflows.patch_ids import SEND_WINDOW
 from workflows.pause import Pause
 from workflows.waits import seconds_until, wait_at_most
-
-# Patch id: marketing emails wait for the customer's send window (OrderTimings.send_window).
-SEND_WINDOW = "send-window"
 
 
 class CadenceHost(Protocol):

@@ -8,6 +8,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from domain import LEAD_CHASING, EmailStatus, LeadStopReason
+from workflows.patch_ids import SEARCH_ATTRIBUTES
 from workflows.search_attributes import LEAD_STATUS
 
 with workflow.unsafe.imports_passed_through():
@@ -22,8 +23,6 @@ from workflows.messages import LeadChaseInput, LeadChaseResult, LeadChaseState, 
 
 # Each round: email #1 ("has a decision been made?"), then email #2 ("we would really like...").
 FOLLOW_UPS = ("lead_followup_1", "lead_followup_2")
-# Patch id: LeadStatus (chasing, then why it stopped) upserted as a search attribute.
-SEARCH_ATTRIBUTES = "search-attributes"
 
 
 @workflow.defn

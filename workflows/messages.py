@@ -3,9 +3,9 @@ shows, for the order chase, its dial child and their pauses, the lead chase, the
 the check-in (the processes that run one per customer, by the thousand; the jobs keep their
 one input beside them).
 
-Data only, standard library only, and passed through the workflow sandbox
-(worker.SANDBOX_PASSTHROUGH): the dataclasses are built once per worker, not again for every
-new chase (what a chase's first workflow task spent much of its CPU on).
+Data only (importing the standard library, domain.py and timings.py), passed through the
+workflow sandbox (worker.SANDBOX_PASSTHROUGH): the dataclasses are built once per worker, not
+again for every new chase (what a chase's first workflow task spent much of its CPU on).
 """
 
 # No `from __future__ import annotations` (as workflows/timings.py): the sandbox decodes a
@@ -13,6 +13,7 @@ new chase (what a chase's first workflow task spent much of its CPU on).
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from domain import Stage
 from workflows.timings import LeadTimings, OrderTimings, RenewalTimings
 
 # A chase that loops through call-backs continues as new past this many events. One loop
@@ -84,23 +85,33 @@ class DialHold:
 
 
 @dataclass
-class Resume:
-    """What a chase that continued as new carries into its next run: it resumes at a dial."""
+class OrderState:
+    """What the order chase knows of itself, kept in one shape: `GET /v1/orders/{id}` shows it
+    (the `state` query), and a chase that continues as new carries it into its next run, which
+    resumes at a dial from the fields marked "carried" (the rest describe the moment)."""
 
-    # ISO 8601: inside the sandbox `datetime` is a restricted proxy that the payload
-    # converter cannot rebuild a workflow input field into.
-    ends_at: str
-    # The defaults are a chase's first run (which starts with no Resume in its input).
-    assignee_id: str | None = None
-    partially_paid: bool = False
+    ends_at: datetime  # carried: the payment window's end
+    stage: str = Stage.STARTED
+    partially_paid: bool = False  # carried
+    assignee_id: str | None = None  # carried
+    open_task_id: int | None = None
+    dials: int = 0  # carried
+    dial_workflow_id: str | None = None
+    last_dial: DialResult | None = None
+    last_dial_workflow_id: str | None = None
+    # When the manager process's current wait ends (the grace, a payment date...), and when
+    # the next marketing email is due at the earliest.
+    step_due_at: datetime | None = None
+    next_email_at: datetime | None = None
+    # While paused: until when, and why (carried).
+    paused_until: datetime | None = None
+    pause_reason: str | None = None
+    # Carried, for the next run's keys and checks: phone changes, tasks opened (task keys),
+    # events already applied and emails already opened (ids), the last pause change heard.
     phone_changes: int = 0
-    dials: int = 0
     tasks_opened: int = 0
     events_seen: list[str] = field(default_factory=list)
     opened: list[str] = field(default_factory=list)
-    # A pause carries over (ISO 8601, as ends_at).
-    paused_until: str | None = None
-    pause_reason: str | None = None
     pause_seq: int = 0
 
 
@@ -110,7 +121,8 @@ class OrderChaseInput:
     has_phone: bool
     timings: OrderTimings
     max_history_events: int = MAX_HISTORY_EVENTS
-    resume: Resume | None = None
+    # A run that continues a long chase resumes at a dial from what the last run knew.
+    resume: OrderState | None = None
 
 
 @dataclass
@@ -144,28 +156,6 @@ class EmailOpened:
 @dataclass
 class Unsubscribed:
     email: str
-
-
-@dataclass
-class OrderState:
-    """What `GET /v1/orders/{id}` shows of the running process."""
-
-    stage: str
-    partially_paid: bool
-    ends_at: datetime
-    assignee_id: str | None = None
-    open_task_id: int | None = None
-    dials: int = 0
-    dial_workflow_id: str | None = None
-    last_dial: DialResult | None = None
-    last_dial_workflow_id: str | None = None
-    # When the manager process's current wait ends (the grace, a payment date...), and when
-    # the next marketing email is due at the earliest.
-    step_due_at: datetime | None = None
-    next_email_at: datetime | None = None
-    # While paused: until when, and why.
-    paused_until: datetime | None = None
-    pause_reason: str | None = None
 
 
 # The lead chase.

@@ -56,33 +56,23 @@ from workflows.messages import (
     OrderState,
     PaymentReceived,
     PhoneChanged,
-    Resume,
     Unsubscribed,
+)
+from workflows.patch_ids import (
+    DIAL_ID_SEPARATOR,
+    EMAIL_BOUNCE_TASK,
+    END_HEARD_BEFORE_EXPIRY,
+    NO_PHONE_CHECK,
+    PAUSE,
+    PAYMENT_AFTER_END,
+    SEARCH_ATTRIBUTES,
+    SMS_PAYMENT_LINK,
 )
 from workflows.pause import Pause, moment
 from workflows.search_attributes import ASSIGNEE_ID, CHASE_STAGE, ORDER_STATUS
 from workflows.special_terms import SpecialTerms
 from workflows.tasks import ORDER_TASKS, Reassignment, TaskAnswer
 from workflows.waits import seconds_until
-
-# Patch ids (README: "Changing a process while chases run").
-# The payment link by SMS at the start of the grace delay.
-SMS_PAYMENT_LINK = "sms-payment-link"
-# Dial children named `order-<id>/dial-<n>`: no other order's chase can have that id.
-DIAL_ID_SEPARATOR = "dial-id-separator"
-# Money wins: a full payment heard after the chase ended otherwise closes it as paid.
-PAYMENT_AFTER_END = "payment-after-end"
-# Search attributes (workflows/search_attributes.py) upserted as the chase moves.
-SEARCH_ATTRIBUTES = "search-attributes"
-# A customer address that bounced opens an "Email bounced" task.
-EMAIL_BOUNCE_TASK = "email-bounce-task"
-# The window's end expires only a chase that nothing else ended first.
-END_HEARD_BEFORE_EXPIRY = "end-heard-before-expiry"
-# Five days without a phone open a "check the order" task beside the pending wait.
-NO_PHONE_CHECK = "no-phone-check"
-# Pause and resume (workflows/pause.py), checked where a change arrives: a history in which
-# an older worker received the signal and ignored it replays ignoring it.
-PAUSE = "pause"
 
 
 @workflow.defn
@@ -95,10 +85,10 @@ class OrderChase:
         self.timings = input.timings
         self.max_history_events = input.max_history_events
         # A first run starts where a continued one would with nothing carried over.
-        resume = input.resume or Resume(
-            ends_at=(workflow.now() + timedelta(seconds=input.timings.payment_window)).isoformat()
+        resume = input.resume or OrderState(
+            ends_at=workflow.now() + timedelta(seconds=input.timings.payment_window)
         )
-        self.ends_at = datetime.fromisoformat(resume.ends_at)
+        self.ends_at = resume.ends_at
         self._stage: str = Stage.STARTED
         self.partially_paid = resume.partially_paid
         # Whether the order had a phone when this run started; has_phone adds the changes.
@@ -116,9 +106,9 @@ class OrderChase:
         self.last_dial_id: str | None = None
         self.end: OrderChaseResult | None = None
         self.paid_after_end = False  # a full payment heard once the chase had ended otherwise
-        self.resume_next: Resume | None = None
+        self.resume_next: OrderState | None = None
         self.bounce_question: asyncio.Task[None] | None = None
-        self.pause = Pause(moment(resume.paused_until), resume.pause_reason)
+        self.pause = Pause(resume.paused_until, resume.pause_reason)
         self.pause.seq = resume.pause_seq
         self.cadence = EmailCadence(self)
         self.terms = SpecialTerms(self)
@@ -153,7 +143,7 @@ class OrderChase:
                     max_history_events=self.max_history_events,
                     # Taken now: a pause (or an event) heard since the dial loop asked to
                     # continue goes with it.
-                    resume=self._resume(),
+                    resume=self.state(),
                 )
             )
         return await self._close()
@@ -277,10 +267,11 @@ class OrderChase:
 
     @workflow.query
     def state(self) -> OrderState:
+        paused = self.pause.paused()
         return OrderState(
+            ends_at=self.ends_at,
             stage=self.stage,
             partially_paid=self.partially_paid,
-            ends_at=self.ends_at,
             assignee_id=self.assignee_id,
             open_task_id=self.open_task_id,
             dials=self.dials,
@@ -289,8 +280,13 @@ class OrderChase:
             last_dial_workflow_id=self.last_dial_id,
             step_due_at=self.step_due_at,
             next_email_at=self.cadence.next_email_at,
-            paused_until=self.pause.until if self.pause.paused() else None,
-            pause_reason=self.pause.reason if self.pause.paused() else None,
+            paused_until=self.pause.until if paused else None,
+            pause_reason=self.pause.reason if paused else None,
+            phone_changes=self.phone_changes,
+            tasks_opened=self.tasks_opened,
+            events_seen=sorted(self.events_seen),
+            opened=sorted(self.opened),
+            pause_seq=self.pause.seq,
         )
 
     @property
@@ -364,7 +360,7 @@ class OrderChase:
         """Step 5 and its outcomes; every path that does not end the chase dials again."""
         while True:
             if self._history_is_long():
-                self.resume_next = self._resume()
+                self.resume_next = self.state()
                 return
             phone_at_dial = self.phone_changes
             result = await self._dial()
@@ -643,22 +639,6 @@ class OrderChase:
             (long or info.is_continue_as_new_suggested())
             and self.cadence.finished
             and all(beside.done() for beside in self.terms.beside)
-        )
-
-    def _resume(self) -> Resume:
-        until = self.pause.until if self.pause.paused() else None
-        return Resume(
-            ends_at=self.ends_at.isoformat(),
-            assignee_id=self.assignee_id,
-            partially_paid=self.partially_paid,
-            phone_changes=self.phone_changes,
-            dials=self.dials,
-            tasks_opened=self.tasks_opened,
-            events_seen=sorted(self.events_seen),
-            opened=sorted(self.opened),
-            paused_until=until.isoformat() if until is not None else None,
-            pause_reason=self.pause.reason if until is not None else None,
-            pause_seq=self.pause.seq,
         )
 
     async def _finish(self, end: OrderChaseResult) -> None:

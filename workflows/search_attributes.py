@@ -6,9 +6,6 @@ from __future__ import annotations
 
 from temporalio.common import SearchAttributeKey
 
-# Patch id: chases that started before the attributes existed replay without the upserts.
-SEARCH_ATTRIBUTES_PATCH = "search-attributes"
-
 ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
 PRODUCT_ID = SearchAttributeKey.for_keyword("ProductId")
 ASSIGNEE_ID = SearchAttributeKey.for_keyword("AssigneeId")

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import Conflict, responses
 from api.lookup import get_or_404
+from api.schemas.common import from_row
 from api.schemas.enrollments import (
     EnrollIn,
     EnrollmentOut,
@@ -118,16 +119,10 @@ def _imported(order: ImportedOrderIn, default_language: str, now: datetime) -> O
 
 def _enrollment_out(job: Enrollment) -> EnrollmentOut:
     skipped = {reason: int(count) for reason, count in job.skipped.items()}
-    return EnrollmentOut(
-        id=job.id,
-        state=job.state,
-        product_id=job.product_id,
-        created_before=job.created_before,
+    return from_row(
+        EnrollmentOut,
+        job,
         status=job.order_status,
-        found=job.found,
-        started=job.started,
         skipped=skipped,
         processed=job.started + sum(skipped.values()),
-        created_at=job.created_at,
-        finished_at=job.finished_at,
     )

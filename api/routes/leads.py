@@ -5,18 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import responses
 from api.lookup import get_or_404
 from api.pagination import PagerDep
-from api.schemas.common import ID_PATTERN, HistoryLine
+from api.schemas.common import ID_PATTERN, HistoryLine, from_row
 from api.schemas.leads import LeadEventAccepted, LeadEventIn, LeadOut
 from api.services import leads
 from api.timeline import timeline
 from db.models import HistoryEntry, Lead
-from domain import LeadStopReason
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 
@@ -43,7 +41,7 @@ async def get_lead(lead_id: str, session: SessionDep, _: BackendDep) -> LeadOut:
     """The lead and its chase: round, emails sent, next email due, and why it stopped. The
     chase stores its progress before every wait and at its end (save_chase_state): the row
     is the one account of it."""
-    return _lead_out(await _get_lead(session, lead_id))
+    return _lead_out(await get_or_404(session, Lead, "lead", lead_id))
 
 
 @router.get("/{lead_id}/history", responses=responses(404))
@@ -51,29 +49,9 @@ async def get_lead_history(
     lead_id: str, session: SessionDep, _: BackendDep, pager: PagerDep
 ) -> list[HistoryLine]:
     """The lead's timeline: events, chases started and stopped, emails and notifications."""
-    await _get_lead(session, lead_id)
+    await get_or_404(session, Lead, "lead", lead_id)
     return await timeline(session, HistoryEntry.lead_id == lead_id, pager)
 
 
-async def _get_lead(session: AsyncSession, lead_id: str) -> Lead:
-    return await get_or_404(session, Lead, "lead", lead_id)
-
-
 def _lead_out(lead: Lead) -> LeadOut:
-    return LeadOut(
-        id=lead.id,
-        title=lead.title,
-        name=lead.name,
-        email=lead.email,
-        responsible_manager_id=lead.responsible_manager_id,
-        language=lead.language,
-        status=lead.status,
-        chasing=leads.chase_on(lead),
-        chase_number=lead.chase_number,
-        round=lead.chase_round,
-        emails_sent=lead.emails_sent,
-        next_email_due=lead.next_email_due,
-        stopped_reason=LeadStopReason(lead.stopped_reason) if lead.stopped_reason else None,
-        created_at=lead.created_at,
-        updated_at=lead.updated_at,
-    )
+    return from_row(LeadOut, lead, chasing=leads.chase_on(lead), round=lead.chase_round)

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep, hash_token
 from api.errors import Conflict, responses
+from api.schemas.common import from_row
 from api.schemas.managers import (
     Deactivated,
     DeactivateIn,
@@ -121,15 +122,4 @@ async def deactivate_manager(
 
 
 def manager_out(manager: Manager) -> ManagerOut:
-    return ManagerOut(
-        id=manager.id,
-        name=manager.name,
-        email=manager.email,
-        signature=manager.signature,
-        language=manager.language,
-        timezone=manager.timezone,
-        working_hours=manager.working_hours,
-        active=manager.active,
-        created_at=manager.created_at,
-        deactivated_at=manager.deactivated_at,
-    )
+    return from_row(ManagerOut, manager)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from api.deps import ClockDep, ManagerDep, SessionDep
 from api.errors import NotFound, responses
 from api.pagination import PagerDep
-from api.schemas.common import can_be_row_id
+from api.schemas.common import can_be_row_id, from_row
 from api.schemas.leads import NotificationOut
 from db.models import Notification
 
@@ -48,11 +48,4 @@ async def mark_read(
 
 
 def _out(note: Notification) -> NotificationOut:
-    return NotificationOut(
-        id=note.id,
-        lead_id=note.lead_id,
-        order_id=note.order_id,
-        text=note.text,
-        created_at=note.created_at,
-        read_at=note.read_at,
-    )
+    return from_row(NotificationOut, note)

@@ -13,7 +13,7 @@ from api.deps import BackendDep, CallerDep, ClockDep, SessionDep, SettingsDep, T
 from api.errors import responses
 from api.lookup import get_or_404, known_id
 from api.pagination import PagerDep
-from api.schemas.common import HistoryLine
+from api.schemas.common import HistoryLine, from_row
 from api.schemas.orders import (
     AssignIn,
     CustomerOut,
@@ -36,11 +36,9 @@ from db.models import Discount, HistoryEntry, Manager, Order
 from db.upsert import insert_or_ignore
 from domain import (
     CLOSED_STATUSES,
-    EndReason,
     InstalmentStatus,
     OfferStatus,
     OrderStatus,
-    Outcome,
 )
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
@@ -121,7 +119,7 @@ async def post_order_event(
     """Paid, partly paid, cancelled or a new phone; the same event_id twice changes nothing.
     A payment is never refused but by a paid order; a cancel after a payment is."""
     now = await clock()
-    applied = await apply_event(session, _known_id(order_id), body, now)
+    applied = await apply_event(session, known_id("order", order_id), body, now)
     if applied.event.signalled_at is None:
         await deliver(session, temporal, settings.temporal_task_queue, applied.event, now)
     return EventAccepted(event_id=body.event_id, duplicate=applied.duplicate)
@@ -140,7 +138,7 @@ async def assign_order(
     order = await managers.assign_order(
         session,
         temporal,
-        order_id=_known_id(order_id),
+        order_id=known_id("order", order_id),
         manager_id=body.manager_id,
         actor="backend",
         now=await clock(),
@@ -161,7 +159,7 @@ async def pause_order(
     task meanwhile, and its waits move on by the pause. Pausing again moves `until`."""
     now = await clock()
     order = await pauses.pause_order(
-        session, temporal, order_id=_known_id(order_id), body=body, caller=caller, now=now
+        session, temporal, order_id=known_id("order", order_id), body=body, caller=caller, now=now
     )
     return await _paused_out(session, order, now)
 
@@ -177,7 +175,7 @@ async def resume_order(
     """End a pause early: the chase goes on with the rest of each wait. Not paused: nothing."""
     now = await clock()
     order = await pauses.resume_order(
-        session, temporal, order_id=_known_id(order_id), caller=caller, now=now
+        session, temporal, order_id=known_id("order", order_id), caller=caller, now=now
     )
     return await _paused_out(session, order, now)
 
@@ -200,7 +198,7 @@ async def get_order(
     """Status, assignee and outcome from the database; the running process from its query,
     with when it next acts on the manager's and the customer's clocks, or `live: false` when
     no worker answered in time."""
-    order = await _get_order(session, order_id)
+    order = await get_or_404(session, Order, "order", order_id)
     out = _order_out(order)
     out.offer = await _offer(session, order.id)
     plan = await plan_of(session, order.id)
@@ -234,37 +232,9 @@ async def get_order_history(
     order_id: str, session: SessionDep, _: BackendDep, pager: PagerDep
 ) -> list[HistoryLine]:
     """The order's timeline: events, status changes, emails, tasks and answers, oldest first."""
-    order = await _get_order(session, order_id)
+    order = await get_or_404(session, Order, "order", order_id)
     return await timeline(session, HistoryEntry.order_id == order.id, pager)
 
 
-def _known_id(order_id: str) -> str:
-    return known_id("order", order_id)
-
-
-async def _get_order(session: SessionDep, order_id: str) -> Order:
-    return await get_or_404(session, Order, "order", order_id)
-
-
 def _order_out(order: Order) -> OrderOut:
-    return OrderOut(
-        id=order.id,
-        product=ProductOut(id=order.product_id, name=order.product_name),
-        amount=order.amount,
-        paid_amount=order.paid_amount,
-        currency=order.currency,
-        customer=CustomerOut(
-            name=order.customer_name,
-            email=order.customer_email,
-            phone=order.phone,
-            timezone=order.customer_timezone,
-        ),
-        language=order.language,
-        status=OrderStatus(order.status),
-        assignee_id=order.assignee_id,
-        outcome=Outcome(order.outcome) if order.outcome else None,
-        end_reason=EndReason(order.end_reason) if order.end_reason else None,
-        created_at=order.created_at,
-        updated_at=order.updated_at,
-        ended_at=order.ended_at,
-    )
+    return from_row(OrderOut, order, product=ProductOut.of(order), customer=CustomerOut.of(order))

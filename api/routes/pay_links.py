@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep
-from api.errors import Invalid, NotFound, responses
+from api.errors import Invalid, responses
+from api.lookup import get_or_404
 from db.models import Discount, Order, Subscription
 from domain import CLOSED_STATUSES, OfferStatus, SubscriptionStatus
 from mail.links import pay_links
 
 router = APIRouter(prefix="/v1/pay-links", tags=["payment links"])
+
+Token = TypeVar("Token")
 
 
 class PayTokenIn(BaseModel):
@@ -35,13 +40,8 @@ async def verify_pay_token(
     body: PayTokenIn, session: SessionDep, settings: SettingsDep, clock: ClockDep, _: BackendDep
 ) -> PayTokenOut:
     """Check a payment link's signature and say which order and discount it carries."""
-    try:
-        token = pay_links(settings).verify(body.token)
-    except ValueError as error:
-        raise Invalid(f"payment token is not valid: {error}") from error
-    order = await session.get(Order, token.order_id)
-    if order is None:
-        raise NotFound("order", token.order_id)
+    token = _verified(pay_links(settings).verify, body.token, "payment")
+    order = await get_or_404(session, Order, "order", token.order_id)
     active = False
     if order.status not in CLOSED_STATUSES and token.discount_percent and token.valid_until:
         # The signature proves we sent it; the discounts table says it still stands.
@@ -78,13 +78,8 @@ async def verify_renewal_token(
     body: PayTokenIn, session: SessionDep, settings: SettingsDep, _: BackendDep
 ) -> RenewalTokenOut:
     """Check a renewal link's signature and say which subscription and period it renews."""
-    try:
-        token = pay_links(settings).verify_renewal(body.token)
-    except ValueError as error:
-        raise Invalid(f"renewal token is not valid: {error}") from error
-    subscription = await session.get(Subscription, token.subscription_id)
-    if subscription is None:
-        raise NotFound("subscription", token.subscription_id)
+    token = _verified(pay_links(settings).verify_renewal, body.token, "renewal")
+    subscription = await get_or_404(session, Subscription, "subscription", token.subscription_id)
     return RenewalTokenOut(
         subscription_id=subscription.id,
         subscription_status=SubscriptionStatus(subscription.status),
@@ -94,3 +89,11 @@ async def verify_renewal_token(
         current=token.period == subscription.period
         and subscription.status != SubscriptionStatus.CANCELLED,
     )
+
+
+def _verified(verify: Callable[[str], Token], token: str, what: str) -> Token:
+    """What a link's token carries once its signature checks out; a 422 otherwise."""
+    try:
+        return verify(token)
+    except ValueError as error:
+        raise Invalid(f"{what} token is not valid: {error}") from error

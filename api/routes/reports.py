@@ -30,7 +30,9 @@ async def outcomes(
     in it, counted by answer."""
     if created_from and created_before and created_from >= created_before:
         raise Invalid("created_from must be before created_before")
-    return await reports.outcomes_report(session, product_id, created_from, created_before)
+    return await reports.outcomes_report(
+        session, reports.ReportFilter(product_id, created_from, created_before)
+    )
 
 
 @router.get("/open-tasks")

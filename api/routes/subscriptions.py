@@ -10,7 +10,7 @@ from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import responses
 from api.lookup import get_or_404, known_id
 from api.pagination import PagerDep
-from api.schemas.common import HistoryLine
+from api.schemas.common import HistoryLine, from_row
 from api.schemas.orders import CustomerOut, EventAccepted, ProductOut
 from api.schemas.subscriptions import (
     PeriodOut,
@@ -63,7 +63,7 @@ async def post_subscription_event(
     event_id twice changes nothing."""
     now = await clock()
     event, duplicate = await subscriptions.apply_event(
-        session, _known_id(subscription_id), body, now
+        session, known_id("subscription", subscription_id), body, now
     )
     if event.signalled_at is None:
         await subscriptions.deliver(session, temporal, settings, event, now)
@@ -75,7 +75,7 @@ async def get_subscription(
     subscription_id: str, session: SessionDep, temporal: TemporalDep, _: BackendDep
 ) -> SubscriptionOut:
     """The subscription, how its past periods ended, and the running period's next step."""
-    subscription = await _get(session, subscription_id)
+    subscription = await get_or_404(session, Subscription, "subscription", subscription_id)
     out = _out(subscription)
     periods = await session.scalars(
         select(Renewal).where(Renewal.subscription_id == subscription.id).order_by(Renewal.period)
@@ -109,35 +109,14 @@ async def get_subscription_history(
     subscription_id: str, session: SessionDep, _: BackendDep, pager: PagerDep
 ) -> list[HistoryLine]:
     """The subscription's timeline: events, reminders, the call task and each period's end."""
-    subscription = await _get(session, subscription_id)
+    subscription = await get_or_404(session, Subscription, "subscription", subscription_id)
     return await timeline(session, HistoryEntry.subscription_id == subscription.id, pager)
 
 
-def _known_id(subscription_id: str) -> str:
-    return known_id("subscription", subscription_id)
-
-
-async def _get(session: SessionDep, subscription_id: str) -> Subscription:
-    return await get_or_404(session, Subscription, "subscription", subscription_id)
-
-
 def _out(subscription: Subscription) -> SubscriptionOut:
-    return SubscriptionOut(
-        id=subscription.id,
-        product=ProductOut(id=subscription.product_id, name=subscription.product_name),
-        price=subscription.price,
-        currency=subscription.currency,
-        customer=CustomerOut(
-            name=subscription.customer_name,
-            email=subscription.customer_email,
-            phone=subscription.phone,
-            timezone=subscription.customer_timezone,
-        ),
-        language=subscription.language,
-        assignee_id=subscription.assignee_id,
-        status=SubscriptionStatus(subscription.status),
-        period=subscription.period,
-        period_ends_at=subscription.period_ends_at,
-        created_at=subscription.created_at,
-        updated_at=subscription.updated_at,
+    return from_row(
+        SubscriptionOut,
+        subscription,
+        product=ProductOut.of(subscription),
+        customer=CustomerOut.of(subscription),
     )

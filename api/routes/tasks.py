@@ -10,11 +10,10 @@ from sqlalchemy import or_, select
 from api.deps import ClockDep, ManagerDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import Invalid, responses
 from api.pagination import PagerDep
-from api.schemas.common import Id
+from api.schemas.common import Id, from_row
 from api.schemas.tasks import AnswerIn, TaskOut
 from api.services import tasks
 from db.models import Task
-from domain import TaskKind, TaskStatus
 from workflows.tasks import TASK_KINDS
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
@@ -77,11 +76,7 @@ async def answer_task(
         temporal,
         task_id=task_id,
         manager=manager,
-        answer=body.answer,
-        at=body.at,
-        note=body.note,
-        number=body.number,
-        valid_days=body.valid_days,
+        body=body,
         zone=settings.default_timezone,
         now=await clock(),
     )
@@ -104,27 +99,4 @@ def answer_type(task: Task) -> Literal["choice", "datetime", "number"]:
 
 
 def task_out(task: Task) -> TaskOut:
-    return TaskOut(
-        id=task.id,
-        order_id=task.order_id,
-        lead_id=task.lead_id,
-        subscription_id=task.subscription_id,
-        kind=TaskKind(task.kind),
-        title=task.title,
-        call_script=task.call_script,
-        options=task.options,
-        answer_type=answer_type(task),
-        number_min=task.number_min,
-        number_max=task.number_max,
-        assignee_id=task.assignee_id,
-        status=TaskStatus(task.status),
-        close_reason=task.close_reason,
-        created_at=task.created_at,
-        answered_at=task.answered_at,
-        answer=task.answer,
-        answer_at=task.answer_at,
-        answer_number=task.answer_number,
-        answer_valid_days=task.answer_valid_days,
-        note=task.note,
-        answered_by=task.answered_by,
-    )
+    return from_row(TaskOut, task, answer_type=answer_type(task))

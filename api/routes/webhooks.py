@@ -11,7 +11,7 @@ from sqlalchemy import select
 from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep
 from api.errors import Conflict, NotFound, responses
 from api.lookup import get_or_404
-from api.schemas.common import can_be_id, can_be_row_id
+from api.schemas.common import can_be_id, can_be_row_id, from_row
 from api.schemas.webhooks import DeliveryOut, EndpointIn, EndpointOut, NewEndpointOut
 from db.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from webhooks.events import DEFAULT_ENDPOINT
@@ -107,27 +107,14 @@ async def delete_endpoint(endpoint_id: str, session: SessionDep, _: BackendDep) 
 
 
 def _endpoint_out(endpoint: WebhookEndpoint) -> EndpointOut:
-    return EndpointOut(
-        id=endpoint.id,
-        url=endpoint.url,
-        event_types=endpoint.event_types,
-        created_at=endpoint.created_at,
-    )
+    return from_row(EndpointOut, endpoint)
 
 
 def _delivery_out(delivery: WebhookDelivery, event: WebhookEvent) -> DeliveryOut:
-    return DeliveryOut(
-        id=delivery.id,
-        endpoint_id=delivery.endpoint_id,
+    return from_row(
+        DeliveryOut,
+        delivery,
         message_id=event.id,
         event_type=event.type,
         subject=event.subject,
-        status=delivery.status,
-        attempts=delivery.attempts,
-        last_status=delivery.last_status,
-        last_error=delivery.last_error,
-        next_attempt_at=delivery.next_attempt_at,
-        give_up_at=delivery.give_up_at,
-        created_at=delivery.created_at,
-        delivered_at=delivery.delivered_at,
     )

@@ -6,10 +6,20 @@ import re
 import unicodedata
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, Field
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def from_row(schema: type[ModelT], row: object, **given: Any) -> ModelT:
+    """An answer body read from a stored row: each field from the row's attribute of the same
+    name (a field the row lacks keeps its default); `given` sets the others."""
+    read = {name: getattr(row, name) for name in schema.model_fields if hasattr(row, name)}
+    return schema.model_validate(read | given)
+
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=ID_PATTERN)]

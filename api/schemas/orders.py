@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
@@ -18,6 +18,9 @@ from domain import (
     OrderStatus,
     Outcome,
 )
+
+if TYPE_CHECKING:
+    from db.models import CustomerPurchase
 
 
 class Product(BaseModel):
@@ -138,6 +141,10 @@ class ProductOut(BaseModel):
     id: str
     name: str
 
+    @classmethod
+    def of(cls, bought: CustomerPurchase) -> ProductOut:
+        return cls(id=bought.product_id, name=bought.product_name)
+
 
 class CustomerOut(BaseModel):
     """As stored: answers show what is there, even text from before today's input rules."""
@@ -146,6 +153,15 @@ class CustomerOut(BaseModel):
     email: str
     phone: str | None = None
     timezone: str | None = None  # None: DEFAULT_TIMEZONE
+
+    @classmethod
+    def of(cls, bought: CustomerPurchase) -> CustomerOut:
+        return cls(
+            name=bought.customer_name,
+            email=bought.customer_email,
+            phone=bought.phone,
+            timezone=bought.customer_timezone,
+        )
 
 
 class OrderOut(BaseModel):

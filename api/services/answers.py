@@ -19,7 +19,7 @@ from temporalio.client import Client
 
 from api.errors import Conflict, Unavailable
 from api.temporal import signal_workflow
-from db.history import record
+from db.history import record_on
 from db.models import Manager, Task
 from domain import TaskKind, TaskStatus
 from workflows.checkin import Checkin
@@ -71,11 +71,9 @@ async def claim(
         await session.rollback()
         await session.refresh(task)
         raise taken(task)
-    record(
+    record_on(
         session,
-        order_id=task.order_id,
-        lead_id=task.lead_id,
-        subscription_id=task.subscription_id,
+        task,
         at=now,
         actor=f"manager:{manager.id}",
         kind="call_result" if task.kind == TaskKind.CALL else "task_answered",

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from api.deps import hash_token
-from api.errors import Conflict, NotFound
+from api.errors import Conflict, NotFound, order_closed
 from api.lookup import get_or_404
 from api.temporal import signal_workflow
 from db.history import record
@@ -82,12 +82,7 @@ async def assign_order(
     if order is None:
         raise NotFound("order", order_id)
     if order.status in CLOSED_STATUSES:
-        raise Conflict(
-            f"order {order_id!r} is already {order.status}",
-            "refused_order_closed",
-            id=order_id,
-            status=order.status,
-        )
+        raise order_closed(order_id, order.status)
     if manager_id is not None:
         await active_manager(session, manager_id, "manager")
     await _move(session, order, manager_id, actor, now, reason)

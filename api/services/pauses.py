@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from api.deps import Caller
-from api.errors import Conflict, Forbidden, Invalid, NotFound
+from api.errors import Conflict, Forbidden, Invalid, NotFound, order_closed
 from api.schemas.orders import PauseIn, PauseOut
 from api.temporal import signal_workflow
 from db.history import record
@@ -141,12 +141,7 @@ async def _open_order(session: AsyncSession, order_id: str, caller: Caller) -> t
             raise Forbidden(f"order {order_id!r} is not assigned to {caller.manager.id!r}")
         actor = f"manager:{caller.manager.id}"
     if order.status in CLOSED_STATUSES:
-        raise Conflict(
-            f"order {order_id!r} is already {order.status}",
-            "refused_order_closed",
-            id=order_id,
-            status=order.status,
-        )
+        raise order_closed(order_id, order.status)
     if not order.chase_started:
         raise Conflict(f"the chase of order {order_id!r} has not started yet")
     return order, actor

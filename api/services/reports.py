@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select
+from pydantic import BaseModel
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.schemas.reports import (
@@ -23,89 +27,38 @@ from api.schemas.reports import (
 from db.models import Order, Renewal, Subscription, Task
 from domain import CLOSED_STATUSES, Outcome, RenewalOutcome, TaskKind, TaskStatus
 
+LineT = TypeVar("LineT", bound=BaseModel)
 
-async def outcomes_report(
-    session: AsyncSession,
-    product_id: str | None = None,
-    created_from: datetime | None = None,
-    created_before: datetime | None = None,
-) -> OutcomesReport:
-    """Orders created in [created_from, created_before), counted by how their chase ended."""
-    query = select(
-        Order.product_id,
-        func.max(Order.product_name),
-        Order.outcome,
-        Order.end_reason,
-        func.count(),
-    ).group_by(Order.product_id, Order.outcome, Order.end_reason)
-    if product_id is not None:
-        query = query.where(Order.product_id == product_id)
-    if created_from is not None:
-        query = query.where(Order.created_at >= created_from)
-    if created_before is not None:
-        query = query.where(Order.created_at < created_before)
 
-    names: dict[str, str] = {}
-    ends: dict[str, Counter[tuple[str | None, str | None]]] = {}
-    for product, name, outcome, reason, count in await session.execute(query):
-        names[product] = max(name, names.get(product, name))
-        ends.setdefault(product, Counter())[outcome, reason] += count
-    total: Counter[tuple[str | None, str | None]] = sum(ends.values(), Counter())
+@dataclass(frozen=True)
+class ReportFilter:
+    """What a report counts: one product or all, and rows whose time is in [start, end)."""
+
+    product_id: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+async def outcomes_report(session: AsyncSession, only: ReportFilter) -> OutcomesReport:
+    """Orders created in the filter's span, counted by how their chase ended."""
+    query = _counted_by_product(Order, Order.outcome, Order.end_reason)
+    ends = await _tally(session, query, Order, Order.created_at, only)
     return OutcomesReport(
-        products=[
-            ProductOutcomes(
-                product_id=product,
-                product_name=names[product],
-                **_count(ends[product]).model_dump(),
-            )
-            for product in sorted(ends)
-        ],
-        total=_count(total),
-        renewals=await renewals_report(session, product_id, created_from, created_before),
-        checkins=await checkins_report(session, product_id, created_from, created_before),
+        products=ends.per_product(ProductOutcomes, _count),
+        total=_count(ends.total()),
+        renewals=await renewals_report(session, only),
+        checkins=await checkins_report(session, only),
     )
 
 
-async def renewals_report(
-    session: AsyncSession,
-    product_id: str | None = None,
-    ends_from: datetime | None = None,
-    ends_before: datetime | None = None,
-) -> RenewalsReport:
-    """Subscription periods that ended in [ends_from, ends_before), by how they ended."""
-    query = (
-        select(
-            Subscription.product_id,
-            func.max(Subscription.product_name),
-            Renewal.outcome,
-            Renewal.call_answer,
-            func.count(),
-        )
-        .join(Subscription, Renewal.subscription_id == Subscription.id)
-        .group_by(Subscription.product_id, Renewal.outcome, Renewal.call_answer)
+async def renewals_report(session: AsyncSession, only: ReportFilter) -> RenewalsReport:
+    """Subscription periods that ended in the filter's span, by how they ended."""
+    query = _counted_by_product(Subscription, Renewal.outcome, Renewal.call_answer).join(
+        Subscription, Renewal.subscription_id == Subscription.id
     )
-    if product_id is not None:
-        query = query.where(Subscription.product_id == product_id)
-    if ends_from is not None:
-        query = query.where(Renewal.period_ends_at >= ends_from)
-    if ends_before is not None:
-        query = query.where(Renewal.period_ends_at < ends_before)
-    names: dict[str, str] = {}
-    ends: dict[str, Counter[tuple[str, str | None]]] = {}
-    for product, name, outcome, answer, count in await session.execute(query):
-        names[product] = name
-        ends.setdefault(product, Counter())[outcome, answer] += count
-    total: Counter[tuple[str, str | None]] = sum(ends.values(), Counter())
+    ends = await _tally(session, query, Subscription, Renewal.period_ends_at, only)
     return RenewalsReport(
-        products=[
-            ProductRenewals(
-                product_id=product,
-                product_name=names[product],
-                **_renewals(ends[product]).model_dump(),
-            )
-            for product in sorted(ends)
-        ],
-        total=_renewals(total),
+        products=ends.per_product(ProductRenewals, _renewals), total=_renewals(ends.total())
     )
 
 
@@ -128,43 +81,16 @@ def _renewals(ends: Counter[tuple[str, str | None]]) -> RenewalOutcomes:
     )
 
 
-async def checkins_report(
-    session: AsyncSession,
-    product_id: str | None = None,
-    created_from: datetime | None = None,
-    created_before: datetime | None = None,
-) -> CheckinsReport:
-    """Check-in tasks opened in [created_from, created_before), by their answer."""
+async def checkins_report(session: AsyncSession, only: ReportFilter) -> CheckinsReport:
+    """Check-in tasks opened in the filter's span, by their answer."""
     query = (
-        select(
-            Order.product_id, func.max(Order.product_name), Task.status, Task.answer, func.count()
-        )
+        _counted_by_product(Order, Task.status, Task.answer)
         .join(Order, Task.order_id == Order.id)
         .where(Task.kind == TaskKind.CHECKIN)
-        .group_by(Order.product_id, Task.status, Task.answer)
     )
-    if product_id is not None:
-        query = query.where(Order.product_id == product_id)
-    if created_from is not None:
-        query = query.where(Task.created_at >= created_from)
-    if created_before is not None:
-        query = query.where(Task.created_at < created_before)
-    names: dict[str, str] = {}
-    found: dict[str, Counter[tuple[str, str | None]]] = {}
-    for product, name, status, answer, count in await session.execute(query):
-        names[product] = name
-        found.setdefault(product, Counter())[status, answer] += count
-    total: Counter[tuple[str, str | None]] = sum(found.values(), Counter())
+    found = await _tally(session, query, Order, Task.created_at, only)
     return CheckinsReport(
-        products=[
-            ProductCheckins(
-                product_id=product,
-                product_name=names[product],
-                **_checkins(found[product]).model_dump(),
-            )
-            for product in sorted(found)
-        ],
-        total=_checkins(total),
+        products=found.per_product(ProductCheckins, _checkins), total=_checkins(found.total())
     )
 
 
@@ -180,6 +106,61 @@ def _checkins(found: Counter[tuple[str, str | None]]) -> CheckinOutcomes:
         answers=dict(sorted(answers.items())),
         offer_conversion=round(answers["offer_accepted"] / reached, 4) if reached else None,
     )
+
+
+def _counted_by_product(
+    product: type[Order] | type[Subscription], first: Any, second: Any
+) -> Select[Any]:
+    """Rows counted by product and two columns, each product with its name."""
+    return select(
+        product.product_id, func.max(product.product_name), first, second, func.count()
+    ).group_by(product.product_id, first, second)
+
+
+@dataclass
+class _Tally:
+    """A report's counts of (first, second) pairs per product, and the products' names."""
+
+    names: dict[str, str]
+    counts: dict[str, Counter[tuple[Any, Any]]]
+
+    def total(self) -> Counter[tuple[Any, Any]]:
+        return sum(self.counts.values(), Counter())
+
+    def per_product(
+        self, line: Callable[..., LineT], count: Callable[[Counter[tuple[Any, Any]]], BaseModel]
+    ) -> list[LineT]:
+        """One report line per product, by product id: its id, its name and its counts."""
+        return [
+            line(
+                product_id=product,
+                product_name=self.names[product],
+                **count(self.counts[product]).model_dump(),
+            )
+            for product in sorted(self.counts)
+        ]
+
+
+async def _tally(
+    session: AsyncSession,
+    query: Select[Any],
+    product: type[Order] | type[Subscription],
+    at: Any,
+    only: ReportFilter,
+) -> _Tally:
+    """Run a _counted_by_product query on the rows `only` keeps, their time being `at`."""
+    if only.product_id is not None:
+        query = query.where(product.product_id == only.product_id)
+    if only.start is not None:
+        query = query.where(at >= only.start)
+    if only.end is not None:
+        query = query.where(at < only.end)
+    tally = _Tally({}, {})
+    for product_id, name, first, second, count in await session.execute(query):
+        # A product renamed between rows keeps the greatest of its names, as max() does.
+        tally.names[product_id] = max(name, tally.names.get(product_id, name))
+        tally.counts.setdefault(product_id, Counter())[first, second] += count
+    return tally
 
 
 def _count(ends: Counter[tuple[str | None, str | None]]) -> Outcomes:

@@ -11,9 +11,10 @@ from temporalio.client import Client
 
 from api.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from api.schemas.common import can_be_row_id
+from api.schemas.tasks import AnswerIn
 from api.services import answers
 from api.temporal import query_workflow
-from db.history import record
+from db.history import record_on
 from db.models import Manager, Task
 from domain import TaskKind, TaskStatus, order_workflow_id
 from workflows.order_chase import OrderChase
@@ -37,16 +38,15 @@ async def answer_task(
     *,
     task_id: int,
     manager: Manager,
-    answer: str,
-    at: datetime | None,
-    note: str | None,
+    body: AnswerIn,
     zone: str,
     now: datetime,
-    number: int | None = None,
-    valid_days: int | None = None,
 ) -> Task:
     """Check the answer and claim the task: one answer wins, then its workflow hears it.
     A naive `at` is read in `zone` (the API's default zone, the web app's manager's)."""
+    answer, at = body.answer, body.at
+    # A choice takes no number, a number question a validity only when it is a discount.
+    number, valid_days = body.number, body.valid_days
     task = await visible_task(session, task_id, manager)
     if task.status != TaskStatus.OPEN:
         raise answers.taken(task)
@@ -74,7 +74,7 @@ async def answer_task(
         answer_at = await _checked_time(answer, at, task, zone, now, temporal)
         number = valid_days = None
     task = await answers.claim(
-        session, task, manager, answer, answer_at, note, now, number, valid_days
+        session, task, manager, answer, answer_at, body.note, now, number, valid_days
     )
     await answers.deliver(session, temporal, task, now)
     return task
@@ -94,11 +94,9 @@ async def release_task(
     if task.assignee_id is None:
         raise Conflict(f"task {task_id} is already in the pool", "refused_in_pool", id=task_id)
     task.assignee_id = None
-    record(
+    record_on(
         session,
-        order_id=task.order_id,
-        lead_id=task.lead_id,
-        subscription_id=task.subscription_id,
+        task,
         at=now,
         actor=f"manager:{manager.id}",
         kind="task_released",

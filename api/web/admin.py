@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import ClockDep, SessionDep, TemporalDep
 from api.errors import ApiError
 from api.services import managers as manager_service
-from api.services.reports import open_task_lines, outcomes_report
+from api.services.reports import ReportFilter, open_task_lines, outcomes_report
 from api.web.i18n import refusal
 from api.web.pages import BackendUser, Csrf, WebUser, page, redirect
 from db.models import Manager
@@ -117,7 +117,7 @@ async def _shop(
     done: tuple[str, str, Any] | None = None,
 ) -> HTMLResponse:
     """The shop's page, with what the last form did or why it was refused."""
-    report = await outcomes_report(db)
+    report = await outcomes_report(db, ReportFilter())
     backlog: dict[str | None, dict[str, Any]] = {}
     for line in await open_task_lines(db):
         entry = backlog.setdefault(line.assignee_id, {"open": 0, "oldest": line.oldest_created_at})

@@ -75,11 +75,7 @@ async def answer(
             temporal,
             task_id=task_id,
             manager=_manager(user),
-            answer=body.answer,
-            at=body.at,
-            note=body.note,
-            number=body.number,
-            valid_days=body.valid_days,
+            body=body,
             zone=user.timezone,  # the date-time input is in the manager's zone
             now=now,
         )

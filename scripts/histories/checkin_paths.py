@@ -7,13 +7,9 @@ from typing import Any
 
 from temporalio.client import WorkflowHandle
 
-from db.models import Task
 from domain import checkin_workflow_id
-from scripts.histories.recording import MANAGER, Recording
+from scripts.histories.recording import CHECKIN_PRODUCT, Recording
 from scripts.histories.registry import recorded
-from workflows.checkin import Checkin
-from workflows.messages import CheckinInput
-from workflows.tasks import TaskAnswer
 
 
 @recorded(
@@ -23,19 +19,10 @@ from workflows.tasks import TaskAnswer
     "order, answered happy",
 )
 async def checkin_happy(rec: Recording) -> WorkflowHandle[Any, Any]:
-    order = await rec.order("checkin", status="paid", assignee_id=MANAGER)
-    handle = await rec.env.client.start_workflow(
-        Checkin.run,
-        CheckinInput(order.id, wait=timedelta(days=30).total_seconds(), send_email=True),
-        id=checkin_workflow_id(order.id),
-        task_queue=rec.settings.temporal_task_queue,
-    )
+    await rec.order("checkin", product=(CHECKIN_PRODUCT, "Python course with a check-in"))
+    await rec.take("checkin")
+    await rec.task("checkin", "call")
+    await rec.pay("checkin")  # the paid end starts the check-in
     await rec.sleep(timedelta(days=30, minutes=1))
-    task = await rec.task(order.id, "checkin")
-    async with rec.sessions() as session, session.begin():
-        row = await session.get(Task, task.id)
-        assert row is not None
-        row.status, row.answer = "answered", "happy"
-        row.answered_at, row.answered_by = await rec.now(), MANAGER
-    await handle.signal(Checkin.answer_task, TaskAnswer(task.id, "happy", MANAGER))
-    return handle
+    await rec.answered(await rec.checkin_task("checkin"), "happy")
+    return rec.handle(checkin_workflow_id("checkin"))

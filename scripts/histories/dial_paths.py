@@ -12,48 +12,40 @@ from temporalio.client import WorkflowHandle
 from scripts.histories.order_paths import nine_unanswered_calls
 from scripts.histories.recording import OFFICE_HOURS, OFFICE_MANAGER, Recording
 from scripts.histories.registry import recorded
+from scripts.histories.steps import answer, order, order_path, pay, retry_gap, step, take, task
 
 
-@recorded(
+async def _then_cancel(rec: Recording, order_id: str, status: str) -> WorkflowHandle[Any, Any]:
+    """Once the dial child has ended and its order reached `status`, cancel the order:
+    nothing is left running."""
+    child = rec.dial(order_id)
+    await rec.ended(child)
+    await rec.status(order_id, status)
+    await rec.cancel(order_id)
+    return child
+
+
+# fmt: off
+order_path(
     "dial-reached",
-    "Dial",
     "no answer, then reached on call 2 of day 1 (the parent is cancelled after)",
+    order(), take(), answer("call", "no_answer"), retry_gap, answer("call", "reached"),
+    task("will_pay"), step(_then_cancel, "in_progress"),
+    workflow="Dial", result=Recording.dial,
 )
-async def dial_reached(rec: Recording) -> WorkflowHandle[Any, Any]:
-    await rec.start_order_chase(await rec.order("dial-reached"))
-    await rec.take("dial-reached")
-    await rec.answer("dial-reached", "call", "no_answer")
-    await rec.sleep(timedelta(seconds=rec.settings.order_timings().retry_gap))
-    await rec.answer("dial-reached", "call", "reached")
-    await rec.task("dial-reached", "will_pay")
-    return await _then_cancel(rec, "dial-reached", "in_progress")
-
-
-@recorded(
+order_path(
     "dial-unreachable",
-    "Dial",
     "nine unanswered calls, 3 a day 30 minutes apart for 3 days: unreachable",
+    order(), take(), nine_unanswered_calls, step(_then_cancel, "pending"),
+    workflow="Dial", result=Recording.dial,
 )
-async def dial_unreachable(rec: Recording) -> WorkflowHandle[Any, Any]:
-    await rec.start_order_chase(await rec.order("dial-unreachable"))
-    await rec.take("dial-unreachable")
-    await nine_unanswered_calls(rec, "dial-unreachable")
-    return await _then_cancel(rec, "dial-unreachable", "pending")
-
-
-@recorded(
+order_path(
     "dial-cancelled",
-    "Dial",
     "the order is paid while call 2 is open: told why, cancelled, closes the task",
+    order(), take(), answer("call", "no_answer"), retry_gap, task("call"), pay(),
+    workflow="Dial", result=Recording.dial,
 )
-async def dial_cancelled(rec: Recording) -> WorkflowHandle[Any, Any]:
-    await rec.start_order_chase(await rec.order("dial-cancelled"))
-    await rec.take("dial-cancelled")
-    await rec.answer("dial-cancelled", "call", "no_answer")
-    await rec.sleep(timedelta(seconds=rec.settings.order_timings().retry_gap))
-    await rec.task("dial-cancelled", "call")
-    await rec.pay("dial-cancelled")
-    return rec.dial("dial-cancelled")
+# fmt: on
 
 
 @recorded(
@@ -70,23 +62,12 @@ async def dial_after_hours(rec: Recording) -> WorkflowHandle[Any, Any]:
     if friday <= now:
         friday += timedelta(weeks=1)
     await rec.sleep(friday - now)
-    await rec.start_order_chase(await rec.order("dial-after-hours"))
-    await rec.sleep(timedelta(seconds=rec.settings.order_timings().grace))
-    await rec.answer("dial-after-hours", "take_order", "yes", manager=OFFICE_MANAGER)
+    await rec.order("dial-after-hours")
+    await rec.take("dial-after-hours", OFFICE_MANAGER)
     await rec.sleep(timedelta(days=2, hours=14))  # to Monday 09:30
-    call = await rec.answer("dial-after-hours", "call", "reached", manager=OFFICE_MANAGER)
-    opened = call.created_at.astimezone(moscow)
+    call = await rec.answer("dial-after-hours", "call", "reached", OFFICE_MANAGER)
+    opened = datetime.fromisoformat(call["created_at"]).astimezone(moscow)
     # At the opening, or the moment the worker got to it just after.
     assert opened.weekday() == 0 and clock_time(9) <= opened.time() < clock_time(9, 1), opened
-    await rec.task("dial-after-hours", "will_pay")
+    await rec.task("dial-after-hours", "will_pay", OFFICE_MANAGER)
     return await _then_cancel(rec, "dial-after-hours", "in_progress")
-
-
-async def _then_cancel(rec: Recording, order_id: str, status: str) -> WorkflowHandle[Any, Any]:
-    """Once the dial child has ended and its order reached `status`, cancel the order:
-    nothing is left running."""
-    child = rec.dial(order_id)
-    await rec.ended(child)
-    await rec.status(order_id, status)
-    await rec.cancel(order_id)
-    return child

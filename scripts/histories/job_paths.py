@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 
-from db.models import Enrollment
-from scripts.histories.recording import Recording
+from scripts.devstack.walk import order_body
+from scripts.histories.recording import Recording, eventually
 from scripts.histories.registry import recorded
-from workflows.enrollment import EnrollmentInput, EnrollmentJob, enrollment_workflow_id
+from workflows.enrollment import enrollment_workflow_id
 from workflows.webhook_delivery import (
     WebhookDelivery,
     WebhookDeliveryInput,
     webhook_delivery_id,
 )
+
+ENROL = ("course-enrol", "Python course, enrolled later")
 
 
 @recorded(
@@ -26,28 +27,12 @@ from workflows.webhook_delivery import (
 )
 async def enrollment_job(rec: Recording) -> WorkflowHandle[Any, Any]:
     ids = [f"enrol-{n}" for n in range(3)]
-    for order_id in ids:
-        await rec.order(order_id, product_id="course-enrol", phone=None)
-    await rec.order("enrol-paid", product_id="course-enrol", status="paid")
-    async with rec.sessions() as session, session.begin():
-        session.add(
-            Enrollment(
-                id="enr-record",
-                product_id="course-enrol",
-                state="running",
-                found=0,
-                started=0,
-                skipped={},
-                created_at=await rec.now(),
-            )
-        )
-    handle = await rec.env.client.start_workflow(
-        EnrollmentJob.run,
-        EnrollmentInput("enr-record", batch_size=2, pause=1.0),
-        id=enrollment_workflow_id("enr-record"),
-        task_queue=rec.settings.temporal_task_queue,
-    )
-    await handle.result()
+    unpaid = [order_body(order_id, phone=None, product=ENROL) for order_id in ids]
+    paid = {**order_body("enrol-paid", product=ENROL), "status": "paid"}
+    await rec.import_orders(*unpaid, paid)
+    job = await rec.backend("/v1/orders/enroll", {"product_id": ENROL[0]}, 202)
+    handle = rec.handle(enrollment_workflow_id(job["id"]))
+    await rec.result(handle)
     for order_id in ids:  # the chases it started end cleanly before the next path
         await rec.pay(order_id)
     return handle
@@ -60,6 +45,8 @@ async def enrollment_job(rec: Recording) -> WorkflowHandle[Any, Any]:
     "terminated: the loop never ends on its own)",
 )
 async def webhook_delivery(rec: Recording) -> WorkflowHandle[Any, Any]:
+    # No API starts this loop: the worker does, once, and it never ends. Started here with
+    # two short runs, so that it continues as new within the recording.
     # Sorted last of the paths on purpose: ending the loop's next run cancels its activity,
     # and the time-skipping server stops skipping after such a completion.
     started = await rec.env.client.start_workflow(
@@ -68,10 +55,12 @@ async def webhook_delivery(rec: Recording) -> WorkflowHandle[Any, Any]:
         id=webhook_delivery_id(rec.settings.temporal_task_queue),
         task_queue=rec.settings.temporal_task_queue,
     )
-    first = rec.env.client.get_workflow_handle(started.id, run_id=started.result_run_id)
-    for _ in range(1000):
-        if (await first.describe()).status == WorkflowExecutionStatus.CONTINUED_AS_NEW:
-            break
-        await asyncio.sleep(0.01)
-    await rec.env.client.get_workflow_handle(first.id).terminate("recorded")
+    first = rec.handle(started.id, started.result_run_id)
+
+    async def continued() -> bool | None:
+        status = (await first.describe()).status
+        return True if status == WorkflowExecutionStatus.CONTINUED_AS_NEW else None
+
+    await eventually(f"{first.id} continues as new", continued)
+    await rec.terminate(rec.handle(first.id))
     return first

@@ -7,7 +7,7 @@ from typing import Any
 from temporalio.client import WorkflowHandle
 
 from scripts.histories.recording import Recording
-from scripts.histories.registry import recorded
+from scripts.histories.registry import Drive, recorded
 
 
 @recorded(
@@ -20,39 +20,32 @@ async def lead_no_response(rec: Recording) -> WorkflowHandle[Any, Any]:
     return await rec.start_lead_chase("no-response")  # the result skips every wait
 
 
-@recorded(
+def _stopped(lead_id: str, follow_ups: int, **event: str) -> Drive:
+    """The lead's chase, stopped by `event` once `follow_ups` have gone out."""
+
+    async def drive(rec: Recording) -> WorkflowHandle[Any, Any]:
+        handle = await rec.start_lead_chase(lead_id)
+        await rec.follow_ups(lead_id, follow_ups)
+        await rec.stop_lead(lead_id, "crm-2", **event)
+        return handle
+
+    return drive
+
+
+recorded(
     "lead-replied",
     "LeadChase",
     "the lead replies after the second follow-up: stopped at once (replied), nothing more sent",
-)
-async def lead_replied(rec: Recording) -> WorkflowHandle[Any, Any]:
-    handle = await rec.start_lead_chase("replied")
-    await rec.follow_ups(handle, 2)
-    await rec.stop_lead("replied", "crm-2", "replied")
-    return handle
-
-
-@recorded(
+)(_stopped("replied", 2, type="replied"))
+recorded(
     "lead-status-changed",
     "LeadChase",
     "the lead's status changes from Chasing to won after the first follow-up: stopped "
     "(status_changed)",
-)
-async def lead_status_changed(rec: Recording) -> WorkflowHandle[Any, Any]:
-    handle = await rec.start_lead_chase("status-changed")
-    await rec.follow_ups(handle, 1)
-    await rec.stop_lead("status-changed", "crm-2", "status_changed", status="won")
-    return handle
-
-
-@recorded(
+)(_stopped("status-changed", 1, type="status_changed", status="won"))
+recorded(
     "lead-search-attributes",
     "LeadChase",
     "search attributes: LeadStatus chasing from the start, replied once the lead answers "
     "after the first follow-up",
-)
-async def lead_search_attributes(rec: Recording) -> WorkflowHandle[Any, Any]:
-    handle = await rec.start_lead_chase("searchable")
-    await rec.follow_ups(handle, 1)
-    await rec.stop_lead("searchable", "crm-2", "replied")
-    return handle
+)(_stopped("searchable", 1, type="replied"))

@@ -4,7 +4,7 @@ registered with `@recorded(...)`; where the corpus lives."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,20 +27,27 @@ class RecordedPath:
     description: str
     drive: Drive
     finished: bool  # False: the history is taken while the workflow still runs
+    settings: Mapping[str, Any]  # the API's settings that differ for this path
 
 
 PATHS: dict[str, RecordedPath] = {}
 
 
 def recorded(
-    name: str, workflow: str, description: str, *, finished: bool = True
+    name: str,
+    workflow: str,
+    description: str,
+    *,
+    finished: bool = True,
+    settings: Mapping[str, Any] | None = None,
 ) -> Callable[[Drive], Drive]:
-    """Register a path: `name` names the file, `description` is its line in INDEX.md."""
+    """Register a path: `name` names the file, `description` is its line in INDEX.md;
+    `settings` changes what the API starts this path's chase with."""
 
     def register(drive: Drive) -> Drive:
         if name in PATHS:
             raise ValueError(f"history path {name!r} is registered twice")
-        PATHS[name] = RecordedPath(name, workflow, description, drive, finished)
+        PATHS[name] = RecordedPath(name, workflow, description, drive, finished, settings or {})
         return drive
 
     return register

@@ -3,8 +3,8 @@ refused address, escaping, the stop after payment, and one copy per outbox key."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -14,8 +14,7 @@ import pytest
 from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
-from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.testing import ActivityEnvironment
 
 from activities.emails import EmailActivities, OrderEmail
 from activities.instalments import InstalmentActivities, PlanRequest
@@ -24,10 +23,11 @@ from db.session import Sessions
 from db.suppressions import suppress
 from mail.render import TEMPLATES_DIR
 from mail.unsubscribe import unsubscribe_links
+from scripts.devstack.mailbox import Mailbox, SmtpServer
+from scripts.devstack.time_skipping import skip
 from settings import Settings
-from tests.factories import history, make_order, outbox, start_order_chase
-from tests.mailbox import Mailbox, SmtpServer
-from tests.time_skipping import skip
+from tests.factories import history, make_order, outbox
+from tests.fixtures_chase import Chases
 from worker import WorkerDeps
 
 
@@ -73,66 +73,44 @@ async def attempts(handle: WorkflowHandle[Any, Any], activity: str) -> list[int]
     ]
 
 
-@contextmanager
-def server_down(smtp_server: SmtpServer, address: str) -> Iterator[None]:
-    smtp_server.stop()
-    try:
-        yield
-    finally:
-        smtp_server.start()
-
-
-@contextmanager
-def greylisted(smtp_server: SmtpServer, address: str) -> Iterator[None]:
-    smtp_server.defer.add(address)  # 451 at RCPT TO: "try again later"
-    try:
-        yield
-    finally:
-        smtp_server.defer.discard(address)
-
-
-@pytest.mark.parametrize("trouble", [server_down, greylisted], ids=["server-down", "greylisted"])
+@pytest.mark.parametrize(
+    "trouble",
+    [lambda smtp, address: smtp.down(), SmtpServer.greylisting],
+    ids=["server-down", "greylisted"],
+)
 async def test_a_temporary_smtp_failure_retries_and_delivers_exactly_one_copy(
     trouble: Callable[[SmtpServer, str], AbstractContextManager[None]],
-    ts_env: WorkflowEnvironment,
-    ts_worker: Worker,
+    chases: Chases,
     sessions: Sessions,
-    settings: Settings,
     smtp_server: SmtpServer,
     mailbox: Mailbox,
 ) -> None:
-    order = await make_order(sessions)
-    with trouble(smtp_server, order.customer_email):
-        handle = await start_order_chase(ts_env.client, settings, order)
-        await skip(ts_env, timedelta(minutes=3))  # retries at 5 s, 15 s, 35 s, 75 s, 155 s
+    with trouble(smtp_server, "anna@example.com"):
+        chase = await chases.start()
+        order = chase.order
+        await skip(chases.env, timedelta(minutes=3))  # retries at 5 s, 15 s, 35 s, 75 s, 155 s
         assert mailbox.to(order.customer_email) == []
         [waiting] = await outbox(sessions, order.id)
         assert (waiting.kind, waiting.status) == ("order_received", "pending")
 
-    await skip(ts_env, timedelta(minutes=15))  # the backoff reaches 10 minutes at most
+    await skip(chases.env, timedelta(minutes=15))  # the backoff reaches 10 minutes at most
     assert [str(m["Subject"]) for m in mailbox.to(order.customer_email)] == [
         "Your order for Python for analysts"
     ]
     [email] = [e for e in await outbox(sessions, order.id) if e.kind == "order_received"]
     assert email.status == "sent"
-    [took] = await attempts(handle, "send_order_email")
+    [took] = await attempts(chase.handle, "send_order_email")
     assert took >= 5  # failed at least five times, then delivered once
     assert "email_failed" not in [line.kind for line in await history(sessions, order.id)]
 
 
 async def test_a_refused_address_fails_that_email_only_and_the_chase_goes_on(
-    ts_env: WorkflowEnvironment,
-    ts_worker: Worker,
-    sessions: Sessions,
-    settings: Settings,
-    smtp_server: SmtpServer,
-    mailbox: Mailbox,
+    chases: Chases, sessions: Sessions, smtp_server: SmtpServer, mailbox: Mailbox
 ) -> None:
-    order = await make_order(sessions, customer_email="gone@example.com")
-    smtp_server.refuse.add("gone@example.com")
-    try:
-        handle = await start_order_chase(ts_env.client, settings, order)
-        await skip(ts_env, timedelta(hours=1))
+    with smtp_server.refusing("gone@example.com"):
+        chase = await chases.start(customer_email="gone@example.com")
+        order, handle = chase.order, chase.handle
+        await skip(chases.env, timedelta(hours=1))
         [email] = await outbox(sessions, order.id)
         assert (email.kind, email.status) == ("order_received", "failed")
         assert email.error is not None and "550" in email.error
@@ -142,12 +120,10 @@ async def test_a_refused_address_fails_that_email_only_and_the_chase_goes_on(
         ]
         assert failed.detail["email_kind"] == "order_received" and "550" in failed.detail["error"]
         assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
-    finally:
-        smtp_server.refuse.discard("gone@example.com")
 
     # The address bounced: it is suppressed, so the cadence's first objection does not go,
     # and a manager of the pool is asked to check it.
-    await skip(ts_env, timedelta(days=2))
+    await skip(chases.env, timedelta(days=2))
     assert mailbox.to("gone@example.com") == []
     async with sessions() as session:
         suppression = await session.get(Suppression, "gone@example.com")

@@ -13,8 +13,8 @@ from temporalio.testing import ActivityEnvironment
 from activities.renewals import ManagerOf, PeriodEnd, RenewalActivities, RenewalEmail
 from db.models import Email, Manager, Renewal, Subscription
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox
 from tests.factories import make_order
-from tests.mailbox import Mailbox
 from worker import WorkerDeps
 
 

@@ -9,15 +9,13 @@ from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import select
-from temporalio.testing import WorkflowEnvironment
 
 from db.models import WebhookEvent
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox, SmtpServer
+from scripts.devstack.walk import Walk, backend_auth
 from settings import Settings
-from tests.conftest import backend_auth
 from tests.factories import history
-from tests.mailbox import Mailbox, SmtpServer
-from tests.walk import Walk
 
 
 async def event_types(sessions: Sessions, order_id: str) -> list[str]:
@@ -31,13 +29,8 @@ async def event_types(sessions: Sessions, order_id: str) -> list[str]:
 
 
 async def test_one_click_unsubscribe_stops_the_cadence_but_not_the_thank_you(
-    ts_api: httpx.AsyncClient,
-    ts_env: WorkflowEnvironment,
-    settings: Settings,
-    sessions: Sessions,
-    mailbox: Mailbox,
+    walk: Walk, sessions: Sessions, mailbox: Mailbox
 ) -> None:
-    walk = Walk(ts_api, ts_env, settings)
     order_id = f"U-{uuid.uuid4().hex[:8]}"
     await walk.create_order(order_id, phone=None)
     await walk.skip(days=2, hours=1)
@@ -46,16 +39,16 @@ async def test_one_click_unsubscribe_stops_the_cadence_but_not_the_thank_you(
     link = str(objection["List-Unsubscribe"]).split(",")[0].strip("<> ")
     path = urlsplit(link).path
 
-    page = await ts_api.get(path)  # what a person sees: a button, nothing done yet
+    page = await walk.api.get(path)  # what a person sees: a button, nothing done yet
     assert page.status_code == 200 and '<form method="post">' in page.text
     assert "anna@example.com" in page.text
     assert "unsubscribed" not in await walk.history_kinds(order_id)
 
-    done = await ts_api.post(path, content=b"List-Unsubscribe=One-Click")  # RFC 8058, no auth
+    done = await walk.api.post(path, content=b"List-Unsubscribe=One-Click")  # RFC 8058, no auth
     assert done.status_code == 200 and "no more marketing emails" in done.text
-    assert (await ts_api.post(path)).status_code == 200  # twice is harmless
-    assert (await ts_api.post(path.replace("/u/", "/u/x"))).status_code == 422
-    suppressions = (await ts_api.get("/v1/suppressions", headers=walk.backend)).json()
+    assert (await walk.api.post(path)).status_code == 200  # twice is harmless
+    assert (await walk.api.post(path.replace("/u/", "/u/x"))).status_code == 422
+    suppressions = (await walk.api.get("/v1/suppressions", headers=walk.backend)).json()
     assert [(s["email"], s["reason"]) for s in suppressions] == [
         ("anna@example.com", "unsubscribed")
     ]
@@ -75,33 +68,24 @@ async def test_one_click_unsubscribe_stops_the_cadence_but_not_the_thank_you(
     # A payment still gets its thank-you, a transactional email.
     assert (await walk.event(order_id, "pay-1", "paid")).status_code == 202
     await walk.status(order_id, "paid")
-    await ts_env.client.get_workflow_handle(f"order-{order_id}").result()  # thank-you sent
+    await walk.env.client.get_workflow_handle(f"order-{order_id}").result()  # thank-you sent
     assert mailbox.subjects()[-1] == "Thank you for your payment: Python for analysts"
 
 
 async def test_a_bounced_address_asks_a_manager_and_a_new_address_gets_the_next_emails(
-    ts_api: httpx.AsyncClient,
-    ts_env: WorkflowEnvironment,
-    settings: Settings,
-    sessions: Sessions,
-    smtp_server: SmtpServer,
-    mailbox: Mailbox,
+    walk: Walk, sessions: Sessions, smtp_server: SmtpServer, mailbox: Mailbox
 ) -> None:
-    walk = Walk(ts_api, ts_env, settings)
     order_id = f"B-{uuid.uuid4().hex[:8]}"
-    smtp_server.refuse.add("anna@example.com")  # the real server answers 550 for it
-    try:
+    with smtp_server.refusing("anna@example.com"):  # the real server answers 550 for it
         await walk.create_order(order_id, phone=None)
         await walk.manager("olga")
         bounced = await walk.task("olga", order_id, "email_bounced")
-    finally:
-        smtp_server.refuse.discard("anna@example.com")
     assert bounced["title"] == "Email bounced — check the address?"
     assert (bounced["options"], bounced["assignee_id"]) == (["fixed", "skip"], None)
     [failed] = [line for line in await history(sessions, order_id) if line.kind == "email_failed"]
     assert "550" in failed.detail["error"]
     assert "email.failed" in await event_types(sessions, order_id)
-    suppressions = (await ts_api.get("/v1/suppressions", headers=walk.backend)).json()
+    suppressions = (await walk.api.get("/v1/suppressions", headers=walk.backend)).json()
     assert [(s["email"], s["reason"]) for s in suppressions] == [("anna@example.com", "bounced")]
 
     changed = await walk.event(order_id, "email-1", "email_changed", email="anna.p@example.com")

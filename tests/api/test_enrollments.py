@@ -20,12 +20,12 @@ from temporalio.worker import Worker
 from activities.enrollment import EnrollmentActivities
 from api.app import create_app
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.servers import serve_api
+from scripts.devstack.walk import Walk, backend_auth
 from settings import Settings
 from tests.api.test_orders import order_body
-from tests.conftest import backend_auth
 from tests.factories import history, load_order, outbox
-from tests.mailbox import Mailbox
-from tests.servers import serve_api
 from workflows.enrollment import EnrollmentJob
 
 
@@ -65,13 +65,9 @@ async def finished(api: httpx.AsyncClient, settings: Settings, job_id: str) -> d
 
 
 async def test_imported_orders_wait_and_enrolling_twice_starts_one_chase_per_order(
-    api: httpx.AsyncClient,
-    settings: Settings,
-    dev_env: WorkflowEnvironment,
-    sessions: Sessions,
-    mailbox: Mailbox,
+    dev_walk: Walk, settings: Settings, sessions: Sessions, mailbox: Mailbox
 ) -> None:
-    auth = backend_auth(settings)
+    api, auth = dev_walk.api, dev_walk.backend
     now = datetime.now(UTC)
     # Ids unique per test: the dev server outlives every test's database.
     names = ("old", "recent", "other", "api", "paid", "gone")
@@ -120,10 +116,10 @@ async def test_imported_orders_wait_and_enrolling_twice_starts_one_chase_per_ord
     assert (nothing["started"], nothing["skipped"]) == (0, {"already_chased": 3, "closed": 2})
 
     for name in ("old", "recent", "other", "api"):
-        assert await runs(dev_env, ids[name]) == [WorkflowExecutionStatus.RUNNING], name
+        assert await runs(dev_walk.env, ids[name]) == [WorkflowExecutionStatus.RUNNING], name
         assert (await load_order(sessions, ids[name])).chase_started
     for name in ("paid", "gone"):
-        assert await runs(dev_env, ids[name]) == []
+        assert await runs(dev_walk.env, ids[name]) == []
     kinds = [line.kind for line in await history(sessions, ids["old"])]
     assert kinds[:2] == ["imported", "enrolled"] and "email_sent" in kinds
     # Each chased order got its "order received" email, once.

@@ -10,10 +10,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from db.session import Sessions
+from scripts.devstack.servers import dev_server, free_port, serve_api, temporal_cli
+from scripts.devstack.walk import backend_auth
 from settings import Settings
 from tests.api.test_orders import order_body
-from tests.conftest import backend_auth
-from tests.servers import dev_server, free_port, serve_api, temporal_cli
 from worker import serve
 
 

@@ -22,13 +22,12 @@ from api.redelivery import redeliver_owed
 from db.models import Order, OrderEvent
 from db.session import Sessions
 from mail.links import PayLinks
+from scripts.devstack.servers import cached_binary, serve_api
+from scripts.devstack.walk import Walk, backend_auth, register_manager
 from settings import DEV_PAY_LINK_SECRET, Settings, WeakSecrets
 from tests.api.test_orders import order_body
-from tests.api.test_together import ended, eventually, manager, open_task
-from tests.conftest import backend_auth
+from tests.api.test_together import ended, eventually, open_task
 from tests.factories import history
-from tests.mailbox import Mailbox
-from tests.servers import cached_binary, serve_api
 
 # What a header, a file name or a template must never carry: one of each category.
 POISON = ["\u2028", "\u2029", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\x00", "\u202e"]
@@ -101,7 +100,7 @@ async def test_ids_no_row_can_have_are_not_found(
 async def test_task_and_notification_ids_of_any_size_are_not_found(
     api: httpx.AsyncClient, settings: Settings
 ) -> None:
-    olga = await manager(api, settings, "olga")
+    olga = await register_manager(api, backend_auth(settings), "olga")
     for task_id in ("1180591620717411303424", "9223372036854775808", "2147483648", "0", "-5"):
         assert (await api.get(f"/v1/tasks/{task_id}", headers=olga)).status_code == 404
         answer = await api.post(f"/v1/tasks/{task_id}/answer", json={"answer": "yes"}, headers=olga)
@@ -163,14 +162,9 @@ async def unreachable_temporal() -> Client:
 
 
 async def test_with_temporal_down_writes_are_503_with_retry_after_and_nothing_is_lost(
-    settings: Settings,
-    sessions: Sessions,
-    unreachable_temporal: Client,
-    api: httpx.AsyncClient,
-    dev_env: Any,
-    mailbox: Mailbox,
+    dev_walk: Walk, settings: Settings, sessions: Sessions, unreachable_temporal: Client
 ) -> None:
-    auth = backend_auth(settings)
+    api, auth = dev_walk.api, dev_walk.backend
     assert (await api.post("/v1/orders", json=order_body("OUT-1"), headers=auth)).is_success
     async with serve_api(create_app(settings, temporal=unreachable_temporal)) as down:
         started = time.monotonic()
@@ -187,12 +181,12 @@ async def test_with_temporal_down_writes_are_503_with_retry_after_and_nothing_is
         owed = await session.get(OrderEvent, "p-out")
         assert owed is not None and owed.signalled_at is None
     clock = _far_future
-    assert await redeliver_owed(sessions, dev_env.client, settings, clock) == 1
+    assert await redeliver_owed(sessions, dev_walk.env.client, settings, clock) == 1
     assert (await ended(api, settings, "OUT-1"))["status"] == "paid"
     # The backend retrying the order it was refused gets it created and chased.
     retried = await api.post("/v1/orders", json=order_body("OUT-2"), headers=auth)
     assert retried.status_code == 200 and retried.json()["status"] == "new"
-    assert (await dev_env.client.get_workflow_handle("order-OUT-2").describe()).run_id
+    assert (await dev_walk.env.client.get_workflow_handle("order-OUT-2").describe()).run_id
 
 
 async def _far_future() -> datetime:
@@ -221,7 +215,7 @@ async def test_an_accepted_answer_is_delivered_even_when_its_signal_was_not(
     dev_env: Any,
 ) -> None:
     """The crash window: the claim is committed, the signal does not get through."""
-    olga = await manager(api, settings, "olga")
+    olga = await register_manager(api, backend_auth(settings), "olga")
     assert (
         await api.post("/v1/orders", json=order_body("CW-1"), headers=backend_auth(settings))
     ).is_success
@@ -299,7 +293,7 @@ async def test_a_poisoned_name_already_stored_fails_its_emails_not_the_chase(
 ) -> None:
     """A name with U+2028 that got in before the text policy: each email is recorded as
     failed at once (no retry), and the manager task, the payment and the end still happen."""
-    olga = await manager(api, settings, "olga")
+    olga = await register_manager(api, backend_auth(settings), "olga")
     auth = backend_auth(settings)
     assert (await api.post("/v1/orders", json=order_body("POI-1"), headers=auth)).is_success
     async with sessions() as session:

@@ -13,9 +13,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.models import Lead
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.walk import backend_auth, register_manager
 from settings import Settings
-from tests.conftest import backend_auth
-from tests.mailbox import Mailbox
 
 # Three business days (up to five calendar days) pass in under half a second.
 TIME_SCALE = 1e-6
@@ -30,16 +30,6 @@ LEAD = {
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"chaser_time_scale": TIME_SCALE})
-
-
-async def register(api: httpx.AsyncClient, settings: Settings, manager_id: str) -> dict[str, str]:
-    response = await api.post(
-        "/v1/managers",
-        json={"id": manager_id, "name": manager_id.title(), "email": f"{manager_id}@shop.example"},
-        headers=backend_auth(settings),
-    )
-    assert response.status_code == 201, response.text
-    return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
 async def post_event(
@@ -57,8 +47,8 @@ async def get_lead(api: httpx.AsyncClient, settings: Settings, lead_id: str) -> 
 async def test_a_whole_chase_walked_with_a_small_time_scale(
     api: httpx.AsyncClient, settings: Settings, dev_env: WorkflowEnvironment, mailbox: Mailbox
 ) -> None:
-    olga = await register(api, settings, "olga")
-    oleg = await register(api, settings, "oleg")
+    olga = await register_manager(api, backend_auth(settings), "olga")
+    oleg = await register_manager(api, backend_auth(settings), "oleg")
     started = datetime.now(UTC)
     chasing = await post_event(
         api, settings, "L-1", event_id="e-1", type="status_changed", status="Chasing", lead=LEAD
@@ -100,7 +90,7 @@ async def test_replied_then_chasing_at_once_starts_the_next_chase(
 ) -> None:
     """The stopped run may still be writing its last state when Chasing comes again: the
     database says it is over, so it makes way and the new chase runs in full."""
-    await register(api, settings, "olga")
+    await register_manager(api, backend_auth(settings), "olga")
     first = await post_event(
         api, settings, "L-7", event_id="e-1", type="status_changed", status="chasing", lead=LEAD
     )
@@ -131,7 +121,7 @@ async def test_tokens_missing_wrong_and_of_the_wrong_kind(
     body = {"event_id": "e-1", "type": "replied"}
     assert (await api.post("/v1/leads/L-1/events", json=body)).status_code == 401
     assert (await api.get("/v1/leads/L-1")).status_code == 401
-    olga = await register(api, settings, "olga")
+    olga = await register_manager(api, backend_auth(settings), "olga")
     as_manager = await api.post("/v1/leads/L-1/events", json=body, headers=olga)
     assert as_manager.status_code == 403
     assert (await api.get("/v1/leads/L-1", headers=olga)).status_code == 403
@@ -188,7 +178,7 @@ async def test_bad_input_is_422_and_changes_nothing(
     body: dict[str, Any],
     detail: str,
 ) -> None:
-    await register(api, settings, "olga")
+    await register_manager(api, backend_auth(settings), "olga")
     response = await post_event(api, settings, "L-3", **body)
     assert response.status_code == 422, response.text
     assert detail in str(response.json()["detail"])
@@ -211,7 +201,7 @@ async def test_unknown_lead_is_404(api: httpx.AsyncClient, settings: Settings) -
 async def test_the_same_event_twice_changes_nothing_and_ids_are_not_shared(
     api: httpx.AsyncClient, settings: Settings, sessions: Sessions
 ) -> None:
-    await register(api, settings, "olga")
+    await register_manager(api, backend_auth(settings), "olga")
     body = {"event_id": "e-1", "type": "status_changed", "status": "new", "lead": LEAD}
     assert (await post_event(api, settings, "L-4", **body)).json()["duplicate"] is False
     # The same event again, even with other data, is the same event.
@@ -228,7 +218,7 @@ async def test_the_same_event_twice_changes_nothing_and_ids_are_not_shared(
 async def test_a_reply_or_status_change_without_a_chase_only_records_it(
     api: httpx.AsyncClient, settings: Settings, dev_env: WorkflowEnvironment
 ) -> None:
-    await register(api, settings, "olga")
+    await register_manager(api, backend_auth(settings), "olga")
     await post_event(
         api, settings, "L-6", event_id="e-1", type="status_changed", status="new", lead=LEAD
     )

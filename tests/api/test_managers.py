@@ -3,21 +3,17 @@ editing them, a new token, re-assigning an order, deactivating with a successor,
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from sqlalchemy import select
-from temporalio.testing import WorkflowEnvironment
 
 from db.models import HistoryEntry
 from db.session import Sessions
-from settings import Settings
+from scripts.devstack.walk import Walk
 from tests.factories import history
-from tests.walk import Walk
 
 
 @pytest.fixture
-async def walk(ts_api: httpx.AsyncClient, ts_env: WorkflowEnvironment, settings: Settings) -> Walk:
-    walk = Walk(ts_api, ts_env, settings)
+async def walk(walk: Walk) -> Walk:
     for manager in ("olga", "ivan", "petr"):
         await walk.manager(manager)
     return walk

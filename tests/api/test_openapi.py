@@ -20,9 +20,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from scripts.devstack.walk import backend_auth, register_manager
 from settings import Settings
-from tests.api.test_together import manager
-from tests.conftest import backend_auth
 
 # Per operation and token: enough to reach every declared status, few enough for the suite.
 EXAMPLES = 12
@@ -75,7 +74,8 @@ def check(operation: Any, mode: Any, base_url: str, headers: dict[str, str]) -> 
 async def test_every_answer_of_every_operation_is_in_the_schema(
     api: httpx.AsyncClient, settings: Settings
 ) -> None:
-    callers = {"backend": backend_auth(settings), "manager": await manager(api, settings, "olga")}
+    olga = await register_manager(api, backend_auth(settings), "olga")
+    callers = {"backend": backend_auth(settings), "manager": olga}
     failures = await asyncio.to_thread(fuzz, str(api.base_url).rstrip("/"), callers)
     assert not failures, "\n\n".join(failures)
 

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
 from temporalio.client import WorkflowExecutionStatus
-from temporalio.testing import WorkflowEnvironment
 
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.walk import Walk, backend_auth
 from settings import Settings
-from tests.conftest import backend_auth
 from tests.factories import history, load_order
-from tests.mailbox import Mailbox
 
 
 def order_body(order_id: str = "A-1001", **overrides: Any) -> dict[str, Any]:
@@ -28,35 +26,20 @@ def order_body(order_id: str = "A-1001", **overrides: Any) -> dict[str, Any]:
     return body
 
 
-async def wait_for_status(
-    api: httpx.AsyncClient, settings: Settings, order_id: str, status: str
-) -> dict[str, Any]:
-    for _ in range(200):
-        order = (await api.get(f"/v1/orders/{order_id}", headers=backend_auth(settings))).json()
-        if order["status"] == status:
-            return order  # type: ignore[no-any-return]
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"order {order_id} stayed {order['status']}, expected {status}")
-
-
 async def test_create_starts_one_chase_and_pay_ends_it(
-    api: httpx.AsyncClient,
-    settings: Settings,
-    dev_env: WorkflowEnvironment,
-    sessions: Sessions,
-    mailbox: Mailbox,
+    dev_walk: Walk, sessions: Sessions, mailbox: Mailbox
 ) -> None:
-    auth = backend_auth(settings)
+    api, auth = dev_walk.api, dev_walk.backend
     created = await api.post("/v1/orders", json=order_body(), headers=auth)
     assert created.status_code == 201, created.text
     assert created.json()["status"] == "new"
 
     again = await api.post("/v1/orders", json=order_body(), headers=auth)
     assert again.status_code == 200
-    handle = dev_env.client.get_workflow_handle("order-A-1001")
+    handle = dev_walk.env.client.get_workflow_handle("order-A-1001")
     description = await handle.describe()
     assert description.status == WorkflowExecutionStatus.RUNNING
-    runs = [w async for w in dev_env.client.list_workflows("WorkflowId = 'order-A-1001'")]
+    runs = [w async for w in dev_walk.env.client.list_workflows("WorkflowId = 'order-A-1001'")]
     assert len(runs) == 1
 
     await mailbox.wait_for(1)
@@ -70,7 +53,7 @@ async def test_create_starts_one_chase_and_pay_ends_it(
     )
     assert repeat.status_code == 202 and repeat.json()["duplicate"] is True
 
-    order = await wait_for_status(api, settings, "A-1001", "paid")
+    order = await dev_walk.status("A-1001", "paid")
     assert order["outcome"] == "positive"
     await handle.result()  # "paid" is stored before the thank-you goes out, then it completes
     assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
@@ -148,11 +131,12 @@ async def test_tokens_missing_wrong_and_of_the_wrong_kind(
         "/v1/orders", json=order_body(), headers={"Authorization": "Bearer wrong"}
     )
     assert wrong.status_code == 401
-    manager = await api.post(
-        "/v1/managers",
-        json={"id": "m1", "name": "Oleg", "email": "oleg@shop.example"},
-        headers=backend_auth(settings),
-    )
+
+    async def register(manager: dict[str, str]) -> httpx.Response:
+        return await api.post("/v1/managers", json=manager, headers=backend_auth(settings))
+
+    oleg = {"id": "m1", "name": "Oleg", "email": "oleg@shop.example"}
+    manager = await register(oleg)
     assert manager.status_code == 201
     token = manager.json()["token"]
     as_manager = await api.post(
@@ -160,15 +144,6 @@ async def test_tokens_missing_wrong_and_of_the_wrong_kind(
     )
     assert as_manager.status_code == 403
     assert as_manager.json()["detail"] == "this route takes the backend token, not a manager's"
-    again = await api.post(
-        "/v1/managers",
-        json={"id": "m1", "name": "Oleg", "email": "oleg@shop.example"},
-        headers=backend_auth(settings),
-    )
-    assert again.status_code == 409
-    header_injection = await api.post(
-        "/v1/managers",
-        json={"id": "m2", "name": "Oleg\r\nBcc: all@example.com", "email": "oleg@shop.example"},
-        headers=backend_auth(settings),
-    )
-    assert header_injection.status_code == 422
+    assert (await register(oleg)).status_code == 409
+    header_injection = oleg | {"id": "m2", "name": "Oleg\r\nBcc: all@example.com"}
+    assert (await register(header_injection)).status_code == 422

@@ -3,43 +3,25 @@ plain JSON array of before on each page."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
-from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
 from db.models import HistoryEntry, Notification, Task
 from db.session import Sessions
+from scripts.devstack.walk import backend_auth, register_manager
 from settings import Settings
-from tests.conftest import backend_auth
 from tests.factories import make_order
-from tests.servers import serve_api
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
-@pytest_asyncio.fixture
-async def api(
-    settings: Settings, sessions: Sessions, dev_env: WorkflowEnvironment
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The lists need no worker."""
-    async with serve_api(create_app(settings, temporal=dev_env.client)) as client:
-        yield client
-
-
-async def manager(api: httpx.AsyncClient, settings: Settings) -> dict[str, str]:
-    response = await api.post(
-        "/v1/managers",
-        json={"id": "olga", "name": "Olga", "email": "olga@shop.example"},
-        headers=backend_auth(settings),
-    )
-    assert response.status_code == 201, response.text
-    return {"Authorization": f"Bearer {response.json()['token']}"}
+@pytest.fixture
+def dev_worker(sessions: Sessions) -> None:
+    """The lists need no worker: the suite's `api` is served without one here, on an emptied
+    database."""
 
 
 async def walk_pages(
@@ -64,7 +46,7 @@ async def walk_pages(
 async def test_tasks_page_by_page_with_ties_in_time(
     api: httpx.AsyncClient, settings: Settings, sessions: Sessions
 ) -> None:
-    olga = await manager(api, settings)
+    olga = await register_manager(api, backend_auth(settings), "olga")
     order = await make_order(sessions)
     async with sessions() as session:
         for number in range(7):
@@ -93,7 +75,7 @@ async def test_tasks_page_by_page_with_ties_in_time(
 async def test_history_call_list_and_notifications_page_too(
     api: httpx.AsyncClient, settings: Settings, sessions: Sessions
 ) -> None:
-    olga = await manager(api, settings)
+    olga = await register_manager(api, backend_auth(settings), "olga")
     backend = backend_auth(settings)
     orders = [
         await make_order(sessions, id=f"P-{n}", created_at=START + timedelta(hours=n))

@@ -17,13 +17,13 @@ from api.app import create_app
 from api.redelivery import redeliver_owed
 from db.models import OrderPause
 from db.session import Sessions
+from scripts.devstack.servers import serve_api
+from scripts.devstack.walk import backend_auth, register_manager
 from settings import Settings
 from tests.api.test_hostile import _far_future, unreachable_temporal  # noqa: F401
 from tests.api.test_orders import order_body
-from tests.api.test_together import ended, eventually, manager, order
-from tests.conftest import backend_auth
+from tests.api.test_together import ended, eventually, order
 from tests.factories import history
-from tests.servers import serve_api
 from workflows.order_chase import OrderChase
 
 
@@ -50,7 +50,8 @@ async def pause_lines(sessions: Sessions, order_id: str) -> list[str]:
 async def test_the_backend_and_the_assigned_manager_may_pause_no_one_else(
     api: httpx.AsyncClient, settings: Settings, sessions: Sessions
 ) -> None:
-    olga, ivan = await manager(api, settings, "olga"), await manager(api, settings, "ivan")
+    olga = await register_manager(api, backend_auth(settings), "olga")
+    ivan = await register_manager(api, backend_auth(settings), "ivan")
     await assigned_order(api, settings, "PZ-1", "olga")
 
     refused = await api.post("/v1/orders/PZ-1/pause", json=pause_body(), headers=ivan)

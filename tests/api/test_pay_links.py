@@ -8,8 +8,8 @@ import httpx
 
 from db.session import Sessions
 from mail.links import PayLinks, PayToken, RenewalToken, pay_links
+from scripts.devstack.walk import backend_auth
 from settings import Settings
-from tests.conftest import backend_auth
 from tests.factories import make_order
 
 

@@ -8,10 +8,9 @@ from typing import Any
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
+from scripts.devstack.walk import Walk, backend_auth
 from settings import Settings
 from tests.api.test_orders import order_body
-from tests.conftest import backend_auth
-from tests.walk import Walk
 
 DESIGN = ("course-design", "Design basics")
 
@@ -27,9 +26,8 @@ def counts(line: dict[str, Any]) -> tuple[int, int, int, int, int]:
 
 
 async def test_paid_duplicate_cancelled_and_expired_chases_are_counted_per_product(
-    ts_api: httpx.AsyncClient, ts_env: WorkflowEnvironment, settings: Settings
+    walk: Walk, settings: Settings
 ) -> None:
-    walk = Walk(ts_api, ts_env, settings)
     await walk.manager("olga")
     for order_id in ("R-paid", "R-duplicate"):
         await walk.create_order(order_id)
@@ -46,7 +44,7 @@ async def test_paid_duplicate_cancelled_and_expired_chases_are_counted_per_produ
         await walk.status(order_id, status)
     await walk.status("R-duplicate", "false")
 
-    early = await report(ts_api, settings)
+    early = await report(walk.api, settings)
     design, python = early["products"]
     assert (python["product_id"], python["product_name"]) == (
         "course-python",
@@ -59,14 +57,14 @@ async def test_paid_duplicate_cancelled_and_expired_chases_are_counted_per_produ
 
     await walk.skip(days=30)  # the payment window closes on the order nobody took
     await walk.status("R-expired", "cancelled")
-    late = await report(ts_api, settings)
+    late = await report(walk.api, settings)
     design = late["products"][0]
     assert counts(design) == (2, 0, 0, 0, 2)
     assert design["negative_reasons"] == {"cancelled": 1, "expired": 1}
     assert counts(late["total"]) == (4, 0, 1, 1, 2)
     assert late["total"]["conversion"] == round(1 / 3, 4)  # the duplicate is left out
 
-    only = await report(ts_api, settings, product_id="course-python")
+    only = await report(walk.api, settings, product_id="course-python")
     assert [line["product_id"] for line in only["products"]] == ["course-python"]
     assert counts(only["total"]) == (2, 0, 1, 1, 0)
 
@@ -114,10 +112,7 @@ async def test_the_report_filters_by_creation_time_and_refuses_bad_input(
     assert (await api.get("/v1/reports/outcomes", headers=token)).status_code == 403
 
 
-async def test_open_tasks_are_counted_by_manager_and_kind_until_the_orders_end(
-    ts_api: httpx.AsyncClient, ts_env: WorkflowEnvironment, settings: Settings
-) -> None:
-    walk = Walk(ts_api, ts_env, settings)
+async def test_open_tasks_are_counted_by_manager_and_kind_until_the_orders_end(walk: Walk) -> None:
     await walk.manager("olga")
     await walk.create_order("T-taken")
     await walk.create_order("T-waiting")
@@ -127,7 +122,7 @@ async def test_open_tasks_are_counted_by_manager_and_kind_until_the_orders_end(
     call = await walk.task("olga", "T-taken", "call")
     waiting = await walk.task("olga", "T-waiting", "take_order")
 
-    response = await ts_api.get("/v1/reports/open-tasks", headers=walk.backend)
+    response = await walk.api.get("/v1/reports/open-tasks", headers=walk.backend)
     assert response.status_code == 200, response.text
     assert response.json() == [
         {
@@ -138,10 +133,10 @@ async def test_open_tasks_are_counted_by_manager_and_kind_until_the_orders_end(
         },
         {"assignee_id": "olga", "kind": "call", "open": 1, "oldest_created_at": call["created_at"]},
     ]
-    manager = await ts_api.get("/v1/reports/open-tasks", headers=walk.managers["olga"])
+    manager = await walk.api.get("/v1/reports/open-tasks", headers=walk.managers["olga"])
     assert manager.status_code == 403
 
     for order_id in ("T-taken", "T-waiting"):
         await walk.event(order_id, f"pay-{order_id}", "paid")
         await walk.status(order_id, "paid")
-    assert (await ts_api.get("/v1/reports/open-tasks", headers=walk.backend)).json() == []
+    assert (await walk.api.get("/v1/reports/open-tasks", headers=walk.backend)).json() == []

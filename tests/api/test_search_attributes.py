@@ -10,11 +10,10 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from scripts.devstack.walk import Walk, backend_auth
 from settings import Settings
 from tests.api.test_leads import LEAD, post_event
 from tests.api.test_orders import order_body
-from tests.conftest import backend_auth
-from tests.walk import Walk
 
 # The grace minute is 60 ms; the payment window 43 minutes.
 TIME_SCALE = 0.001

@@ -15,11 +15,11 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.walk import backend_auth, register_manager
 from settings import Settings
 from tests.api.test_orders import order_body
-from tests.conftest import backend_auth
 from tests.factories import history
-from tests.mailbox import Mailbox
 
 ROUNDS = 5
 
@@ -218,16 +218,6 @@ async def test_the_same_lead_event_ten_times_at_once_is_one_event(
         assert sorted(r.json()["duplicate"] for r in answers) == [False] + [True] * 9
 
 
-async def manager(api: httpx.AsyncClient, settings: Settings, name: str) -> dict[str, str]:
-    response = await api.post(
-        "/v1/managers",
-        json={"id": name, "name": name.title(), "email": f"{name}@shop.example"},
-        headers=backend_auth(settings),
-    )
-    assert response.status_code == 201, response.text
-    return {"Authorization": f"Bearer {response.json()['token']}"}
-
-
 async def open_task(
     api: httpx.AsyncClient, auth: dict[str, str], order_id: str, kind: str
 ) -> dict[str, Any]:
@@ -242,7 +232,8 @@ async def open_task(
 async def test_two_managers_answering_one_pool_task_at_once_one_wins(
     api: httpx.AsyncClient, settings: Settings, sessions: Sessions
 ) -> None:
-    anna, boris = await manager(api, settings, "anna"), await manager(api, settings, "boris")
+    anna = await register_manager(api, backend_auth(settings), "anna")
+    boris = await register_manager(api, backend_auth(settings), "boris")
     auth = backend_auth(settings)
     for round in range(ROUNDS):
         order_id = f"TWO-{round}"
@@ -272,7 +263,7 @@ async def test_two_managers_answering_one_pool_task_at_once_one_wins(
 async def test_an_answer_after_the_task_was_closed_by_a_cancel_is_a_conflict(
     api: httpx.AsyncClient, settings: Settings
 ) -> None:
-    anna = await manager(api, settings, "anna")
+    anna = await register_manager(api, backend_auth(settings), "anna")
     auth = backend_auth(settings)
     assert (await api.post("/v1/orders", json=order_body("CL-1"), headers=auth)).is_success
     task = await open_task(api, anna, "CL-1", "take_order")
@@ -288,7 +279,7 @@ async def test_an_answer_after_the_task_was_closed_by_a_cancel_is_a_conflict(
 async def test_order_ids_never_collide_with_dial_children(
     api: httpx.AsyncClient, settings: Settings, dev_env: WorkflowEnvironment
 ) -> None:
-    anna = await manager(api, settings, "anna")
+    anna = await register_manager(api, backend_auth(settings), "anna")
     auth = backend_auth(settings)
     # R-dial-1 first, then R: R's chase starts and dials although an order has that name.
     for order_id in ("R-dial-1", "R", "Q"):

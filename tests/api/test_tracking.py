@@ -11,16 +11,15 @@ import httpx
 from sqlalchemy import func, select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
-from temporalio.testing import WorkflowEnvironment
 
 from api.routes.tracking import PIXEL
 from db.models import Email, HistoryEntry
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.walk import Walk, backend_auth
 from settings import Settings
-from tests.api.test_orders import order_body, wait_for_status
-from tests.conftest import backend_auth
+from tests.api.test_orders import order_body
 from tests.factories import history, outbox
-from tests.mailbox import Mailbox
 
 
 def unique(prefix: str) -> str:
@@ -47,16 +46,11 @@ async def opened_signals(handle: WorkflowHandle[Any, Any]) -> list[str]:
 
 
 async def test_first_open_is_recorded_once_and_reaches_the_chase(
-    api: httpx.AsyncClient,
-    settings: Settings,
-    dev_env: WorkflowEnvironment,
-    sessions: Sessions,
-    mailbox: Mailbox,
+    dev_walk: Walk, sessions: Sessions, mailbox: Mailbox
 ) -> None:
+    api, auth = dev_walk.api, dev_walk.backend
     order_id = unique("T")
-    created = await api.post(
-        "/v1/orders", json=order_body(order_id), headers=backend_auth(settings)
-    )
+    created = await api.post("/v1/orders", json=order_body(order_id), headers=auth)
     assert created.status_code == 201, created.text
     [message] = await mailbox.wait_for(1)
     html = message.get_body(("html",))
@@ -77,7 +71,7 @@ async def test_first_open_is_recorded_once_and_reaches_the_chase(
     assert email.opened_at == opened_at  # the first open stands
     opens = [line for line in await history(sessions, order_id) if line.kind == "email_opened"]
     assert [(line.actor, line.detail["message_id"]) for line in opens] == [("customer", message_id)]
-    handle = dev_env.client.get_workflow_handle(f"order-{order_id}")
+    handle = dev_walk.env.client.get_workflow_handle(f"order-{order_id}")
     assert await opened_signals(handle) == ["email_opened"]
 
 
@@ -106,20 +100,16 @@ async def test_an_unknown_id_gets_the_gif_and_changes_nothing(
 
 
 async def test_an_open_after_the_chase_ended_is_recorded_without_error(
-    api: httpx.AsyncClient,
-    settings: Settings,
-    dev_env: WorkflowEnvironment,
-    sessions: Sessions,
-    mailbox: Mailbox,
+    dev_walk: Walk, sessions: Sessions, mailbox: Mailbox
 ) -> None:
-    auth = backend_auth(settings)
+    api, auth = dev_walk.api, dev_walk.backend
     order_id = unique("T")
     await api.post("/v1/orders", json=order_body(order_id), headers=auth)
     await mailbox.wait_for(1)
     paid = {"event_id": f"pay-{order_id}", "type": "paid"}
     await api.post(f"/v1/orders/{order_id}/events", json=paid, headers=auth)
-    await wait_for_status(api, settings, order_id, "paid")
-    await dev_env.client.get_workflow_handle(f"order-{order_id}").result()
+    await dev_walk.status(order_id, "paid")
+    await dev_walk.env.client.get_workflow_handle(f"order-{order_id}").result()
     await mailbox.wait_for(2)
 
     thanks = [e for e in await outbox(sessions, order_id) if e.kind == "thank_you"]

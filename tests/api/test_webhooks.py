@@ -19,10 +19,9 @@ from temporalio.worker import Worker
 
 from db.models import WebhookDelivery, WebhookEvent
 from db.session import Sessions
+from scripts.devstack.walk import Walk, backend_auth
 from settings import Settings
-from tests.conftest import backend_auth
 from tests.receiver import Receiver, until
-from tests.walk import Walk
 from webhooks.signing import new_secret
 from worker import start_webhook_delivery
 from workflows.webhook_delivery import webhook_delivery_id
@@ -85,26 +84,20 @@ def first_arrivals(receiver: Receiver, path: str = "/hooks") -> list[str]:
 
 
 async def test_a_receiver_down_for_a_while_loses_nothing_and_hears_each_order_in_order(
-    api: httpx.AsyncClient,
-    dev_env: WorkflowEnvironment,
-    settings: Settings,
-    sessions: Sessions,
-    receiver: Receiver,
-    delivery: None,
+    dev_walk: Walk, sessions: Sessions, receiver: Receiver, delivery: None
 ) -> None:
-    walk = Walk(api, dev_env, settings)
     order_id = f"W-{uuid.uuid4().hex[:8]}"
-    await walk.manager("olga")
-    await walk.create_order(order_id)
-    take = await walk.task("olga", order_id, "take_order")
+    await dev_walk.manager("olga")
+    await dev_walk.create_order(order_id)
+    take = await dev_walk.task("olga", order_id, "take_order")
     await receiver.wait_for(lambda: "task.created" in receiver.types())
 
     await receiver.stop()  # down: every attempt from now on is refused
-    await walk.answered("olga", take, "yes")
-    await walk.status(order_id, "in_progress")
-    await walk.task("olga", order_id, "call")
-    assert (await walk.event(order_id, "pay-1", "paid")).status_code == 202
-    await walk.status(order_id, "paid")
+    await dev_walk.answered("olga", take, "yes")
+    await dev_walk.status(order_id, "in_progress")
+    await dev_walk.task("olga", order_id, "call")
+    assert (await dev_walk.event(order_id, "pay-1", "paid")).status_code == 202
+    await dev_walk.status(order_id, "paid")
 
     async def retried_while_down() -> bool:
         return any(d.status == "pending" and d.attempts >= 2 for d in await deliveries(sessions))
@@ -113,7 +106,7 @@ async def test_a_receiver_down_for_a_while_loses_nothing_and_hears_each_order_in
     await receiver.start()
 
     # The chase has ended, thank-you sent: every event of the order is written.
-    await dev_env.client.get_workflow_handle(f"order-{order_id}").result()
+    await dev_walk.env.client.get_workflow_handle(f"order-{order_id}").result()
     events = await order_events(sessions, order_id)
     await receiver.wait_for(lambda: set(first_arrivals(receiver)) >= {e.id for e in events})
 
@@ -146,14 +139,9 @@ async def test_a_receiver_down_for_a_while_loses_nothing_and_hears_each_order_in
 
 
 async def test_4xx_stops_a_message_429_waits_and_a_redelivery_keeps_its_id(
-    api: httpx.AsyncClient,
-    dev_env: WorkflowEnvironment,
-    settings: Settings,
-    sessions: Sessions,
-    receiver: Receiver,
-    delivery: None,
+    dev_walk: Walk, sessions: Sessions, receiver: Receiver, delivery: None
 ) -> None:
-    auth = backend_auth(settings)
+    api, auth = dev_walk.api, dev_walk.backend
     strict = await api.post(
         "/v1/webhooks",
         json={"url": receiver.url("/strict"), "event_types": ["email.sent"]},
@@ -169,9 +157,8 @@ async def test_4xx_stops_a_message_429_waits_and_a_redelivery_keeps_its_id(
     receiver.answers["/strict"] = [(410, {})]
     receiver.answers["/hooks"] = [(429, {"Retry-After": "1"})]
 
-    walk = Walk(api, dev_env, settings)
     order_id = f"W-{uuid.uuid4().hex[:8]}"
-    await walk.create_order(order_id, phone=None)
+    await dev_walk.create_order(order_id, phone=None)
 
     async def email_sent() -> bool:
         return len(await order_events(sessions, order_id)) > 0

@@ -7,8 +7,8 @@ from pathlib import Path
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 
+from scripts.devstack.servers import dev_server, temporal_cli
 from tests.cli.helpers import chaser
-from tests.servers import dev_server, temporal_cli
 
 
 async def test_register_adds_the_missing_attributes_and_then_nothing(tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, async_playwright
 
+from scripts.devstack.walk import backend_auth
 from settings import Settings
-from tests.conftest import backend_auth
 
 CHROMIUM = Path(os.environ.get("CHASER_CHROMIUM", "/usr/bin/chromium"))
 # Where the tests leave their screenshots; the best ones are copied to docs/screenshots/.

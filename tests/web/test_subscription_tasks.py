@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from db.models import Task
 from db.session import Sessions
+from scripts.devstack.walk import subscription_body
 from tests.web.conftest import Site
 
 
@@ -19,16 +20,9 @@ async def subscribe(site: Site, subscription_id: str, assignee_id: str, language
     """A subscription ending tomorrow: its renewal call is due at once."""
     response = await site.api.post(
         "/v1/subscriptions",
-        json={
-            "id": subscription_id,
-            "product": {"id": "club-python", "name": "Python club"},
-            "price": "990.00",
-            "currency": "RUB",
-            "customer": {"name": "Anna Petrova", "email": "anna@example.com"},
-            "period_ends_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
-            "assignee_id": assignee_id,
-            "language": language,
-        },
+        json=subscription_body(
+            subscription_id, datetime.now(UTC) + timedelta(days=1), assignee_id, language
+        ),
         headers=site.backend,
     )
     assert response.status_code == 201, response.text

@@ -17,8 +17,8 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
+from scripts.devstack.servers import free_port
 from scripts.webhook_receiver import verify
-from tests.servers import free_port
 from webhooks.events import EVENT_TYPES, events_for, subject_of
 from webhooks.signing import check_secret, new_secret, sign
 

@@ -6,17 +6,15 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-import httpx
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
-from temporalio.testing import WorkflowEnvironment
 
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.walk import Walk
 from settings import Settings
 from tests.factories import outbox
-from tests.mailbox import Mailbox
-from tests.walk import Walk
 from workflows.messages import CheckinResult
 
 
@@ -27,8 +25,7 @@ def settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-async def walk(ts_api: httpx.AsyncClient, ts_env: WorkflowEnvironment, settings: Settings) -> Walk:
-    walk = Walk(ts_api, ts_env, settings)
+async def walk(walk: Walk) -> Walk:
     await walk.manager("olga")
     return walk
 

@@ -17,15 +17,16 @@ from temporalio.worker import Worker
 
 from api.app import create_app
 from db.session import Sessions
+from scripts.devstack.servers import serve_api
+from scripts.devstack.walk import Walk, when
 from settings import Settings
 from tests.conftest import terminate_chases
 from tests.histories.deployed import dial_before_dial_working_hours as old
-from tests.servers import serve_api
-from tests.walk import Walk, when
 from tests.workflows.test_calling_hours import MOSCOW, OFFICE, taken_on_friday_evening
 from tests.workflows.test_versioning import markers
 from worker import WorkerDeps, build_worker
-from workflows.dial import DIAL_WORKING_HOURS, Dial
+from workflows.dial import Dial
+from workflows.patch_ids import DIAL_WORKING_HOURS
 
 
 def dial_worker(env: WorkflowEnvironment, deps: WorkerDeps, task_queue: str, dial: type) -> Worker:

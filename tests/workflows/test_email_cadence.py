@@ -12,16 +12,17 @@ import httpx
 import pytest
 from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from db.models import Discount, OrderEvent
 from db.session import Sessions
 from mail.links import PayToken, pay_links
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.time_skipping import skip
+from scripts.devstack.walk import Walk
 from settings import Settings
-from tests.conftest import backend_auth
-from tests.factories import history, make_order, outbox, start_order_chase
-from tests.mailbox import Mailbox
-from tests.time_skipping import skip
+from tests.api.test_orders import order_body
+from tests.factories import history, outbox
+from tests.fixtures_chase import Chase
 from workflows.messages import OrderChaseResult, PaymentReceived
 from workflows.order_chase import OrderChase
 
@@ -83,20 +84,20 @@ def pay_token(settings: Settings, message: EmailMessage, order_id: str) -> PayTo
     return pay_links(settings).verify(pay_link_token(message, order_id))
 
 
-async def test_unpaid_order_gets_three_objections_in_order_then_the_offer_then_its_expiry(
-    ts_env: WorkflowEnvironment,
-    ts_api: httpx.AsyncClient,
-    sessions: Sessions,
-    settings: Settings,
-    mailbox: Mailbox,
-) -> None:
-    auth = backend_auth(settings)
-    order = await make_order(sessions)
-    handle = await start_order_chase(ts_env.client, settings, order)
-    started = (await handle.describe()).start_time
+async def told(walk: Walk, chase: Chase, event_id: str, type: str) -> OrderChaseResult:
+    """The backend tells of a payment or a cancellation over HTTP; the chase's result."""
+    response = await walk.event(chase.order.id, event_id, type)
+    assert response.status_code == 202, response.text
+    return await chase.handle.result()
 
-    await skip(ts_env, 9 * DAY)  # the offer is out and still valid
-    offer = (await ts_api.get(f"/v1/orders/{order.id}", headers=auth)).json()["offer"]
+
+async def test_unpaid_order_gets_three_objections_in_order_then_the_offer_then_its_expiry(
+    chase: Chase, walk: Walk, sessions: Sessions, settings: Settings, mailbox: Mailbox
+) -> None:
+    order, started = chase.order, chase.started
+
+    await walk.skip(days=9)  # the offer is out and still valid
+    offer = (await walk.order(order.id))["offer"]
     assert (offer["percent"], offer["status"]) == (5, "active")
     assert offset(datetime.fromisoformat(offer["valid_until"]), started) == 10 * DAY
     offer_email = mailbox.messages[-1]
@@ -104,11 +105,11 @@ async def test_unpaid_order_gets_three_objections_in_order_then_the_offer_then_i
     offer_token = pay_token(settings, offer_email, order.id)
     assert (offer_token.order_id, offer_token.discount_percent) == (order.id, 5)
     raw_token = pay_link_token(offer_email, order.id)
-    verified = await ts_api.post("/v1/pay-links/verify", json={"token": raw_token}, headers=auth)
+    verified = await verify(walk, raw_token)
     assert verified.status_code == 200, verified.text
     assert verified.json()["discount_active"] is True
 
-    assert await handle.result() == OrderChaseResult("cancelled", "negative", "expired")
+    assert await chase.handle.result() == OrderChaseResult("cancelled", "negative", "expired")
     assert await cadence(sessions, order.id, started) == [
         ("order_received", "sent", timedelta(0)),
         ("objection_1", "sent", 2 * DAY),
@@ -136,65 +137,46 @@ async def test_unpaid_order_gets_three_objections_in_order_then_the_offer_then_i
     assert offer_token.valid_until == discount.valid_until.replace(microsecond=0)
     for message in mailbox.to("anna@example.com")[1:4]:
         assert pay_token(settings, message, order.id).discount_percent == 0
-    shown = (await ts_api.get(f"/v1/orders/{order.id}", headers=auth)).json()
+    shown = await walk.order(order.id)
     assert shown["status"] == "cancelled" and shown["offer"]["status"] == "expired"
-    verified = await ts_api.post("/v1/pay-links/verify", json={"token": raw_token}, headers=auth)
-    assert verified.json()["discount_active"] is False
+    assert (await verify(walk, raw_token)).json()["discount_active"] is False
+
+
+async def verify(walk: Walk, token: str) -> httpx.Response:
+    return await walk.api.post("/v1/pay-links/verify", json={"token": token}, headers=walk.backend)
 
 
 async def test_an_opened_email_shortens_the_wait_for_the_next(
-    ts_env: WorkflowEnvironment,
-    ts_api: httpx.AsyncClient,
-    sessions: Sessions,
-    settings: Settings,
-    mailbox: Mailbox,
+    chase: Chase, walk: Walk, sessions: Sessions
 ) -> None:
-    order = await make_order(sessions)
-    handle = await start_order_chase(ts_env.client, settings, order)
-    started = (await handle.describe()).start_time
-
-    await skip(ts_env, 2 * DAY + 3 * HOUR)
-    [objection_1] = [e for e in await outbox(sessions, order.id) if e.kind == "objection_1"]
-    pixel = await ts_api.get(f"/t/{objection_1.id}.gif")  # the customer's mail client, no token
+    await walk.skip(days=2, hours=3)
+    [objection_1] = [e for e in await outbox(sessions, chase.order.id) if e.kind == "objection_1"]
+    pixel = await walk.api.get(f"/t/{objection_1.id}.gif")  # the customer's mail client, no token
     assert pixel.status_code == 200 and pixel.headers["content-type"] == "image/gif"
 
-    await skip(ts_env, 6 * DAY)
+    await walk.skip(days=6)
     # Opened at 2d 3h: the open wait ends there and the purchase wait (1 day) starts.
     # Unopened, objection 2 would have waited until day 4 (see the test above).
-    assert await cadence(sessions, order.id, started) == [
+    assert await cadence(sessions, chase.order.id, chase.started) == [
         ("order_received", "sent", timedelta(0)),
         ("objection_1", "sent", 2 * DAY),
         ("objection_2", "sent", 3 * DAY + 3 * HOUR),
         ("objection_3", "sent", 5 * DAY + 3 * HOUR),
         ("personal_offer", "sent", 7 * DAY + 3 * HOUR),
     ]
-    [opened] = [e for e in await outbox(sessions, order.id) if e.kind == "objection_1"]
+    [opened] = [e for e in await outbox(sessions, chase.order.id) if e.kind == "objection_1"]
     assert opened.opened_at is not None
-    assert offset(opened.opened_at, started) == 2 * DAY + 3 * HOUR
+    assert offset(opened.opened_at, chase.started) == 2 * DAY + 3 * HOUR
 
 
 async def test_paid_between_objection_1_and_2_sends_no_more_objections_but_the_thank_you(
-    ts_env: WorkflowEnvironment,
-    ts_api: httpx.AsyncClient,
-    sessions: Sessions,
-    settings: Settings,
-    mailbox: Mailbox,
+    chase: Chase, walk: Walk, sessions: Sessions, mailbox: Mailbox
 ) -> None:
-    order = await make_order(sessions)
-    handle = await start_order_chase(ts_env.client, settings, order)
-    started = (await handle.describe()).start_time
+    await walk.skip(days=3, hours=12)
+    assert await told(walk, chase, "pay-1", "paid") == OrderChaseResult("paid", "positive", "paid")
 
-    await skip(ts_env, 3 * DAY + 12 * HOUR)
-    paid = await ts_api.post(
-        f"/v1/orders/{order.id}/events",
-        json={"event_id": "pay-1", "type": "paid"},
-        headers=backend_auth(settings),
-    )
-    assert paid.status_code == 202, paid.text
-    assert await handle.result() == OrderChaseResult("paid", "positive", "paid")
-
-    await skip(ts_env, 30 * DAY)
-    assert await cadence(sessions, order.id, started) == [
+    await walk.skip(days=30)
+    assert await cadence(sessions, chase.order.id, chase.started) == [
         ("order_received", "sent", timedelta(0)),
         ("objection_1", "sent", 2 * DAY),
         ("thank_you", "sent", 3 * DAY + 12 * HOUR),
@@ -205,33 +187,21 @@ async def test_paid_between_objection_1_and_2_sends_no_more_objections_but_the_t
         "Thank you for your payment: Python for analysts",
     ]
     async with sessions() as session:
-        assert await session.scalar(select(Discount).where(Discount.order_id == order.id)) is None
+        discount = select(Discount).where(Discount.order_id == chase.order.id)
+        assert await session.scalar(discount) is None
 
 
 async def test_cancelled_order_hears_nothing_after_the_cancellation(
-    ts_env: WorkflowEnvironment,
-    ts_api: httpx.AsyncClient,
-    sessions: Sessions,
-    settings: Settings,
-    mailbox: Mailbox,
+    chase: Chase, walk: Walk, sessions: Sessions, mailbox: Mailbox
 ) -> None:
-    order = await make_order(sessions)
-    handle = await start_order_chase(ts_env.client, settings, order)
-    started = (await handle.describe()).start_time
-
-    await skip(ts_env, 4 * DAY + HOUR)
-    cancelled = await ts_api.post(
-        f"/v1/orders/{order.id}/events",
-        json={"event_id": "cancel-1", "type": "cancelled"},
-        headers=backend_auth(settings),
-    )
-    assert cancelled.status_code == 202, cancelled.text
-    assert await handle.result() == OrderChaseResult("cancelled", "negative", "cancelled")
+    await walk.skip(days=4, hours=1)
+    cancelled = await told(walk, chase, "cancel-1", "cancelled")
+    assert cancelled == OrderChaseResult("cancelled", "negative", "cancelled")
     received = len(mailbox.messages)
 
-    await skip(ts_env, 40 * DAY)
+    await walk.skip(days=40)
     assert len(mailbox.messages) == received == 3
-    assert await cadence(sessions, order.id, started) == [
+    assert await cadence(sessions, chase.order.id, chase.started) == [
         ("order_received", "sent", timedelta(0)),
         ("objection_1", "sent", 2 * DAY),
         ("objection_2", "sent", 4 * DAY),
@@ -239,30 +209,21 @@ async def test_cancelled_order_hears_nothing_after_the_cancellation(
 
 
 async def test_a_payment_stored_before_its_signal_suppresses_the_scheduled_email(
-    ts_env: WorkflowEnvironment,
-    ts_worker: Worker,
-    sessions: Sessions,
-    settings: Settings,
-    mailbox: Mailbox,
+    chase: Chase, ts_env: WorkflowEnvironment, sessions: Sessions, mailbox: Mailbox
 ) -> None:
     """The API stores the event, then signals: an email due in between must not go out."""
-    order = await make_order(sessions)
-    handle = await start_order_chase(ts_env.client, settings, order)
-    started = (await handle.describe()).start_time
-
     await skip(ts_env, DAY)
     async with sessions() as session:
-        session.add(
-            OrderEvent(
-                event_id="pay-1", order_id=order.id, type="paid", received_at=datetime.now(UTC)
-            )
+        paid = OrderEvent(
+            event_id="pay-1", order_id=chase.order.id, type="paid", received_at=datetime.now(UTC)
         )
+        session.add(paid)
         await session.commit()
     await skip(ts_env, DAY + HOUR)  # objection 1 was due at day 2
-    await handle.signal(OrderChase.record_payment, PaymentReceived("pay-1", full=True))
+    await chase.handle.signal(OrderChase.record_payment, PaymentReceived("pay-1", full=True))
 
-    assert (await handle.result()).status == "paid"
-    assert await cadence(sessions, order.id, started) == [
+    assert (await chase.handle.result()).status == "paid"
+    assert await cadence(sessions, chase.order.id, chase.started) == [
         ("order_received", "sent", timedelta(0)),
         ("objection_1", "suppressed", 2 * DAY),
         ("thank_you", "sent", 2 * DAY + HOUR),
@@ -272,37 +233,28 @@ async def test_a_payment_stored_before_its_signal_suppresses_the_scheduled_email
         "Thank you for your payment: Python for analysts",
     ]
     suppressed = [
-        line for line in await history(sessions, order.id) if line.kind == "email_suppressed"
+        line for line in await history(sessions, chase.order.id) if line.kind == "email_suppressed"
     ]
     assert [line.detail["email_kind"] for line in suppressed] == ["objection_1"]
 
 
 async def test_a_product_configured_with_a_landing_email_sends_its_own_cadence_in_russian(
-    ts_env: WorkflowEnvironment,
-    ts_api: httpx.AsyncClient,
-    sessions: Sessions,
-    settings: Settings,
-    mailbox: Mailbox,
+    walk: Walk, sessions: Sessions, mailbox: Mailbox
 ) -> None:
     # Order ids are unique per test: the time-skipping server outlives every test's database.
     order_id = f"L-{uuid.uuid4().hex[:8]}"
-    created = await ts_api.post(
-        "/v1/orders",
-        json={
-            "id": order_id,
-            "product": {"id": "course-landing", "name": "Python для аналитиков"},
-            "amount": "4900.00",
-            "currency": "RUB",
-            "customer": {"name": "Анна", "email": "anna@example.com", "phone": "+79000000000"},
-            "language": "ru",
-        },
-        headers=backend_auth(settings),
+    body = order_body(
+        order_id,
+        product={"id": "course-landing", "name": "Python для аналитиков"},
+        customer={"name": "Анна", "email": "anna@example.com", "phone": "+79000000000"},
+        language="ru",
     )
+    created = await walk.api.post("/v1/orders", json=body, headers=walk.backend)
     assert created.status_code == 201, created.text
-    handle = ts_env.client.get_workflow_handle(f"order-{order_id}", result_type=OrderChaseResult)
+    handle = walk.env.client.get_workflow_handle(f"order-{order_id}")
     started = (await handle.describe()).start_time
 
-    await skip(ts_env, 9 * DAY)
+    await walk.skip(days=9)
     assert await cadence(sessions, order_id, started) == [
         ("order_received", "sent", timedelta(0)),
         ("objection_1", "sent", 2 * DAY),
@@ -321,27 +273,11 @@ async def test_a_product_configured_with_a_landing_email_sends_its_own_cadence_i
     assert "(MSK)" in text_of(offer)  # valid until, in DEFAULT_TIMEZONE (Moscow)
 
 
-async def test_paying_while_the_offer_stands_uses_the_discount(
-    ts_env: WorkflowEnvironment,
-    ts_api: httpx.AsyncClient,
-    sessions: Sessions,
-    settings: Settings,
-    mailbox: Mailbox,
-) -> None:
-    order = await make_order(sessions, id=f"offer-{uuid.uuid4().hex[:8]}")
-    handle = await start_order_chase(ts_env.client, settings, order)
-    await skip(ts_env, 8 * DAY + HOUR)  # the offer went out at 8 days and is valid for 2
-    auth = backend_auth(settings)
-    shown = (await ts_api.get(f"/v1/orders/{order.id}", headers=auth)).json()["offer"]
+async def test_paying_while_the_offer_stands_uses_the_discount(chase: Chase, walk: Walk) -> None:
+    await walk.skip(days=8, hours=1)  # the offer went out at 8 days and is valid for 2
+    shown = (await walk.order(chase.order.id))["offer"]
     assert (shown["percent"], shown["status"]) == (5, "active")
 
-    paid = await ts_api.post(
-        f"/v1/orders/{order.id}/events",
-        json={"event_id": "pay-offer", "type": "paid"},
-        headers=auth,
-    )
-    assert paid.status_code == 202, paid.text
-    assert await handle.result() == OrderChaseResult("paid", "positive", "paid")
-    assert (await ts_api.get(f"/v1/orders/{order.id}", headers=auth)).json()["offer"]["status"] == (
-        "used"
-    )
+    paid = await told(walk, chase, "pay-offer", "paid")
+    assert paid == OrderChaseResult("paid", "positive", "paid")
+    assert (await walk.order(chase.order.id))["offer"]["status"] == "used"

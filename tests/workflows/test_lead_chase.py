@@ -4,6 +4,8 @@ activities, a real SMTP server and the database the migrations built."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -20,11 +22,11 @@ from temporalio.worker import Worker
 from api.app import create_app
 from db.models import Email, Lead, Notification
 from db.session import Sessions
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.servers import serve_api
+from scripts.devstack.time_skipping import skip
+from scripts.devstack.walk import backend_auth
 from settings import Settings
-from tests.conftest import backend_auth
-from tests.mailbox import Mailbox
-from tests.servers import serve_api
-from tests.time_skipping import skip
 from worker import build_worker, make_deps
 from workflows.lead_chase import LeadChase
 from workflows.messages import LeadChaseResult
@@ -44,12 +46,6 @@ LEAD = {
 }
 SUBJECT_1 = "Has a decision been made on «Website redesign»?"
 SUBJECT_2 = "We would really like to work with you: «Website redesign»"
-
-
-@pytest.fixture
-def api(ts_api: httpx.AsyncClient) -> httpx.AsyncClient:
-    """The API judging "now" by the time-skipping server, so timelines read in order."""
-    return ts_api
 
 
 class Backend:
@@ -92,6 +88,17 @@ class Backend:
         async with self.env.time_skipping_unlocked():  # type: ignore[attr-defined]
             return await self.handle(lead_id).result()
 
+    async def chased_until_a_follow_up(self, lead_id: str, mailbox: Mailbox, **lead: str) -> None:
+        """The lead chased (event e-1) until its first follow-up reached it."""
+        await self.chase(lead_id, "e-1", **lead)
+        await self.skip_until_sent(lead_id, mailbox, 1)
+
+    async def replied(self, lead_id: str, event_id: str) -> LeadChaseResult:
+        """The backend tells of the lead's reply; the chase's result."""
+        response = await self.event(lead_id, event_id, type="replied")
+        assert response.status_code == 202, response.text
+        return await self.result(lead_id)
+
     async def skip_until_sent(self, lead_id: str, mailbox: Mailbox, count: int) -> dict[str, Any]:
         """Let time pass a day at a time until `count` follow-ups reached the lead, then until
         the chase waits for the next one; returns the lead as `GET /v1/leads/{id}` shows it."""
@@ -107,6 +114,21 @@ class Backend:
                 return lead
             await asyncio.sleep(0.02)
         raise AssertionError(f"the chase did not settle after {count} follow-ups: {lead}")
+
+
+@pytest.fixture
+def backend(ts_api: httpx.AsyncClient, settings: Settings, ts_env: WorkflowEnvironment) -> Backend:
+    """Over the API judging "now" by the time-skipping server, so timelines read in order."""
+    return Backend(ts_api, settings, ts_env)
+
+
+@asynccontextmanager
+async def served(env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[Backend]:
+    """The backend over an API of its own, with these settings (holidays, notifications)."""
+    async with serve_api(
+        create_app(settings, temporal=env.client, clock=env.get_current_time)
+    ) as api:
+        yield Backend(api, settings, env)
 
 
 def to(mailbox: Mailbox, address: str) -> list[EmailMessage]:
@@ -140,20 +162,13 @@ async def next_thursday_10am(env: WorkflowEnvironment) -> datetime:
 
 
 async def test_six_follow_ups_land_on_business_days_across_weekends_and_a_holiday(
-    ts_env: WorkflowEnvironment,
-    ts_worker: Worker,
-    settings: Settings,
-    sessions: Sessions,
-    mailbox: Mailbox,
+    ts_env: WorkflowEnvironment, ts_worker: Worker, settings: Settings, mailbox: Mailbox
 ) -> None:
     start = await next_thursday_10am(ts_env)
     thursday = start.date()
     holiday = thursday + timedelta(days=6)  # the Wednesday after the first follow-up
     with_holiday = settings.model_copy(update={"holidays": (holiday,)})
-    async with serve_api(
-        create_app(with_holiday, temporal=ts_env.client, clock=ts_env.get_current_time)
-    ) as api:
-        backend = Backend(api, with_holiday, ts_env)
+    async with served(ts_env, with_holiday) as backend:
         olga = await backend.manager()
         await backend.chase("L-1", "e-1")
 
@@ -188,7 +203,7 @@ async def test_six_follow_ups_land_on_business_days_across_weekends_and_a_holida
             follow_ups[1], "plain"
         )
 
-        notes = (await api.get("/v1/notifications", headers=olga)).json()
+        notes = (await backend.api.get("/v1/notifications", headers=olga)).json()
         assert [n["text"] for n in notes] == [
             f"Follow-up {n} of 6 sent to Ivan Petrov: «Website redesign»" for n in range(6, 0, -1)
         ]
@@ -208,20 +223,16 @@ async def test_six_follow_ups_land_on_business_days_across_weekends_and_a_holida
 
 
 async def test_replied_after_two_follow_ups_means_no_third(
-    ts_env: WorkflowEnvironment, api: httpx.AsyncClient, settings: Settings, mailbox: Mailbox
+    backend: Backend, mailbox: Mailbox
 ) -> None:
-    backend = Backend(api, settings, ts_env)
     olga = await backend.manager()
     await backend.chase("L-2", "e-1")
     running = await backend.skip_until_sent("L-2", mailbox, 2)
     assert (running["chasing"], running["round"], running["emails_sent"]) == (True, 2, 2)
-    assert datetime.fromisoformat(running["next_email_due"]) > await ts_env.get_current_time()
+    assert datetime.fromisoformat(running["next_email_due"]) > await backend.env.get_current_time()
 
-    replied = await backend.event("L-2", "e-2", type="replied")
-    assert replied.status_code == 202, replied.text
-
-    assert await backend.result("L-2") == LeadChaseResult("replied", 2, 2)
-    await skip(ts_env, timedelta(days=60))
+    assert await backend.replied("L-2", "e-2") == LeadChaseResult("replied", 2, 2)
+    await skip(backend.env, timedelta(days=60))
     assert [str(m["Subject"]) for m in to(mailbox, "ivan@client.example")] == [
         SUBJECT_1,
         SUBJECT_2,
@@ -229,9 +240,9 @@ async def test_replied_after_two_follow_ups_means_no_third(
     lead = await backend.lead("L-2")
     assert (lead["chasing"], lead["emails_sent"], lead["stopped_reason"]) == (False, 2, "replied")
     assert lead["status"] == "chasing"  # a reply stops the chase; the CRM status is the backend's
-    assert len((await api.get("/v1/notifications", headers=olga)).json()) == 2
+    assert len((await backend.api.get("/v1/notifications", headers=olga)).json()) == 2
 
-    timeline = (await api.get("/v1/leads/L-2/history", headers=backend.auth)).json()
+    timeline = (await backend.api.get("/v1/leads/L-2/history", headers=backend.auth)).json()
     assert [(line["kind"], line["detail"].get("email_kind")) for line in timeline] == [
         ("event", None),
         ("chase_started", None),
@@ -243,24 +254,22 @@ async def test_replied_after_two_follow_ups_means_no_third(
         ("chase_stopped", None),
     ]
     assert timeline[-1]["detail"] == {"chase_number": 1, "reason": "replied", "emails_sent": 2}
-    unknown = await api.get("/v1/leads/L-404/history", headers=backend.auth)
+    unknown = await backend.api.get("/v1/leads/L-404/history", headers=backend.auth)
     assert unknown.status_code == 404
 
 
 async def test_status_changed_away_mid_wait_stops_at_once_and_nothing_more_goes_out(
-    ts_env: WorkflowEnvironment, api: httpx.AsyncClient, settings: Settings, mailbox: Mailbox
+    backend: Backend, mailbox: Mailbox
 ) -> None:
-    backend = Backend(api, settings, ts_env)
     await backend.manager()
-    await backend.chase("L-3", "e-1")
-    await backend.skip_until_sent("L-3", mailbox, 1)
-    await skip(ts_env, timedelta(hours=30))  # well inside the next three business days
+    await backend.chased_until_a_follow_up("L-3", mailbox)
+    await skip(backend.env, timedelta(hours=30))  # well inside the next three business days
 
     won = await backend.event("L-3", "e-2", status="won")
     assert won.status_code == 202, won.text
 
     assert await backend.result("L-3") == LeadChaseResult("status_changed", 1, 1)
-    await skip(ts_env, timedelta(days=60))
+    await skip(backend.env, timedelta(days=60))
     assert len(to(mailbox, "ivan@client.example")) == 1
     lead = await backend.lead("L-3")
     assert (lead["status"], lead["chasing"], lead["stopped_reason"], lead["next_email_due"]) == (
@@ -272,17 +281,11 @@ async def test_status_changed_away_mid_wait_stops_at_once_and_nothing_more_goes_
 
 
 async def test_a_stop_the_workflow_never_heard_of_still_stops_the_next_email(
-    ts_env: WorkflowEnvironment,
-    api: httpx.AsyncClient,
-    settings: Settings,
-    sessions: Sessions,
-    mailbox: Mailbox,
+    backend: Backend, sessions: Sessions, mailbox: Mailbox
 ) -> None:
     """Stop is absolute: the email activity reads the lead's status before it sends."""
-    backend = Backend(api, settings, ts_env)
     await backend.manager()
-    await backend.chase("L-4", "e-1")
-    await backend.skip_until_sent("L-4", mailbox, 1)
+    await backend.chased_until_a_follow_up("L-4", mailbox)
     async with sessions() as session:  # as if the signal had been lost on the way
         lead = await session.get(Lead, "L-4")
         assert lead is not None
@@ -295,17 +298,12 @@ async def test_a_stop_the_workflow_never_heard_of_still_stops_the_next_email(
 
 
 async def test_chasing_twice_is_one_chase(
-    ts_env: WorkflowEnvironment,
-    api: httpx.AsyncClient,
-    settings: Settings,
-    sessions: Sessions,
-    mailbox: Mailbox,
+    backend: Backend, sessions: Sessions, mailbox: Mailbox
 ) -> None:
-    backend = Backend(api, settings, ts_env)
     await backend.manager()
     await backend.chase("L-5", "e-1")
     first = await backend.handle("L-5").describe()
-    await skip(ts_env, timedelta(days=1))
+    await skip(backend.env, timedelta(days=1))
 
     await backend.chase("L-5", "e-2")
     again = await backend.event("L-5", "e-2", status="chasing")
@@ -323,18 +321,11 @@ async def test_chasing_twice_is_one_chase(
 
 
 async def test_a_new_chasing_after_a_stop_starts_a_new_chase(
-    ts_env: WorkflowEnvironment,
-    api: httpx.AsyncClient,
-    settings: Settings,
-    sessions: Sessions,
-    mailbox: Mailbox,
+    backend: Backend, sessions: Sessions, mailbox: Mailbox
 ) -> None:
-    backend = Backend(api, settings, ts_env)
     await backend.manager()
-    await backend.chase("L-6", "e-1")
-    await backend.skip_until_sent("L-6", mailbox, 1)
-    assert (await backend.event("L-6", "e-2", type="replied")).status_code == 202
-    assert await backend.result("L-6") == LeadChaseResult("replied", 1, 1)
+    await backend.chased_until_a_follow_up("L-6", mailbox)
+    assert await backend.replied("L-6", "e-2") == LeadChaseResult("replied", 1, 1)
     # (Chasing again while the stopped run still finishes is walked on the dev server, in
     # tests/api/test_leads.py: this test server leaks its clock lock when it terminates a
     # run with an activity in flight.)
@@ -356,16 +347,15 @@ async def test_a_new_chasing_after_a_stop_starts_a_new_chase(
 
 
 async def test_an_unknown_manager_is_422_and_starts_nothing(
-    ts_env: WorkflowEnvironment, api: httpx.AsyncClient, settings: Settings, sessions: Sessions
+    backend: Backend, sessions: Sessions
 ) -> None:
-    backend = Backend(api, settings, ts_env)
     await backend.manager()
     refused = await backend.event(
         "L-7", "e-1", status="chasing", lead=LEAD | {"responsible_manager_id": "ghost"}
     )
     assert refused.status_code == 422
     assert refused.json() == {"detail": "responsible manager 'ghost' does not exist"}
-    assert (await api.get("/v1/leads/L-7", headers=backend.auth)).status_code == 404
+    assert (await backend.api.get("/v1/leads/L-7", headers=backend.auth)).status_code == 404
     with pytest.raises(RPCError) as missing:
         await backend.handle("L-7").describe()
     assert missing.value.status == RPCStatusCode.NOT_FOUND
@@ -389,16 +379,11 @@ async def test_an_unknown_manager_is_422_and_starts_nothing(
         assert list(await session.scalars(select(Notification))) == []
 
 
-async def test_html_in_a_lead_title_is_escaped(
-    ts_env: WorkflowEnvironment, api: httpx.AsyncClient, settings: Settings, mailbox: Mailbox
-) -> None:
-    backend = Backend(api, settings, ts_env)
+async def test_html_in_a_lead_title_is_escaped(backend: Backend, mailbox: Mailbox) -> None:
     await backend.manager()
     title = '<b>Shop</b> & "Co" <script>alert(1)</script>'
-    await backend.chase("L-8", "e-1", title=title, name="<i>Ivan</i>")
-    await backend.skip_until_sent("L-8", mailbox, 1)
-    assert (await backend.event("L-8", "e-2", type="replied")).status_code == 202
-    await backend.result("L-8")
+    await backend.chased_until_a_follow_up("L-8", mailbox, title=title, name="<i>Ivan</i>")
+    await backend.replied("L-8", "e-2")
 
     (follow_up,) = to(mailbox, "ivan@client.example")
     (notice,) = to(mailbox, "olga@shop.example")
@@ -413,9 +398,8 @@ async def test_html_in_a_lead_title_is_escaped(
 
 
 async def test_a_russian_lead_gets_russian_follow_ups_and_notices(
-    ts_env: WorkflowEnvironment, api: httpx.AsyncClient, settings: Settings, mailbox: Mailbox
+    backend: Backend, mailbox: Mailbox
 ) -> None:
-    backend = Backend(api, settings, ts_env)
     await backend.manager(name="Ольга Смирнова", signature="Ольга Смирнова, отдел продаж")
     await backend.chase("L-9", "e-1", title="Редизайн сайта", name="Иван Петров", language="ru")
     await backend.skip_until_sent("L-9", mailbox, 2)
@@ -441,26 +425,19 @@ async def test_without_manager_emails_the_notifications_are_still_kept(
     worker = build_worker(ts_env.client, make_deps(quiet, sessions), quiet.temporal_task_queue)
     async with (
         worker,
-        serve_api(create_app(quiet, temporal=ts_env.client, clock=ts_env.get_current_time)) as api,
+        served(ts_env, quiet) as backend,
     ):
-        backend = Backend(api, quiet, ts_env)
         olga = await backend.manager()
-        await backend.chase("L-10", "e-1")
-        await backend.skip_until_sent("L-10", mailbox, 1)
-        assert (await backend.event("L-10", "e-2", type="replied")).status_code == 202
-        await backend.result("L-10")
+        await backend.chased_until_a_follow_up("L-10", mailbox)
+        await backend.replied("L-10", "e-2")
 
         assert to(mailbox, "olga@shop.example") == []
-        (note,) = (await api.get("/v1/notifications", headers=olga)).json()
+        (note,) = (await backend.api.get("/v1/notifications", headers=olga)).json()
         assert note["text"] == "Follow-up 1 of 6 sent to Ivan Petrov: «Website redesign»"
 
 
 async def test_follow_ups_skip_a_new_year_holiday_week(
-    ts_env: WorkflowEnvironment,
-    ts_worker: Worker,
-    settings: Settings,
-    sessions: Sessions,
-    mailbox: Mailbox,
+    ts_env: WorkflowEnvironment, ts_worker: Worker, settings: Settings, mailbox: Mailbox
 ) -> None:
     """Russia's 1-8 January as days off (the package's dates are tested in
     test_work_calendar.py; the shared test server's clock may be past the years it knows),
@@ -472,10 +449,7 @@ async def test_follow_ups_skip_a_new_year_holiday_week(
     await ts_env.sleep(start - now)
     new_year = [date(start.year + 1, 1, day) for day in range(1, 9)]
     with_holidays = settings.model_copy(update={"holidays": tuple(new_year)})
-    async with serve_api(
-        create_app(with_holidays, temporal=ts_env.client, clock=ts_env.get_current_time)
-    ) as api:
-        backend = Backend(api, with_holidays, ts_env)
+    async with served(ts_env, with_holidays) as backend:
         await backend.manager()
         await backend.chase("L-ny", "e-1")
         assert await backend.result("L-ny") == LeadChaseResult("no_response", 3, 6)

@@ -9,23 +9,20 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from db.session import Sessions
-from settings import Settings
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.walk import Walk, when
 from tests.factories import history, outbox
-from tests.mailbox import Mailbox
-from tests.walk import Walk, when
 from workflows.messages import OrderChaseResult
 from workflows.order_chase import OrderChase
 
 
 @pytest.fixture
-async def walk(ts_api: httpx.AsyncClient, ts_env: WorkflowEnvironment, settings: Settings) -> Walk:
-    walk = Walk(ts_api, ts_env, settings)
+async def walk(walk: Walk) -> Walk:
     await walk.manager("olga")
     await walk.manager("ivan")
     return walk
@@ -43,21 +40,48 @@ async def sent_kinds(sessions: Sessions, order_id: str) -> list[str]:
     return [e.kind for e in await outbox(sessions, order_id) if e.status == "sent"]
 
 
-async def test_duplicate_at_take_marks_the_order_false(walk: Walk, sessions: Sessions) -> None:
-    await walk.create_order("D-1")
-    assert await walk.tasks("olga", "D-1") == []  # the grace minute: nothing yet
+async def refused_at_take(
+    walk: Walk, sessions: Sessions, order_id: str, answer: str, status: str
+) -> None:
+    """Ivan answers the take-order task `answer`: the order ends neutral in `status`, nobody
+    assigned, having had its first email only."""
+    await walk.create_order(order_id)
+    assert await walk.tasks("olga", order_id) == []  # the grace minute: nothing yet
     await walk.skip(minutes=1)
-    task = await walk.task("ivan", "D-1", "take_order")
-    await walk.answered("ivan", task, "duplicate")
+    task = await walk.task("ivan", order_id, "take_order")
+    await walk.answered("ivan", task, answer)
 
-    order = await walk.status("D-1", "false")
+    order = await walk.status(order_id, status)
     assert (order["outcome"], order["end_reason"], order["assignee_id"]) == (
         "neutral",
-        "duplicate",
+        answer,
         None,
     )
-    assert await walk.tasks("olga", "D-1") == []
-    assert await sent_kinds(sessions, "D-1") == ["order_received"]
+    assert await walk.tasks("olga", order_id) == []
+    assert await sent_kinds(sessions, order_id) == ["order_received"]
+
+
+async def cancelled_for_no_phone(
+    walk: Walk, order_id: str, answered: datetime, after: timedelta
+) -> None:
+    """The order is cancelled (negative, no phone) `after` the manager's answer."""
+    order = await walk.status(order_id, "cancelled")
+    assert (order["outcome"], order["end_reason"]) == ("negative", "no_phone")
+    ended = datetime.fromisoformat(order["ended_at"])
+    assert abs(ended - answered - after) < timedelta(seconds=5)
+
+
+async def waits_for_a_phone_then_cancels(walk: Walk, order_id: str) -> None:
+    """No phone from the manager's answer on: pending after 5 days, cancelled 3 days later."""
+    answered = await walk.now()
+    await walk.skip(days=5)
+    await walk.status(order_id, "pending")
+    await walk.skip(days=3)
+    await cancelled_for_no_phone(walk, order_id, answered, timedelta(days=8))
+
+
+async def test_duplicate_at_take_marks_the_order_false(walk: Walk, sessions: Sessions) -> None:
+    await refused_at_take(walk, sessions, "D-1", "duplicate", status="false")
 
 
 async def test_no_phone_then_a_phone_on_day_3_starts_the_dial(
@@ -100,15 +124,7 @@ async def test_no_phone_ever_goes_pending_after_5_days_and_cancels_3_days_later(
     await take(walk, "P-2")
     ask = await walk.task("olga", "P-2", "ask_phone")
     await walk.answered("olga", ask, "skip")
-    answered = await walk.now()
-
-    await walk.skip(days=5)
-    await walk.status("P-2", "pending")
-    await walk.skip(days=3)
-    order = await walk.status("P-2", "cancelled")
-    assert (order["outcome"], order["end_reason"]) == ("negative", "no_phone")
-    ended = order["ended_at"]
-    assert abs(datetime.fromisoformat(ended) - answered - timedelta(days=8)) < timedelta(seconds=5)
+    await waits_for_a_phone_then_cancels(walk, "P-2")
     assert "ask_phone" not in await sent_kinds(sessions, "P-2")  # the manager skipped it
 
 
@@ -117,6 +133,14 @@ async def dial(walk: Walk, order_id: str) -> dict[str, Any]:
     await walk.create_order(order_id)
     await take(walk, order_id)
     await walk.status(order_id, "in_progress")
+    return await walk.task("olga", order_id, "call")
+
+
+async def second_call(walk: Walk, order_id: str) -> dict[str, Any]:
+    """The first call unanswered: the second call task, half an hour later."""
+    call = await dial(walk, order_id)
+    await walk.answered("olga", call, "no_answer")
+    await walk.skip(minutes=30)
     return await walk.task("olga", order_id, "call")
 
 
@@ -261,24 +285,13 @@ async def test_wrong_number_and_no_new_phone_goes_pending_then_cancels(walk: Wal
     call = await dial(walk, "WN-1")
     await walk.answered("olga", call, "wrong_number")
     await walk.status("WN-1", "not_confirmed")
-    answered = await walk.now()
-
-    await walk.skip(days=5)
-    await walk.status("WN-1", "pending")
-    await walk.skip(days=3)
-    order = await walk.status("WN-1", "cancelled")
-    assert (order["outcome"], order["end_reason"]) == ("negative", "no_phone")
-    ended = datetime.fromisoformat(order["ended_at"])
-    assert abs(ended - answered - timedelta(days=8)) < timedelta(seconds=5)
+    await waits_for_a_phone_then_cancels(walk, "WN-1")
 
 
 async def test_wrong_number_asks_for_the_right_one_and_dials_it_with_fresh_counters(
     walk: Walk, sessions: Sessions
 ) -> None:
-    call = await dial(walk, "W-1")
-    await walk.answered("olga", call, "no_answer")
-    await walk.skip(minutes=30)
-    await walk.answered("olga", await walk.task("olga", "W-1", "call"), "wrong_number")
+    await walk.answered("olga", await second_call(walk, "W-1"), "wrong_number")
     order = await walk.status("W-1", "not_confirmed")
     assert order["process"]["dial"]["outcome"] == "wrong_number"
     assert order["process"]["dial"]["attempts"] == 2
@@ -367,10 +380,7 @@ async def test_paid_while_a_call_task_is_open_closes_it_and_sends_nothing_more(
 async def test_cancelled_mid_dial_cancels_the_child_and_closes_its_task(
     walk: Walk, ts_env: WorkflowEnvironment
 ) -> None:
-    call = await dial(walk, "C-1")
-    await walk.answered("olga", call, "no_answer")
-    await walk.skip(minutes=30)
-    second = await walk.task("olga", "C-1", "call")
+    second = await second_call(walk, "C-1")
     await walk.event("C-1", "cx-1", "cancelled")
     result = await ts_env.client.get_workflow_handle_for(OrderChase.run, "order-C-1").result()
     assert result == OrderChaseResult("cancelled", "negative", "cancelled")
@@ -464,10 +474,7 @@ async def test_no_phone_for_5_days_asks_to_check_the_order_and_cancel_ends_it(
 ) -> None:
     check, answered = await no_phone_for_5_days(walk, "NP-1")
     await walk.answered("olga", check, "cancel")
-    order = await walk.status("NP-1", "cancelled")
-    assert (order["outcome"], order["end_reason"]) == ("negative", "no_phone")
-    ended = datetime.fromisoformat(order["ended_at"])
-    assert abs(ended - answered - timedelta(days=5)) < timedelta(seconds=5)  # at once
+    await cancelled_for_no_phone(walk, "NP-1", answered, timedelta(days=5))  # at once
     assert await walk.tasks("olga", "NP-1") == []
     assert (await walk.answer("olga", check, "wait")).status_code == 409
     await walk.ended("NP-1")
@@ -480,10 +487,7 @@ async def test_wait_closes_the_check_and_the_3_day_wait_runs_to_the_cancel(walk:
     assert (await walk.order("NP-2"))["status"] == "pending"
     assert await walk.tasks("olga", "NP-2") == []  # answered: nothing open
     await walk.skip(days=1)
-    order = await walk.status("NP-2", "cancelled")
-    assert (order["outcome"], order["end_reason"]) == ("negative", "no_phone")
-    ended = datetime.fromisoformat(order["ended_at"])
-    assert abs(ended - answered - timedelta(days=8)) < timedelta(seconds=5)
+    await cancelled_for_no_phone(walk, "NP-2", answered, timedelta(days=8))
     await walk.ended("NP-2")
 
 
@@ -513,19 +517,7 @@ async def test_the_check_closes_by_itself_when_the_order_is_paid(walk: Walk) -> 
 async def test_created_by_mistake_cancels_neutral_and_stays_out_of_conversion(
     walk: Walk, sessions: Sessions
 ) -> None:
-    await walk.create_order("M-1")
-    await walk.skip(minutes=1)
-    task = await walk.task("ivan", "M-1", "take_order")
-    await walk.answered("ivan", task, "mistake")
-
-    order = await walk.status("M-1", "cancelled")
-    assert (order["outcome"], order["end_reason"], order["assignee_id"]) == (
-        "neutral",
-        "mistake",
-        None,
-    )
-    assert await walk.tasks("olga", "M-1") == []
-    assert await sent_kinds(sessions, "M-1") == ["order_received"]
+    await refused_at_take(walk, sessions, "M-1", "mistake", status="cancelled")
     report = await walk.api.get(
         "/v1/reports/outcomes", params={"product_id": "course-python"}, headers=walk.backend
     )

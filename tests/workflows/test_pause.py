@@ -7,26 +7,20 @@ import asyncio
 from datetime import datetime, time, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.app import create_app
 from db.session import Sessions
+from scripts.devstack.servers import serve_api
+from scripts.devstack.walk import Walk, when
 from settings import Settings
-from tests.factories import history, make_order, outbox
-from tests.servers import serve_api
-from tests.walk import Walk, when
+from tests.factories import history, make_order, outbox, start_order_chase
 from tests.workflows.test_calling_hours import FRIDAY, MOSCOW, OFFICE
 from tests.workflows.test_send_window import sent
-from workflows.messages import ChaseResume, OrderChaseInput, Resume
+from workflows.messages import ChaseResume, OrderState
 from workflows.order_chase import OrderChase
-
-
-@pytest.fixture
-async def walk(ts_api: httpx.AsyncClient, ts_env: WorkflowEnvironment, settings: Settings) -> Walk:
-    return Walk(ts_api, ts_env, settings)
 
 
 async def shown(walk: Walk, order_id: str, check: Any) -> dict[str, Any]:
@@ -199,34 +193,25 @@ async def test_the_payment_window_moves_with_a_pause_only_when_asked(
 async def test_a_pause_goes_on_in_the_run_a_long_chase_continues_as(
     walk: Walk, ts_env: WorkflowEnvironment, settings: Settings, sessions: Sessions
 ) -> None:
-    """The next run starts at a dial (Resume): held until the pause it carries is over."""
+    """The next run starts at a dial from the state it carries: held until its pause is over."""
     await walk.manager("olga")
     order = await make_order(sessions, id="PA-4", chase_started=True, assignee_id="olga")
     now = await walk.now()
     until = now + timedelta(days=2)
-    handle = await ts_env.client.start_workflow(
-        OrderChase.run,
-        OrderChaseInput(
-            order_id=order.id,
-            has_phone=True,
-            timings=settings.order_timings(),
-            resume=Resume(
-                ends_at=(now + timedelta(days=20)).isoformat(),
-                assignee_id="olga",
-                partially_paid=False,
-                phone_changes=0,
-                dials=4,
-                tasks_opened=20,
-                events_seen=[],
-                opened=[],
-                paused_until=until.isoformat(),
-                pause_reason="away",
-                pause_seq=7,
-            ),
-        ),
-        id="order-PA-4",
-        task_queue=settings.temporal_task_queue,
+    resume = OrderState(
+        ends_at=now + timedelta(days=20),
+        assignee_id="olga",
+        partially_paid=False,
+        phone_changes=0,
+        dials=4,
+        tasks_opened=20,
+        events_seen=[],
+        opened=[],
+        paused_until=until,
+        pause_reason="away",
+        pause_seq=7,
     )
+    handle = await start_order_chase(ts_env.client, settings, order, resume=resume)
     view = await shown(walk, "PA-4", lambda v: v["process"]["paused_until"] is not None)
     assert moment(view["process"]["paused_until"]) == until
     await walk.skip(days=1)

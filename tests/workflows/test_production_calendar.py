@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from scripts.devstack.walk import Walk, when
 from settings import Settings
-from tests.walk import Walk, when
 from tests.workflows.test_calling_hours import MOSCOW, OFFICE, local, unanswered_calls
 
 
@@ -48,11 +47,6 @@ def settings(settings: Settings, today: date) -> Settings:
     return settings.model_copy(
         update={"holidays": holidays, "working_days": (working_saturday(today),)}
     )
-
-
-@pytest.fixture
-async def walk(ts_api: httpx.AsyncClient, ts_env: WorkflowEnvironment, settings: Settings) -> Walk:
-    return Walk(ts_api, ts_env, settings)
 
 
 async def taken_at(walk: Walk, order_id: str, taken: datetime) -> None:

@@ -14,21 +14,18 @@ import httpx
 import pytest
 from sqlalchemy import select
 from temporalio.client import WorkflowExecutionDescription, WorkflowExecutionStatus
-from temporalio.testing import WorkflowEnvironment
 
 from db.models import Email
 from db.session import Sessions
-from settings import Settings
+from scripts.devstack.mailbox import Mailbox, SmtpServer
+from scripts.devstack.walk import Walk
 from tests.factories import make_order
-from tests.mailbox import Mailbox, SmtpServer
-from tests.walk import Walk
 
 PRODUCT = {"id": "club-python", "name": "Python club"}
 
 
 @pytest.fixture
-async def walk(ts_api: httpx.AsyncClient, ts_env: WorkflowEnvironment, settings: Settings) -> Walk:
-    walk = Walk(ts_api, ts_env, settings)
+async def walk(walk: Walk) -> Walk:
     await walk.manager("olga")
     return walk
 
@@ -299,8 +296,7 @@ async def test_bad_input_is_refused_and_changes_nothing(walk: Walk) -> None:
 async def test_a_refused_reminder_leaves_the_call_and_the_period_going(
     walk: Walk, sessions: Sessions, smtp_server: SmtpServer
 ) -> None:
-    smtp_server.refuse.add("gone@example.com")
-    try:
+    with smtp_server.refusing("gone@example.com"):
         created = await subscribe(
             walk,
             "S-6",
@@ -317,8 +313,6 @@ async def test_a_refused_reminder_leaves_the_call_and_the_period_going(
         assert [p["outcome"] for p in lapsed["periods"]] == ["lapsed"]
         history = await walk.api.get("/v1/subscriptions/S-6/history", headers=walk.backend)
         assert "email_failed" in [line["kind"] for line in history.json()]
-    finally:
-        smtp_server.refuse.discard("gone@example.com")
 
 
 async def test_the_renewal_call_waits_for_the_manager_s_working_hours(walk: Walk) -> None:

@@ -7,17 +7,16 @@ import asyncio
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.app import create_app
 from db.session import Sessions
+from scripts.devstack.servers import serve_api
+from scripts.devstack.walk import Walk
 from settings import Settings
 from tests.factories import outbox
-from tests.servers import serve_api
-from tests.walk import Walk
 
 KALININGRAD = ZoneInfo("Europe/Kaliningrad")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -27,11 +26,6 @@ BERLIN = ZoneInfo("Europe/Berlin")
 def settings(settings: Settings) -> Settings:
     """The product's send window; everything else as the suite has it."""
     return settings.model_copy(update={"send_window": "09:00-21:00"})
-
-
-@pytest.fixture
-async def walk(ts_api: httpx.AsyncClient, ts_env: WorkflowEnvironment, settings: Settings) -> Walk:
-    return Walk(ts_api, ts_env, settings)
 
 
 async def at_local(walk: Walk, wall: time, zone: ZoneInfo, days: int = 1) -> datetime:
@@ -119,35 +113,29 @@ async def next_clock_change(walk: Walk, zone: ZoneInfo, forward: bool = True) ->
         day += timedelta(days=1)
 
 
-async def test_the_window_opens_at_9_local_on_the_day_berlin_springs_forward(
-    walk: Walk, sessions: Sessions
+@pytest.mark.parametrize(
+    ("forward", "order_id", "offset"),
+    [
+        # CEST after the change: the window opens at 07:00 UTC, not 08:00.
+        pytest.param(True, "SW-3", timedelta(hours=2), id="springs-forward"),
+        # Due at Sunday 01:00 CEST, before the clocks go back at 03:00 CEST to 02:00 CET:
+        # CET after the change, the window opens at 08:00 UTC, not 07:00.
+        pytest.param(False, "SW-5", timedelta(hours=1), id="falls-back"),
+    ],
+)
+async def test_the_window_opens_at_9_local_on_the_day_berlin_changes_its_clocks(
+    forward: bool, order_id: str, offset: timedelta, walk: Walk, sessions: Sessions
 ) -> None:
-    sunday = await next_clock_change(walk, BERLIN)
+    sunday = await next_clock_change(walk, BERLIN, forward)
     created = datetime.combine(sunday - timedelta(days=2), time(1, 0), tzinfo=BERLIN)
     await walk.skip_to(created)
-    await walk.create_order("SW-3", timezone="Europe/Berlin")
+    await walk.create_order(order_id, timezone="Europe/Berlin")
     await walk.skip_to(datetime.combine(sunday, time(10), tzinfo=BERLIN))
 
-    first = (await sent(sessions, "SW-3", "objection_1")).astimezone(BERLIN)
+    first = (await sent(sessions, order_id, "objection_1")).astimezone(BERLIN)
     assert first.date() == sunday
     assert time(9) <= first.time() < time(9, 1)
-    assert first.utcoffset() == timedelta(hours=2)  # CEST: 07:00 UTC, not 08:00
-
-
-async def test_the_window_opens_at_9_local_on_the_day_berlin_falls_back(
-    walk: Walk, sessions: Sessions
-) -> None:
-    sunday = await next_clock_change(walk, BERLIN, forward=False)
-    # Due at Sunday 01:00 CEST, before the clocks go back at 03:00 CEST to 02:00 CET.
-    created = datetime.combine(sunday - timedelta(days=2), time(1, 0), tzinfo=BERLIN)
-    await walk.skip_to(created)
-    await walk.create_order("SW-5", timezone="Europe/Berlin")
-    await walk.skip_to(datetime.combine(sunday, time(10), tzinfo=BERLIN))
-
-    first = (await sent(sessions, "SW-5", "objection_1")).astimezone(BERLIN)
-    assert first.date() == sunday
-    assert time(9) <= first.time() < time(9, 1)
-    assert first.utcoffset() == timedelta(hours=1)  # CET: 08:00 UTC, not 07:00
+    assert first.utcoffset() == offset
 
 
 async def test_an_unknown_customer_zone_is_refused(walk: Walk) -> None:

@@ -12,24 +12,20 @@ from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from sqlalchemy import select
-from temporalio.testing import WorkflowEnvironment
 
 from db.models import WebhookEvent
 from db.session import Sessions
-from settings import Settings
+from scripts.devstack.mailbox import Mailbox
+from scripts.devstack.walk import Walk, when
 from tests.factories import history, outbox
-from tests.mailbox import Mailbox
-from tests.walk import Walk, when
 from tests.workflows.test_email_cadence import pay_link_token, text_of
 from tests.workflows.test_manager_process import dial
 
 
 @pytest.fixture
-async def walk(ts_api: httpx.AsyncClient, ts_env: WorkflowEnvironment, settings: Settings) -> Walk:
-    walk = Walk(ts_api, ts_env, settings)
+async def walk(walk: Walk) -> Walk:
     await walk.manager("olga")
     return walk
 

@@ -33,11 +33,11 @@ from cli.history import history_from_file
 from cli.replay import from_files, make_replayer, replay
 from db.models import Manager, Order, Task
 from db.session import Sessions
+from scripts.devstack.mailbox import SmtpServer
+from scripts.devstack.time_skipping import skip
 from settings import Settings
 from tests.factories import make_order, start_order_chase
-from tests.mailbox import SmtpServer
 from tests.patches import workflow_patches
-from tests.time_skipping import skip
 from worker import WorkerDeps, build_worker
 from workflows.messages import ChasePause, OrderCancelled, OrderChaseResult, PaymentReceived
 from workflows.order_chase import OrderChase
@@ -393,11 +393,15 @@ async def bounced(chase: Chase) -> None:
 
 
 def reacted_to_a_failure(history: WorkflowHistory) -> bool:
+    return completed_a_task_after(EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED, history)
+
+
+def completed_a_task_after(event_type: EventType.ValueType, history: WorkflowHistory) -> bool:
+    """Whether the workflow has completed a task since the first event of this type."""
     types = [event.event_type for event in history.events]
-    if EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED not in types:
+    if event_type not in types:
         return False
-    after = types[types.index(EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED) :]
-    return EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in after
+    return EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in types[types.index(event_type) :]
 
 
 async def settled_then_pay(chase: Chase) -> OrderChaseResult:
@@ -516,11 +520,7 @@ async def paused_for_a_day(chase: Chase) -> None:
 
 
 def handled_a_signal(history: WorkflowHistory) -> bool:
-    types = [event.event_type for event in history.events]
-    if EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED not in types:
-        return False
-    after = types[types.index(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED) :]
-    return EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in after
+    return completed_a_task_after(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, history)
 
 
 async def pay_after_the_grace_when_settled(chase: Chase) -> OrderChaseResult:

@@ -88,26 +88,41 @@ def test_a_holiday_on_a_weekend_changes_nothing() -> None:
     assert calendar.add_working_days(moscow(2026, 1, 15, 10), 3) == moscow(2026, 1, 20, 10)
 
 
-def test_spring_forward_keeps_the_local_time_and_the_interval_is_an_hour_shorter() -> None:
-    calendar = Calendar.of("Europe/Berlin")
-    start = datetime(2026, 3, 26, 10, 0, tzinfo=BERLIN)  # Thursday, CET; CEST from Sun 29 March
-    due = calendar.add_working_days(start, 3)
-    assert due == datetime(2026, 3, 31, 10, 0, tzinfo=BERLIN)
-    assert (due.hour, due.minute, due.utcoffset()) == (10, 0, timedelta(hours=2))
-    # Python subtracts two datetimes of one zone as wall times: compare in UTC.
-    assert due.astimezone(UTC) - start.astimezone(UTC) == timedelta(days=5, hours=-1)
-
-
-def test_fall_back_keeps_the_local_time_and_the_interval_is_an_hour_longer() -> None:
-    calendar = Calendar.of("Europe/Berlin")
-    start = datetime(2026, 10, 22, 10, 0, tzinfo=BERLIN)  # Thursday, CEST; CET from Sun 25 Oct
-    due = calendar.add_working_days(start, 3)
-    assert (due.date(), due.time(), due.utcoffset()) == (
-        date(2026, 10, 27),
-        time(10, 0),
-        timedelta(hours=1),
+@pytest.mark.parametrize(
+    ("zone", "start", "due", "offset", "hours"),
+    [
+        # Thursday, CET; CEST from Sunday 29 March: the interval is an hour shorter.
+        ("Europe/Berlin", datetime(2026, 3, 26, 10), datetime(2026, 3, 31, 10), 2, 5 * 24 - 1),
+        # Thursday, CEST; CET from Sunday 25 October: the interval is an hour longer.
+        ("Europe/Berlin", datetime(2026, 10, 22, 10), datetime(2026, 10, 27, 10), 1, 5 * 24 + 1),
+        # Israel springs forward on a Friday, a business day here: 02:00 becomes 03:00, so a
+        # local time the clocks skipped moves forward by the gap (00:30 UTC to 00:30 UTC).
+        ("Asia/Jerusalem", datetime(2026, 3, 24, 2, 30), datetime(2026, 3, 27, 3, 30), 3, 72),
+        # Egypt falls back at the end of Thursday 29 October: 23:30 happens at +03 and at
+        # +02, and the due moment is the first of the two.
+        ("Africa/Cairo", datetime(2026, 10, 26, 23, 30), datetime(2026, 10, 29, 23, 30), 3, 72),
+    ],
+    ids=[
+        "spring-forward-keeps-the-local-time",
+        "fall-back-keeps-the-local-time",
+        "a-skipped-local-time-moves-forward-by-the-gap",
+        "a-local-time-that-happens-twice-is-the-first",
+    ],
+)
+def test_three_days_across_a_clock_change_keep_the_local_time(
+    zone: str, start: datetime, due: datetime, offset: int, hours: int
+) -> None:
+    """`start` and `due` are wall times in `zone`, `offset` the due moment's UTC offset and
+    `hours` the real time from the start, compared in UTC (Python subtracts two datetimes of
+    one zone as wall times)."""
+    local_start = start.replace(tzinfo=ZoneInfo(zone))
+    got = Calendar.of(zone).add_working_days(local_start, 3)
+    assert (got.date(), got.time(), got.utcoffset()) == (
+        due.date(),
+        due.time(),
+        timedelta(hours=offset),
     )
-    assert due.astimezone(UTC) - start.astimezone(UTC) == timedelta(days=5, hours=1)
+    assert got.astimezone(UTC) - local_start.astimezone(UTC) == timedelta(hours=hours)
 
 
 def test_new_york_monday_after_the_clocks_change() -> None:
@@ -116,31 +131,6 @@ def test_new_york_monday_after_the_clocks_change() -> None:
     due = calendar.add_working_days(datetime(2026, 3, 6, 9, 0, tzinfo=new_york), 1)
     assert due == datetime(2026, 3, 9, 9, 0, tzinfo=new_york)
     assert due.utcoffset() == timedelta(hours=-4)
-
-
-def test_a_local_time_skipped_by_the_clocks_moves_forward_by_the_gap() -> None:
-    # Israel springs forward on a Friday, a business day here: 02:00 becomes 03:00.
-    jerusalem = ZoneInfo("Asia/Jerusalem")
-    calendar = Calendar.of("Asia/Jerusalem")
-    due = calendar.add_working_days(datetime(2026, 3, 24, 2, 30, tzinfo=jerusalem), 3)
-    assert (due.date(), due.time(), due.utcoffset()) == (
-        date(2026, 3, 27),
-        time(3, 30),
-        timedelta(hours=3),
-    )
-    assert due.astimezone(UTC) == datetime(2026, 3, 27, 0, 30, tzinfo=UTC)
-
-
-def test_a_local_time_that_happens_twice_is_the_first_of_the_two() -> None:
-    # Egypt falls back at the end of Thursday 29 October: 23:30 happens at +03 and at +02.
-    cairo = ZoneInfo("Africa/Cairo")
-    calendar = Calendar.of("Africa/Cairo")
-    due = calendar.add_working_days(datetime(2026, 10, 26, 23, 30, tzinfo=cairo), 3)
-    assert (due.date(), due.time(), due.utcoffset()) == (
-        date(2026, 10, 29),
-        time(23, 30),
-        timedelta(hours=3),
-    )
 
 
 def test_the_local_date_decides_not_the_utc_one() -> None:
@@ -296,20 +286,25 @@ counts = st.integers(min_value=0, max_value=40)
 holiday_offsets = st.frozensets(st.integers(min_value=-2, max_value=90), max_size=20)
 
 
-def calendar_for(zone: str, start: datetime, offsets: frozenset[int]) -> Calendar:
+# A calendar in one of ZONES with holidays around a start, and that start.
+Dated = tuple[Calendar, datetime]
+
+
+@st.composite
+def dated_calendars(draw: st.DrawFn) -> Dated:
+    zone, start = draw(st.sampled_from(ZONES)), draw(starts)
     first = start.astimezone(ZoneInfo(zone)).date()
-    return Calendar.of(zone, days_off=[first + timedelta(days=n) for n in offsets])
+    days_off = [first + timedelta(days=n) for n in draw(holiday_offsets)]
+    return Calendar.of(zone, days_off=days_off), start
 
 
 property_settings = settings(max_examples=400, deadline=None)
 
 
 @property_settings
-@given(zone=st.sampled_from(ZONES), start=starts, days=counts, offsets=holiday_offsets)
-def test_exactly_n_business_days_pass_and_the_due_day_is_one(
-    zone: str, start: datetime, days: int, offsets: frozenset[int]
-) -> None:
-    calendar = calendar_for(zone, start, offsets)
+@given(dated=dated_calendars(), days=counts)
+def test_exactly_n_business_days_pass_and_the_due_day_is_one(dated: Dated, days: int) -> None:
+    calendar, start = dated
     due = calendar.add_working_days(start, days)
     first = start.astimezone(calendar.zone).date()
     assert due.tzinfo == calendar.zone
@@ -323,11 +318,11 @@ def test_exactly_n_business_days_pass_and_the_due_day_is_one(
 
 
 @property_settings
-@given(zone=st.sampled_from(ZONES), start=starts, days=counts, offsets=holiday_offsets)
+@given(dated=dated_calendars(), days=counts)
 def test_the_local_time_of_day_is_kept_unless_the_clocks_skipped_it(
-    zone: str, start: datetime, days: int, offsets: frozenset[int]
+    dated: Dated, days: int
 ) -> None:
-    calendar = calendar_for(zone, start, offsets)
+    calendar, start = dated
     due = calendar.add_working_days(start, days)
     local = start.astimezone(calendar.zone)
     wanted = datetime.combine(due.date(), local.time().replace(fold=0))
@@ -346,48 +341,38 @@ def test_the_local_time_of_day_is_kept_unless_the_clocks_skipped_it(
 
 
 @property_settings
-@given(zone=st.sampled_from(ZONES), start=starts, a=counts, b=counts, offsets=holiday_offsets)
-def test_adding_in_two_steps_lands_on_the_same_day(
-    zone: str, start: datetime, a: int, b: int, offsets: frozenset[int]
-) -> None:
-    calendar = calendar_for(zone, start, offsets)
+@given(dated=dated_calendars(), a=counts, b=counts)
+def test_adding_in_two_steps_lands_on_the_same_day(dated: Dated, a: int, b: int) -> None:
+    calendar, start = dated
     in_two = calendar.add_working_days(calendar.add_working_days(start, a), b)
     assert in_two.date() == calendar.add_working_days(start, a + b).date()
 
 
 @property_settings
-@given(zone=st.sampled_from(ZONES), start=starts, days=counts, offsets=holiday_offsets)
-def test_one_more_day_is_always_later(
-    zone: str, start: datetime, days: int, offsets: frozenset[int]
-) -> None:
-    calendar = calendar_for(zone, start, offsets)
+@given(dated=dated_calendars(), days=counts)
+def test_one_more_day_is_always_later(dated: Dated, days: int) -> None:
+    calendar, start = dated
     one = calendar.add_working_days(start, days).astimezone(UTC)
     assert one < calendar.add_working_days(start, days + 1).astimezone(UTC)
 
 
 @property_settings
-@given(
-    zone=st.sampled_from(ZONES),
-    other=st.sampled_from(ZONES),
-    start=starts,
-    days=counts,
-    offsets=holiday_offsets,
-)
+@given(dated=dated_calendars(), other=st.sampled_from(ZONES), days=counts)
 def test_the_zone_of_the_start_does_not_matter_only_the_instant(
-    zone: str, other: str, start: datetime, days: int, offsets: frozenset[int]
+    dated: Dated, other: str, days: int
 ) -> None:
-    calendar = calendar_for(zone, start, offsets)
+    calendar, start = dated
     assert calendar.add_working_days(start, days) == calendar.add_working_days(
         start.astimezone(ZoneInfo(other)), days
     )
 
 
 @property_settings
-@given(zone=st.sampled_from(ZONES), start=starts, days=st.integers(1, 40), offsets=holiday_offsets)
+@given(dated=dated_calendars(), days=st.integers(1, 40))
 def test_a_new_holiday_on_the_due_day_moves_it_to_the_next_business_day_only(
-    zone: str, start: datetime, days: int, offsets: frozenset[int]
+    dated: Dated, days: int
 ) -> None:
-    calendar = calendar_for(zone, start, offsets)
+    calendar, start = dated
     due = calendar.add_working_days(start, days)
     moved = Calendar(calendar.zone, days_off=calendar.days_off | {due.date()})
     later = moved.add_working_days(start, days)

@@ -7,6 +7,8 @@ import email
 import email.policy
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
@@ -93,3 +95,32 @@ class SmtpServer:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+    @contextmanager
+    def down(self) -> Iterator[None]:
+        self.stop()
+        try:
+            yield
+        finally:
+            self.start()
+
+    @contextmanager
+    def greylisting(self, address: str) -> Iterator[None]:
+        """451 at RCPT TO for `address` ("try again later") while inside."""
+        with _added(self.defer, address):
+            yield
+
+    @contextmanager
+    def refusing(self, address: str) -> Iterator[None]:
+        """A permanent 550 for `address` while inside."""
+        with _added(self.refuse, address):
+            yield
+
+
+@contextmanager
+def _added(addresses: set[str], address: str) -> Iterator[None]:
+    addresses.add(address)
+    try:
+        yield
+    finally:
+        addresses.discard(address)

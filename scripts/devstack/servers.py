@@ -1,5 +1,6 @@
-"""The local servers' binaries that `make` installed, and free loopback ports: shared by the test
-suite and the scripts that run the same stack (recording histories, the benchmark)."""
+"""The local servers' binaries that `make` installed, free loopback ports, the API served over
+HTTP and the Temporal dev server: shared by the test suite and the scripts that run the same stack
+(recording histories, the benchmark, the chaos run)."""
 
 from __future__ import annotations
 

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
-from temporalio.api.testservice.v1 import SleepRequest, UnlockTimeSkippingRequest
+from temporalio.api.testservice.v1 import (
+    LockTimeSkippingRequest,
+    SleepRequest,
+    UnlockTimeSkippingRequest,
+)
+from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -22,6 +28,16 @@ async def skip(
     request = SleepRequest()
     request.duration.FromTimedelta(duration)
     await env.client.test_service.unlock_time_skipping_with_sleep(request, timeout=timeout)
+
+
+async def result(env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any]) -> Any:
+    """`handle.result()`, the clock skipping to each timer meanwhile, as it does for a handle
+    that `start_workflow` returned; one from `get_workflow_handle` would wait in real time."""
+    await env.client.test_service.unlock_time_skipping(UnlockTimeSkippingRequest())
+    try:
+        return await handle.result()
+    finally:
+        await env.client.test_service.lock_time_skipping(LockTimeSkippingRequest())
 
 
 async def free_the_clock(env: WorkflowEnvironment) -> None:

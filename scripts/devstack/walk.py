@@ -1,5 +1,5 @@
-"""Walking an order chase the way people do: the backend and managers through the HTTP API,
-time moved on by the time-skipping server."""
+"""Walking a chase the way people do: the backend and managers through the HTTP API, time
+moved on by the time-skipping server."""
 
 from __future__ import annotations
 
@@ -11,9 +11,32 @@ from zoneinfo import ZoneInfo
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
+from scripts.devstack.time_skipping import skip
 from settings import Settings
-from tests.conftest import backend_auth
-from tests.time_skipping import skip
+
+
+def backend_auth(settings: Settings) -> dict[str, str]:
+    """The headers of a call from the shop's backend."""
+    return {"Authorization": f"Bearer {settings.backend_token.get_secret_value()}"}
+
+
+async def register_manager(
+    api: httpx.AsyncClient, backend: dict[str, str], manager_id: str, **fields: str
+) -> dict[str, str]:
+    """Register a manager as the backend (`backend`: its headers); the headers that
+    authenticate as them."""
+    response = await api.post(
+        "/v1/managers",
+        json={
+            "id": manager_id,
+            "name": manager_id.title(),
+            "email": f"{manager_id}@shop.example",
+            **fields,
+        },
+        headers=backend,
+    )
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
 class Walk:
@@ -27,18 +50,9 @@ class Walk:
     async def manager(self, manager_id: str, **fields: str) -> dict[str, str]:
         """Register a manager (`timezone`, `working_hours`...); returns the headers that
         authenticate as them."""
-        response = await self.api.post(
-            "/v1/managers",
-            json={
-                "id": manager_id,
-                "name": manager_id.title(),
-                "email": f"{manager_id}@shop.example",
-                **fields,
-            },
-            headers=self.backend,
+        self.managers[manager_id] = await register_manager(
+            self.api, self.backend, manager_id, **fields
         )
-        assert response.status_code == 201, response.text
-        self.managers[manager_id] = {"Authorization": f"Bearer {response.json()['token']}"}
         return self.managers[manager_id]
 
     async def create_order(
@@ -47,21 +61,11 @@ class Walk:
         phone: str | None = "+79001234567",
         product: tuple[str, str] = ("course-python", "Python for analysts"),
         timezone: str | None = None,
+        email: str = "anna@example.com",
     ) -> None:
-        customer: dict[str, Any] = {"name": "Anna Petrova", "email": "anna@example.com"}
-        if phone is not None:
-            customer["phone"] = phone
-        if timezone is not None:
-            customer["timezone"] = timezone
         response = await self.api.post(
             "/v1/orders",
-            json={
-                "id": order_id,
-                "product": {"id": product[0], "name": product[1]},
-                "amount": "4900.00",
-                "currency": "RUB",
-                "customer": customer,
-            },
+            json=order_body(order_id, phone, product, timezone, email),
             headers=self.backend,
         )
         assert response.status_code == 201, response.text
@@ -101,11 +105,15 @@ class Walk:
         response = await self.api.get(f"/v1/orders/{order_id}/history", headers=self.backend)
         return [line["kind"] for line in response.json()]
 
-    async def tasks(self, manager: str, order_id: str, **params: str) -> list[dict[str, Any]]:
+    async def tasks(
+        self, manager: str, order_id: str | None = None, **params: str
+    ) -> list[dict[str, Any]]:
+        """The tasks `manager` sees (open ones unless `status` says otherwise), of the order
+        or of whatever `params` filter on."""
+        if order_id is not None:
+            params["order_id"] = order_id
         response = await self.api.get(
-            "/v1/tasks",
-            params={"order_id": order_id, "scope": "all", **params},
-            headers=self.managers[manager],
+            "/v1/tasks", params={"scope": "all", **params}, headers=self.managers[manager]
         )
         assert response.status_code == 200, response.text
         return response.json()  # type: ignore[no-any-return]
@@ -183,6 +191,44 @@ class Walk:
         moment = datetime.combine(now.date(), wall, tzinfo=zone)
         moment += timedelta(days=(weekday - now.weekday()) % 7)
         return moment if moment > now else moment + timedelta(weeks=1)
+
+
+def order_body(
+    order_id: str,
+    phone: str | None = "+79001234567",
+    product: tuple[str, str] = ("course-python", "Python for analysts"),
+    timezone: str | None = None,
+    email: str = "anna@example.com",
+) -> dict[str, Any]:
+    """The body of `POST /v1/orders` (and of one order of `POST /v1/orders/import`)."""
+    customer: dict[str, Any] = {"name": "Anna Petrova", "email": email}
+    if phone is not None:
+        customer["phone"] = phone
+    if timezone is not None:
+        customer["timezone"] = timezone
+    return {
+        "id": order_id,
+        "product": {"id": product[0], "name": product[1]},
+        "amount": "4900.00",
+        "currency": "RUB",
+        "customer": customer,
+    }
+
+
+def subscription_body(
+    subscription_id: str, period_ends_at: datetime, assignee_id: str, language: str = "en"
+) -> dict[str, Any]:
+    """The body of `POST /v1/subscriptions`: Anna's Python club, 990 RUB a period."""
+    return {
+        "id": subscription_id,
+        "product": {"id": "club-python", "name": "Python club"},
+        "price": "990.00",
+        "currency": "RUB",
+        "customer": {"name": "Anna Petrova", "email": "anna@example.com"},
+        "period_ends_at": period_ends_at.isoformat(),
+        "assignee_id": assignee_id,
+        "language": language,
+    }
 
 
 def when(task: dict[str, Any]) -> datetime:
