@@ -93,8 +93,8 @@ async def test_an_order_paid_and_opened_shows_on_both_endpoints(
             await mailbox.wait_for(2)  # the thank-you
 
             assert (await api.get("/no/such/page")).status_code == 404
-            missing = await api.get("/v1/orders/NOPE", headers=backend_auth(settings))
-            assert missing.status_code == 404
+            unknown = await api.get("/v1/orders/NOPE", headers=backend_auth(settings))
+            assert unknown.status_code == 404
             await api.get("/metrics")  # not counted
             api_text = (await api.get("/metrics")).text
             page = samples(api_text)
