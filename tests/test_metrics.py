@@ -92,8 +92,17 @@ async def test_an_order_paid_and_opened_shows_on_both_endpoints(
             assert paid.status_code == 202, paid.text
             await mailbox.wait_for(2)  # the thank-you
 
+            assert (await api.get("/no/such/page")).status_code == 404
+            unknown = await api.get("/v1/orders/NOPE", headers=backend_auth(settings))
+            assert unknown.status_code == 404
+            await api.get("/metrics")  # not counted
             api_text = (await api.get("/metrics")).text
             page = samples(api_text)
+            # A path no route matches is `none`; a 404 of a route keeps its template.
+            assert value(page, "http_requests_total", handler="none", status="404") == 1
+            order = "/v1/orders/{order_id}"
+            assert value(page, "http_requests_total", handler=order, status="404") == 1
+            assert 'handler="/metrics"' not in api_text
             assert value(page, "http_requests_total", handler="/v1/orders", status="201") == 1
             events = "/v1/orders/{order_id}/events"
             assert value(page, "http_request_duration_seconds_count", handler=events) == 1

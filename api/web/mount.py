@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.web import admin, auth, calls, inbox, orders
 from api.web.i18n import language_of, translator
@@ -34,17 +35,7 @@ def install_web(app: FastAPI) -> None:
     for module in (auth, inbox, orders, calls, admin):
         app.include_router(module.router)
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        if request.url.path.startswith("/app"):
-            for name, value in SECURITY_HEADERS.items():
-                if name == "Cache-Control" and request.url.path.startswith("/app/static/"):
-                    continue
-                response.headers.setdefault(name, value)
-        return response
+    app.add_middleware(SecurityHeaders)
 
     async def sign_in(request: Request, _: Exception) -> Response:
         return redirect("/app/login", request)
@@ -64,3 +55,28 @@ def install_web(app: FastAPI) -> None:
     app.add_exception_handler(SignInNeeded, sign_in)
     app.add_exception_handler(NotYours, refused)
     app.add_exception_handler(BadCsrf, refused)
+
+
+class SecurityHeaders:
+    """SECURITY_HEADERS on the web app's answers (static files keep their caching); plain ASGI,
+    not `@app.middleware`, which costs an extra task and streams per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith("/app"):
+            await self.app(scope, receive, send)
+            return
+        static = path.startswith("/app/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    if not (static and name == "Cache-Control"):
+                        headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import ssl
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -41,6 +42,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+# The API is served over plain HTTP; an httpx client still builds a TLS context, and loading
+# the system's certificates for each one cost ~30 ms per test: one context for all of them.
+_TLS = ssl.create_default_context()
+
+
 @asynccontextmanager
 async def serve_api(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     port = free_port()
@@ -52,7 +58,8 @@ async def serve_api(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         if serving.done():
             serving.result()
         await asyncio.sleep(0.01)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+    address = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=address, timeout=30, verify=_TLS) as client:
         yield client
     server.should_exit = True
     await serving
