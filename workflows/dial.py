@@ -21,13 +21,23 @@ with workflow.unsafe.imports_passed_through():
 
 from domain import DialOutcome, TaskKind
 from workflows.activity_calls import db_activity, open_task
-from workflows.messages import DialCounters, DialHold, DialInput, DialResult, DialStop
+from workflows.messages import (
+    DIAL_HOLD,
+    DIAL_REASSIGN,
+    DIAL_STOPPING,
+    DIAL_WORKFLOW,
+    DialCounters,
+    DialHold,
+    DialInput,
+    DialResult,
+    DialStop,
+)
 from workflows.patch_ids import DIAL_WORKING_HOURS, PAUSE
 from workflows.pause import Pause, moment
 from workflows.tasks import CALL_ANSWERS, Reassignment, TaskAnswer
 
 
-@workflow.defn
+@workflow.defn(name=DIAL_WORKFLOW)
 class Dial:
     """One call task at a time for the assigned manager, until an answer other than no_answer."""
 
@@ -147,12 +157,12 @@ class Dial:
             return
         self.answers[answer.task_id] = answer
 
-    @workflow.signal
+    @workflow.signal(name=DIAL_REASSIGN)
     def reassign(self, change: Reassignment) -> None:
         """The order moved: the next call tasks go to the new assignee."""
         self.assignee_id = change.manager_id
 
-    @workflow.signal
+    @workflow.signal(name=DIAL_HOLD)
     def hold(self, hold: DialHold) -> None:
         """The order's chase is paused until `hold.until` (None: resumed): no call task
         opens meanwhile, and the next call moves on by the pause."""
@@ -160,7 +170,7 @@ class Dial:
         if workflow.patched(PAUSE):
             self.pause.change(moment(hold.until))
 
-    @workflow.signal
+    @workflow.signal(name=DIAL_STOPPING)
     def stopping(self, stop: DialStop) -> None:
         """The parent says why it is about to cancel us."""
         self.stop_reason = stop.reason

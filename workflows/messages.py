@@ -23,6 +23,14 @@ from workflows.timings import LeadTimings, OrderTimings, RenewalTimings
 MAX_HISTORY_EVENTS = 2_000
 
 
+# The dial child by name: the order chase starts and signals it without importing
+# workflows/dial.py, which the sandbox would otherwise import afresh for every new chase.
+DIAL_WORKFLOW = "Dial"
+DIAL_REASSIGN = "reassign"
+DIAL_HOLD = "hold"
+DIAL_STOPPING = "stopping"
+
+
 @dataclass
 class DialInput:
     order_id: str

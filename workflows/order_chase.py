@@ -40,9 +40,12 @@ from domain import (
     legacy_dial_workflow_id,
 )
 from workflows.activity_calls import db_activity, email_activity, open_task
-from workflows.dial import Dial
 from workflows.email_cadence import EmailCadence
 from workflows.messages import (
+    DIAL_HOLD,
+    DIAL_REASSIGN,
+    DIAL_STOPPING,
+    DIAL_WORKFLOW,
     ChasePause,
     ChaseResume,
     DialHold,
@@ -74,6 +77,9 @@ from workflows.special_terms import SpecialTerms
 from workflows.tasks import ORDER_TASKS, Reassignment, TaskAnswer
 from workflows.waits import seconds_until
 
+# The running dial child, started by name (messages.DIAL_WORKFLOW).
+DialHandle = workflow.ChildWorkflowHandle[Any, DialResult]
+
 
 @workflow.defn
 class OrderChase:
@@ -101,7 +107,7 @@ class OrderChase:
         self.opened: set[str] = set(resume.opened)  # opened emails' ids
         self.answers: dict[int, TaskAnswer] = {}
         self.open_task_id: int | None = None
-        self.dial: workflow.ChildWorkflowHandle[Dial, DialResult] | None = None
+        self.dial: DialHandle | None = None
         self.last_dial: DialResult | None = None
         self.last_dial_id: str | None = None
         self.end: OrderChaseResult | None = None
@@ -258,10 +264,10 @@ class OrderChase:
         if self.dial is not None:
             await self._tell_dial_hold(self.dial)
 
-    async def _tell_dial_hold(self, dial: workflow.ChildWorkflowHandle[Dial, DialResult]) -> None:
+    async def _tell_dial_hold(self, dial: DialHandle) -> None:
         try:
             until = self.pause.until
-            await dial.signal(Dial.hold, DialHold(until.isoformat() if until else None))
+            await dial.signal(DIAL_HOLD, DialHold(until.isoformat() if until else None))
         except FailureError:
             pass  # the dial ended meanwhile: the next one is held before it starts
 
@@ -486,8 +492,8 @@ class OrderChase:
         self.stage = Stage.DIALING
         t = self.timings
         input_assignee = self.assignee_id
-        dial = await workflow.start_child_workflow(
-            Dial.run,
+        dial: DialHandle = await workflow.start_child_workflow(
+            DIAL_WORKFLOW,
             DialInput(
                 order_id=self.order_id,
                 assignee_id=input_assignee,
@@ -498,6 +504,7 @@ class OrderChase:
                 time_scale=t.time_scale,
             ),
             id=self._dial_id(),
+            result_type=DialResult,
         )
         self.dial = dial
         if self.assignee_id != input_assignee:
@@ -505,14 +512,14 @@ class OrderChase:
             await self._tell_dial(Reassignment(self.assignee_id, "chase"))
         if self.pause.paused():
             await self._tell_dial_hold(dial)  # paused while the child was starting
-        result = await dial
+        result: DialResult = await dial
         self.dial, self.last_dial, self.last_dial_id = None, result, dial.id
         return result
 
     async def _tell_dial(self, change: Reassignment) -> None:
         assert self.dial is not None
         try:
-            await self.dial.signal(Dial.reassign, change)
+            await self.dial.signal(DIAL_REASSIGN, change)
         except FailureError:
             pass  # the dial ended meanwhile: the next dial starts with the new assignee
 
@@ -538,7 +545,7 @@ class OrderChase:
         if dial is not None and not dial.done():
             reason = f"order {self.end.status}" if self.end else "chase continued as new"
             try:
-                await dial.signal(Dial.stopping, DialStop(reason))
+                await dial.signal(DIAL_STOPPING, DialStop(reason))
             except FailureError:
                 pass  # the child ended on its own meanwhile: nothing left to close
             dial.cancel()
