@@ -4,7 +4,6 @@ time from one query over indexed columns."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -14,7 +13,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.exposition import generate_latest
 from sqlalchemy import String, case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import ClockDep, SessionDep
 from db.models import Lead, Order, Task
@@ -37,6 +35,18 @@ class ApiMetrics:
 
     registry: CollectorRegistry
     emails_opened: Counter
+    requests: Counter
+    latency: Histogram
+
+    def answered(self, method: str, status: int, route: str | None, seconds: float) -> None:
+        """A request answered (api.request_log.RequestLog, which sees each one): counted by
+        method, exact status and route template (`none` when no route matched, so a scan of
+        random paths adds no series), timed by template and method; /metrics left out."""
+        handler = route or "none"
+        if handler == "/metrics":
+            return
+        self.requests.labels(method, str(status), handler).inc()
+        self.latency.labels(handler, method).observe(seconds)
 
 
 def install_metrics(app: FastAPI) -> ApiMetrics:
@@ -49,59 +59,22 @@ def install_metrics(app: FastAPI) -> ApiMetrics:
             ["kind"],
             registry=registry,
         ),
-    )
-    app.add_middleware(RequestMetrics, registry=registry)
-    app.state.metrics = metrics
-    app.include_router(router)
-    return metrics
-
-
-class RequestMetrics:
-    """`http_requests_total` (by method, exact status and route template) and
-    `http_request_duration_seconds` (by route template and method), /metrics left out; a path
-    no route matches is `none`, so a scan of random paths adds no series.
-
-    The template is the route FastAPI matched (`scope["route"]`), read after the response.
-    (prometheus-fastapi-instrumentator, used before, found it by matching the path against
-    every route of the app again on each request: 4-8 ms of CPU a request, and on a new app's
-    first request the building of every router's routes, ~0.5 s.)"""
-
-    def __init__(self, app: ASGIApp, registry: CollectorRegistry) -> None:
-        self.app = app
-        self.requests = Counter(
+        requests=Counter(
             "http_requests_total",
             "Requests by method, status and route template",
             ["method", "status", "handler"],
             registry=registry,
-        )
-        self.latency = Histogram(
+        ),
+        latency=Histogram(
             "http_request_duration_seconds",
             "Request latency by route template and method",
             ["handler", "method"],
             registry=registry,
-        )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = 500  # unless a response starts: an error no handler turned into one
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        started = time.perf_counter()
-        try:
-            await self.app(scope, receive, send_and_note)
-        finally:
-            handler = getattr(scope.get("route"), "path", None) or "none"
-            if handler != "/metrics":
-                method = scope["method"]
-                self.requests.labels(method, str(status), handler).inc()
-                self.latency.labels(handler, method).observe(time.perf_counter() - started)
+        ),
+    )
+    app.state.metrics = metrics
+    app.include_router(router)
+    return metrics
 
 
 async def get_metrics(request: Request) -> ApiMetrics:
