@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypedDict, Unpack
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -30,6 +30,14 @@ from workflows.pause import Pause
 from workflows.waits import seconds_until, wait_at_most
 
 
+class EmailTerms(TypedDict, total=False):
+    """What an email may offer beside its kind: a discount until a date, or an instalment."""
+
+    discount_percent: int
+    valid_until: datetime
+    instalment: int
+
+
 class CadenceHost(Protocol):
     """What the order chase offers its email branch (and, with more, its special terms)."""
 
@@ -40,12 +48,7 @@ class CadenceHost(Protocol):
     def closed(self) -> bool: ...
 
     async def send_email(
-        self,
-        kind: str,
-        step: str | None = None,
-        discount_percent: int = 0,
-        valid_until: datetime | None = None,
-        instalment: int = 0,
+        self, kind: str, step: str | None = None, **terms: Unpack[EmailTerms]
     ) -> str | None: ...
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
@@ -40,7 +40,7 @@ from domain import (
     legacy_dial_workflow_id,
 )
 from workflows.activity_calls import db_activity, email_activity, open_task
-from workflows.email_cadence import EmailCadence
+from workflows.email_cadence import EmailCadence, EmailTerms
 from workflows.messages import (
     DIAL_HOLD,
     DIAL_REASSIGN,
@@ -679,12 +679,7 @@ class OrderChase:
         self._publish(ORDER_STATUS.value_set(status))
 
     async def send_email(
-        self,
-        kind: str,
-        step: str | None = None,
-        discount_percent: int = 0,
-        valid_until: datetime | None = None,
-        instalment: int = 0,
+        self, kind: str, step: str | None = None, **terms: Unpack[EmailTerms]
     ) -> str | None:
         """Send a customer email and return its message id; None when it could not be sent
         (a permanently refused address loses that email only). A paused chase holds it;
@@ -699,9 +694,7 @@ class OrderChase:
                     order_id=self.order_id,
                     kind=kind,
                     at=workflow.now(),
-                    discount_percent=discount_percent,
-                    valid_until=valid_until,
-                    instalment=instalment,
+                    **terms,
                 ),
             )
         except ActivityError as error:
