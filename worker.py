@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import compileall
 import logging
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import jinja2
 from temporalio.client import Client
@@ -41,6 +39,7 @@ from process_exit import exit_now
 from settings import Settings
 from temporal_client import connect_with_retry
 from tracing import temporal_interceptors, tracer_provider
+from workflow_code import keep_workflow_code
 from workflows.checkin import Checkin
 from workflows.dial import Dial
 from workflows.enrollment import EnrollmentJob
@@ -150,6 +149,8 @@ SANDBOX_PASSTHROUGH = (
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox of the worker, the tests and `chaser replay`, served compiled code."""
+    keep_workflow_code()
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*SANDBOX_PASSTHROUGH)
     )
@@ -240,19 +241,8 @@ def make_runtime(settings: Settings) -> Runtime | None:
     return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
 
 
-def compile_workflow_code() -> None:
-    """The sandbox imports a workflow's modules afresh for every new workflow: from their .pyc
-    when there is one, else by compiling the source again each time (PYTHONDONTWRITEBYTECODE
-    set). Writing the bytecode once at start spares every chase that; where the checkout is
-    read-only it is skipped and only costs the time it always did."""
-    root = Path(__file__).resolve().parent
-    compileall.compile_dir(root / "workflows", quiet=2)
-    compileall.compile_file(root / "domain.py", quiet=2)
-
-
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Wait for Temporal (it may be down at start), then poll until `stop` is set."""
-    compile_workflow_code()
     engine = make_engine(settings.database_url)
     # The tracing interceptor on the client is the worker's too: workflows and activities
     # continue the trace of the request that started or signalled them.

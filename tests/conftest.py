@@ -35,7 +35,7 @@ from scripts.devstack.servers import cached_binary, free_port, serve_api, tempor
 from scripts.devstack.time_skipping import free_the_clock
 from settings import Settings
 from temporal_client import register_search_attributes
-from worker import WorkerDeps, build_worker, compile_workflow_code, make_deps
+from worker import WorkerDeps, build_worker, make_deps
 
 # Fixtures kept in their own modules.
 pytest_plugins = ["tests.fixtures_chase"]
@@ -53,13 +53,6 @@ def pytest_report_header() -> list[str]:
 
 
 # --- Temporal -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session", autouse=True)
-def workflow_bytecode() -> None:
-    """The sandbox imports workflow modules afresh for each workflow and each replay; with
-    PYTHONDONTWRITEBYTECODE set it would compile their source every time. As the worker does."""
-    compile_workflow_code()
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -153,9 +153,7 @@ async def test_a_body_over_one_mebibyte_is_refused_before_it_is_read(
 @pytest_asyncio.fixture(scope="module")
 async def unreachable_temporal() -> Client:
     """A client connected to a Temporal dev server that has since gone down."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli(), ui=False
-    )
+    env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal_cli(), ui=False)
     client = env.client
     await env.shutdown()
     return client
