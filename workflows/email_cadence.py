@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, TypedDict, Unpack
+from typing import Protocol, Unpack
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -25,17 +25,10 @@ with workflow.unsafe.imports_passed_through():
 
 from domain import OfferStatus
 from workflows.activity_calls import db_activity
+from workflows.messages import EmailTerms
 from workflows.patch_ids import SEND_WINDOW
 from workflows.pause import Pause
 from workflows.waits import seconds_until, wait_at_most
-
-
-class EmailTerms(TypedDict, total=False):
-    """What an email may offer beside its kind: a discount until a date, or an instalment."""
-
-    discount_percent: int
-    valid_until: datetime
-    instalment: int
 
 
 class CadenceHost(Protocol):

@@ -12,6 +12,7 @@ again for every new chase (what a chase's first workflow task spent much of its 
 # passed-through input by its field types, which must be objects, not names to look up.
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypedDict
 
 from domain import Stage
 from workflows.timings import LeadTimings, OrderTimings, RenewalTimings
@@ -21,6 +22,14 @@ from workflows.timings import LeadTimings, OrderTimings, RenewalTimings
 # allows ~50 loops per run, keeps a replay well under a second, and stays far below the
 # server's 10,240-event warning.
 MAX_HISTORY_EVENTS = 2_000
+
+
+class EmailTerms(TypedDict, total=False):
+    """What a chase's email may offer beside its kind: a discount until a date, or an instalment."""
+
+    discount_percent: int
+    valid_until: datetime
+    instalment: int
 
 
 # The dial child by name: the order chase starts and signals it without importing

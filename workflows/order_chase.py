@@ -40,7 +40,7 @@ from domain import (
     legacy_dial_workflow_id,
 )
 from workflows.activity_calls import db_activity, email_activity, open_task
-from workflows.email_cadence import EmailCadence, EmailTerms
+from workflows.email_cadence import EmailCadence
 from workflows.messages import (
     DIAL_HOLD,
     DIAL_REASSIGN,
@@ -53,6 +53,7 @@ from workflows.messages import (
     DialResult,
     DialStop,
     EmailOpened,
+    EmailTerms,
     OrderCancelled,
     OrderChaseInput,
     OrderChaseResult,
