@@ -1,4 +1,5 @@
-"""Request dependencies: settings, a database session, the Temporal client, and who is calling.
+"""Request dependencies: settings, the clock, a database session, the Temporal client (the four
+together: Context), and who is calling.
 
 Each is `async def` though none awaits much: FastAPI runs a plain `def` dependency on its
 thread pool, a thread hop per dependency per request."""
@@ -65,6 +66,27 @@ TemporalDep = Annotated[Client, Depends(get_temporal)]
 MaybeTemporalDep = Annotated[Client | None, Depends(get_temporal_if_connected)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a route that changes something and tells a workflow of it works with."""
+
+    session: AsyncSession
+    temporal: Client
+    settings: Settings
+    clock: Clock
+
+
+async def get_context(
+    session: SessionDep, temporal: TemporalDep, settings: SettingsDep, clock: ClockDep
+) -> Context:
+    """A route lists it before the caller's token: without Temporal a request is a 503 whoever
+    sends it."""
+    return Context(session, temporal, settings, clock)
+
+
+ContextDep = Annotated[Context, Depends(get_context)]
 
 _bearer = HTTPBearer(auto_error=False)
 

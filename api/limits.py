@@ -5,23 +5,21 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.asgi import HttpMiddleware
 from api.errors import Invalid, TooLarge, error_response
 
 MAX_BODY = 1024 * 1024
 
 
-class BodyLimit:
-    """Pure ASGI middleware: a declared length over the limit is refused at once, before
-    authentication; a chunked body is counted as it arrives and cut off at the limit."""
+class BodyLimit(HttpMiddleware):
+    """A declared length over the limit is refused at once, before authentication; a chunked
+    body is counted as it arrives and cut off at the limit."""
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
-        self.app = app
+        super().__init__(app)
         self.limit = limit
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
             if not declared.isdigit():

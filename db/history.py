@@ -36,33 +36,16 @@ def record_step(session: AsyncSession, step: Step, kind: str, **line: Any) -> No
     record(session, key=step.key, at=step.at, actor="system", kind=kind, **line)
 
 
-class Owned(Protocol):
-    """A row that belongs to an order, a lead or a subscription: a task, an email."""
-
-    @property
-    def order_id(self) -> str | None: ...
-
-    @property
-    def lead_id(self) -> str | None: ...
-
-    @property
-    def subscription_id(self) -> str | None: ...
+_OWNERS = ("order_id", "lead_id", "subscription_id")
 
 
 def record_on(
-    session: AsyncSession, row: Owned, *, at: datetime, actor: str, kind: str, **detail: Any
+    session: AsyncSession, row: object, *, at: datetime, actor: str, kind: str, **detail: Any
 ) -> None:
-    """A line about `row` on the timeline of the order, lead or subscription it belongs to."""
-    record(
-        session,
-        order_id=row.order_id,
-        lead_id=row.lead_id,
-        subscription_id=row.subscription_id,
-        at=at,
-        actor=actor,
-        kind=kind,
-        **detail,
-    )
+    """A line about `row` (a task, an email, a pause) on the timeline of the order, lead or
+    subscription it belongs to: whichever of their ids it has."""
+    owners = {name: getattr(row, name, None) for name in _OWNERS}
+    record(session, at=at, actor=actor, kind=kind, **owners, **detail)
 
 
 def record(

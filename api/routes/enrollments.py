@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import BackendDep, ClockDep, ContextDep, SessionDep, SettingsDep
 from api.errors import Conflict, responses
 from api.lookup import get_or_404
 from api.schemas.common import from_row
@@ -21,6 +21,7 @@ from api.schemas.enrollments import (
     ImportIn,
     ImportOut,
 )
+from api.services.purchases import purchase_columns
 from db.history import record
 from db.models import Enrollment, Order
 from workflows.enrollment import EnrollmentInput, EnrollmentJob, enrollment_workflow_id
@@ -53,14 +54,7 @@ async def import_orders(
 
 
 @router.post("/v1/orders/enroll", status_code=202)
-async def enroll_orders(
-    body: EnrollIn,
-    session: SessionDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    _: BackendDep,
-) -> EnrollmentOut:
+async def enroll_orders(body: EnrollIn, ctx: ContextDep, _: BackendDep) -> EnrollmentOut:
     """Start an enrolment job: chases for the unpaid orders without one, batch by batch."""
     job = Enrollment(
         id=f"enr_{uuid4().hex[:16]}",
@@ -71,19 +65,19 @@ async def enroll_orders(
         found=0,
         started=0,
         skipped={},
-        created_at=await clock(),
+        created_at=await ctx.clock(),
     )
-    session.add(job)
-    await session.commit()
-    await temporal.start_workflow(
+    ctx.session.add(job)
+    await ctx.session.commit()
+    await ctx.temporal.start_workflow(
         EnrollmentJob.run,
         EnrollmentInput(
             enrollment_id=job.id,
-            batch_size=settings.enroll_batch_size,
-            pause=settings.enroll_batch_pause.total_seconds(),
+            batch_size=ctx.settings.enroll_batch_size,
+            pause=ctx.settings.enroll_batch_pause.total_seconds(),
         ),
         id=enrollment_workflow_id(job.id),
-        task_queue=settings.temporal_task_queue,
+        task_queue=ctx.settings.temporal_task_queue,
     )
     return _enrollment_out(job)
 
@@ -98,15 +92,8 @@ def _imported(order: ImportedOrderIn, default_language: str, now: datetime) -> O
     outcome, reason = _IMPORTED_ENDS.get(order.status, (None, None))
     return Order(
         id=order.id,
-        product_id=order.product.id,
-        product_name=order.product.name,
+        **purchase_columns(order, default_language),
         amount=order.amount,
-        currency=order.currency,
-        customer_name=order.customer.name,
-        customer_email=order.customer.email,
-        phone=order.customer.phone,
-        customer_timezone=order.customer.timezone,
-        language=order.language or default_language,
         status=order.status,
         paid_amount=order.amount if order.status == "paid" else Decimal(0),
         outcome=outcome,

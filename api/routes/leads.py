@@ -6,15 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import BackendDep, ContextDep, SessionDep
 from api.errors import responses
 from api.lookup import get_or_404
 from api.pagination import PagerDep
 from api.schemas.common import ID_PATTERN, HistoryLine, from_row
 from api.schemas.leads import LeadEventAccepted, LeadEventIn, LeadOut
 from api.services import leads
-from api.timeline import timeline
-from db.models import HistoryEntry, Lead
+from api.timeline import history_of
+from db.models import Lead
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 
@@ -23,16 +23,10 @@ LeadId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 @router.post("/{lead_id}/events", status_code=202, responses=responses(404, 409))
 async def post_lead_event(
-    lead_id: LeadId,
-    body: LeadEventIn,
-    session: SessionDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    _: BackendDep,
+    lead_id: LeadId, body: LeadEventIn, ctx: ContextDep, _: BackendDep
 ) -> LeadEventAccepted:
     """Status changed or the lead replied: Chasing starts a chase, anything else stops it."""
-    duplicate = await leads.apply_event(session, temporal, settings, lead_id, body, clock)
+    duplicate = await leads.apply_event(ctx, lead_id, body)
     return LeadEventAccepted(event_id=body.event_id, duplicate=duplicate)
 
 
@@ -49,8 +43,7 @@ async def get_lead_history(
     lead_id: str, session: SessionDep, _: BackendDep, pager: PagerDep
 ) -> list[HistoryLine]:
     """The lead's timeline: events, chases started and stopped, emails and notifications."""
-    await get_or_404(session, Lead, "lead", lead_id)
-    return await timeline(session, HistoryEntry.lead_id == lead_id, pager)
+    return await history_of(session, Lead, lead_id, pager)
 
 
 def _lead_out(lead: Lead) -> LeadOut:

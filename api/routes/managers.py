@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from api.deps import BackendDep, ClockDep, SessionDep, SettingsDep, TemporalDep, hash_token
+from api.deps import BackendDep, ClockDep, ContextDep, SessionDep, SettingsDep, hash_token
 from api.errors import Conflict, responses
 from api.schemas.common import from_row
 from api.schemas.managers import (
@@ -62,23 +62,24 @@ async def get_manager(manager_id: str, session: SessionDep, _: BackendDep) -> Ma
     return manager_out(await managers.get_manager(session, manager_id))
 
 
-@router.patch("/{manager_id}", responses=responses(404, 409, 503))
+@router.patch("/{manager_id}", responses=responses(404, 409))
 async def update_manager(
-    manager_id: str,
-    body: ManagerPatch,
-    session: SessionDep,
-    temporal: TemporalDep,
-    clock: ClockDep,
-    _: BackendDep,
+    manager_id: str, body: ManagerPatch, ctx: ContextDep, _: BackendDep
 ) -> ManagerOut:
     """Change the fields given; `active: false` deactivates (open work back to the pool)."""
+    session = ctx.session
     manager = await managers.get_manager(session, manager_id)
     for field, value in body.model_dump(exclude_none=True, exclude={"active"}).items():
         setattr(manager, field, value)
-    now = await clock()
+    now = await ctx.clock()
     if body.active is False and manager.active:
         manager, _moved = await managers.deactivate(
-            session, temporal, manager_id=manager_id, successor_id=None, actor="backend", now=now
+            session,
+            ctx.temporal,
+            manager_id=manager_id,
+            successor_id=None,
+            actor="backend",
+            now=now,
         )
     elif body.active is True:
         manager = await managers.activate(session, manager_id=manager_id, actor="backend", now=now)
@@ -97,24 +98,19 @@ async def issue_token(
     return NewToken(id=manager.id, token=token)
 
 
-@router.post("/{manager_id}/deactivate", responses=responses(404, 409, 503))
+@router.post("/{manager_id}/deactivate", responses=responses(404, 409))
 async def deactivate_manager(
-    manager_id: str,
-    body: DeactivateIn,
-    session: SessionDep,
-    temporal: TemporalDep,
-    clock: ClockDep,
-    _: BackendDep,
+    manager_id: str, body: DeactivateIn, ctx: ContextDep, _: BackendDep
 ) -> Deactivated:
     """They can no longer sign in or answer; their open orders and tasks go to the successor
     (or the pool), and the running chases send the later tasks there."""
     manager, moved = await managers.deactivate(
-        session,
-        temporal,
+        ctx.session,
+        ctx.temporal,
         manager_id=manager_id,
         successor_id=body.successor_id,
         actor="backend",
-        now=await clock(),
+        now=await ctx.clock(),
     )
     return Deactivated(
         manager=manager_out(manager), successor_id=body.successor_id, orders_moved=moved

@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter
 from sqlalchemy import or_, select
 
-from api.deps import ClockDep, ManagerDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import ClockDep, ContextDep, ManagerDep, SessionDep
 from api.errors import Invalid, responses
 from api.pagination import PagerDep
 from api.schemas.common import Id, from_row
@@ -62,23 +62,17 @@ async def get_task(task_id: int, manager: ManagerDep, session: SessionDep) -> Ta
 
 @router.post("/{task_id}/answer", responses=responses(404, 409))
 async def answer_task(
-    task_id: int,
-    body: AnswerIn,
-    manager: ManagerDep,
-    session: SessionDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
-    clock: ClockDep,
+    task_id: int, body: AnswerIn, manager: ManagerDep, ctx: ContextDep
 ) -> TaskOut:
     """Check the answer and claim the task: one answer wins, then its workflow hears it."""
     task = await tasks.answer_task(
-        session,
-        temporal,
+        ctx.session,
+        ctx.temporal,
         task_id=task_id,
         manager=manager,
         body=body,
-        zone=settings.default_timezone,
-        now=await clock(),
+        zone=ctx.settings.default_timezone,
+        now=await ctx.clock(),
     )
     return task_out(task)
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
-from api.deps import ClockDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import ContextDep, SettingsDep
 from api.errors import Invalid
 from api.temporal import signal_best_effort
 from db.history import record
@@ -47,12 +47,11 @@ async def confirm_unsubscribe(token: str, settings: SettingsDep) -> HTMLResponse
 
 
 @router.post("/u/{token}", response_class=Response, responses=PAGE)
-async def unsubscribe(
-    token: str, session: SessionDep, temporal: TemporalDep, settings: SettingsDep, clock: ClockDep
-) -> HTMLResponse:
+async def unsubscribe(token: str, ctx: ContextDep) -> HTMLResponse:
     """Suppress the address and stop the cadence of its running chases; twice is harmless."""
-    email = _address(settings, token)
-    now = await clock()
+    session = ctx.session
+    email = _address(ctx.settings, token)
+    now = await ctx.clock()
     chased: list[str] = []
     if await suppress(session, email, "unsubscribed", now):
         orders = await session.scalars(
@@ -76,7 +75,7 @@ async def unsubscribe(
         # Stored first: a chase that does not hear of it still sends no marketing email,
         # because each send checks the suppression list.
         await signal_best_effort(
-            temporal, order_workflow_id(order_id), OrderChase.unsubscribe, Unsubscribed(email)
+            ctx.temporal, order_workflow_id(order_id), OrderChase.unsubscribe, Unsubscribed(email)
         )
     return _page("Unsubscribed", f"<p>{html.escape(email)} gets no more marketing emails.</p>")
 

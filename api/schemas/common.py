@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -94,6 +94,20 @@ def _known_zone(value: str) -> str:
 TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_known_zone)]
 
 Money = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2, allow_inf_nan=False)]
+
+
+class EventIn(BaseModel):
+    """A backend event: its own key, so that the same event posted twice changes nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: EventId
+    type: str  # each resource narrows it to its own events
+
+
+class EventAccepted(BaseModel):
+    event_id: str
+    duplicate: bool
 
 
 class HistoryLine(BaseModel):

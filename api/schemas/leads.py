@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from api.schemas.common import EventId, Id, OneLine
+from api.schemas.common import EventAccepted, EventIn, Id, OneLine
 from domain import LeadStopReason
 
 # CRM statuses are the backend's own words (`chasing`, `won`, `IN_PROCESS`); compared lowercase.
@@ -28,10 +28,7 @@ class LeadIn(BaseModel):
     language: Literal["en", "ru"] | None = None
 
 
-class LeadEventIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    event_id: EventId
+class LeadEventIn(EventIn):
     type: Literal["status_changed", "replied"]
     status: LeadStatus | None = None
     lead: LeadIn | None = None
@@ -45,9 +42,8 @@ class LeadEventIn(BaseModel):
         return self
 
 
-class LeadEventAccepted(BaseModel):
-    event_id: str
-    duplicate: bool
+class LeadEventAccepted(EventAccepted):
+    pass  # EventAccepted, under the name the published schema gives the leads' answer
 
 
 class LeadOut(BaseModel):

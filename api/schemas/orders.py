@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from api.schemas.common import EventId, Id, Money, OneLine, Phone, TimeZone
+from api.schemas.common import EventIn, Id, ModelT, Money, OneLine, Phone, TimeZone, from_row
 from domain import (
     DialOutcome,
     EndReason,
@@ -48,10 +48,7 @@ class OrderIn(BaseModel):
     language: Literal["en", "ru"] | None = None
 
 
-class OrderEventIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    event_id: EventId
+class OrderEventIn(EventIn):
     type: OrderEventType
     amount: Money | None = None
     phone: Phone | None = None
@@ -67,11 +64,6 @@ class OrderEventIn(BaseModel):
         if self.type == "email_changed" and self.email is None:
             raise ValueError("an email_changed event needs an email")
         return self
-
-
-class EventAccepted(BaseModel):
-    event_id: str
-    duplicate: bool
 
 
 class DialOut(BaseModel):
@@ -162,6 +154,11 @@ class CustomerOut(BaseModel):
             phone=bought.phone,
             timezone=bought.customer_timezone,
         )
+
+
+def purchase_out(schema: type[ModelT], bought: CustomerPurchase) -> ModelT:
+    """An order's or a subscription's answer body: its row, the product and customer nested."""
+    return from_row(schema, bought, product=ProductOut.of(bought), customer=CustomerOut.of(bought))
 
 
 class OrderOut(BaseModel):

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from api.schemas.common import EventId, Id, Money
+from api.schemas.common import EventIn, Id, Money
 from api.schemas.orders import Customer, CustomerOut, Product, ProductOut
 from domain import RenewalOutcome, SubscriptionEventType, SubscriptionStatus
 
@@ -28,10 +28,7 @@ class SubscriptionIn(BaseModel):
     language: Literal["en", "ru"] | None = None
 
 
-class SubscriptionEventIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    event_id: EventId
+class SubscriptionEventIn(EventIn):
     type: SubscriptionEventType
     # renewed: the next period's end; period_changed: the current period's new end.
     period_ends_at: AwareDatetime | None = None

@@ -10,6 +10,7 @@ it again, so an accepted answer is never lost, even if this process dies in betw
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -38,16 +39,20 @@ _HEARD_BY: dict[str, Any] = {
 }
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A checked answer, in the task's columns: a choice, a moment, or a number (a discount's
+    with its validity, `answer_valid_days` or `answer_at`)."""
+
+    answer: str
+    answer_at: datetime | None
+    answer_number: int | None
+    answer_valid_days: int | None
+    note: str | None
+
+
 async def claim(
-    session: AsyncSession,
-    task: Task,
-    manager: Manager,
-    answer: str,
-    at: datetime | None,
-    note: str | None,
-    now: datetime,
-    number: int | None = None,
-    valid_days: int | None = None,
+    session: AsyncSession, task: Task, manager: Manager, answer: Answer, now: datetime
 ) -> Task:
     """Record the answer if the task is still open; a Conflict names who got there first."""
     result = cast(
@@ -57,13 +62,9 @@ async def claim(
             .where(Task.id == task.id, Task.status == TaskStatus.OPEN)
             .values(
                 status=TaskStatus.ANSWERED,
-                answer=answer,
-                answer_at=at,
-                answer_number=number,
-                answer_valid_days=valid_days,
                 answered_at=now,
                 answered_by=manager.id,
-                note=note,
+                **asdict(answer),
             )
         ),
     )
@@ -79,11 +80,11 @@ async def claim(
         kind="call_result" if task.kind == TaskKind.CALL else "task_answered",
         task_id=task.id,
         task_kind=task.kind,
-        answer=answer,
-        at_time=at.isoformat() if at else None,
-        number=number,
-        valid_days=valid_days,
-        note=note,
+        answer=answer.answer,
+        at_time=answer.answer_at.isoformat() if answer.answer_at else None,
+        number=answer.answer_number,
+        valid_days=answer.answer_valid_days,
+        note=answer.note,
     )
     await session.commit()
     await session.refresh(task)

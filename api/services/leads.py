@@ -17,9 +17,10 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 
-from api.deps import Clock
+from api.deps import Context
 from api.errors import Conflict, Invalid, NotFound
 from api.schemas.leads import LeadEventIn, LeadIn
+from api.services.backend_events import record_event
 from api.temporal import answering, signal_best_effort
 from db.history import record
 from db.models import Lead, LeadEvent, Manager
@@ -30,16 +31,10 @@ from workflows.messages import LeadChaseInput, StopChase
 from workflows.search_attributes import ASSIGNEE_ID
 
 
-async def apply_event(
-    session: AsyncSession,
-    temporal: Client,
-    settings: Settings,
-    lead_id: str,
-    body: LeadEventIn,
-    clock: Clock,
-) -> bool:
+async def apply_event(ctx: Context, lead_id: str, body: LeadEventIn) -> bool:
     """Store the event and its effect on the lead, then start or stop its chase; True when
     the event_id was seen before (nothing changes)."""
+    session, temporal, settings = ctx.session, ctx.temporal, ctx.settings
     seen = await session.get(LeadEvent, body.event_id)
     if seen is not None:
         return await _duplicate(session, temporal, settings, seen, lead_id)
@@ -47,7 +42,7 @@ async def apply_event(
         manager_id = body.lead.responsible_manager_id
         if await session.get(Manager, manager_id) is None:
             raise Invalid(f"responsible manager {manager_id!r} does not exist")
-    now = await clock()
+    now = await ctx.clock()
     lead = await _lead_for(session, settings, lead_id, body, now)
     turn = _turn(lead, body, now)
     try:
@@ -131,16 +126,7 @@ async def _store(
             received_at=now,
         )
     )
-    record(
-        session,
-        lead_id=lead.id,
-        at=now,
-        actor="backend",
-        kind="event",
-        event_id=body.event_id,
-        type=body.type,
-        status=body.status,
-    )
+    record_event(session, body, now, lead_id=lead.id, status=body.status)
     if turn == "start":
         record(
             session,

@@ -11,7 +11,6 @@ lost, even if this process dies between the commit and the signal.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
@@ -22,8 +21,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.errors import Conflict, NotFound
 from api.schemas.orders import OrderEventIn
+from api.services.backend_events import Applied, record_event
 from api.temporal import answering, signal_workflow
-from db.history import record
 from db.locks import Missing, lock_order
 from db.models import Order, OrderEvent
 from db.order_over import order_over
@@ -43,15 +42,9 @@ from workflows.order_chase import OrderChase
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Applied:
-    event: OrderEvent
-    duplicate: bool
-
-
 async def apply_event(
     session: AsyncSession, order_id: str, body: OrderEventIn, now: datetime
-) -> Applied:
+) -> Applied[OrderEvent]:
     """Store the event and its effect on the order, or refuse it; the same event_id again
     changes nothing. The caller then delivers it (`deliver`)."""
     try:
@@ -84,17 +77,9 @@ async def apply_event(
     if refusal is not None:
         await session.rollback()
         raise Conflict(refusal)
-    record(
-        session,
-        order_id=order_id,
-        at=now,
-        actor="backend",
-        kind="event",
-        event_id=body.event_id,
-        type=body.type,
-        amount=str(body.amount) if body.amount else None,
-        phone=body.phone,
-        email=body.email,
+    amount = str(body.amount) if body.amount else None
+    record_event(
+        session, body, now, order_id=order_id, amount=amount, phone=body.phone, email=body.email
     )
     if body.type == OrderEventType.PARTIALLY_PAID:
         assert body.amount is not None  # the schema demands it

@@ -20,7 +20,7 @@ from api.deps import Caller
 from api.errors import Conflict, Forbidden, Invalid, NotFound, order_closed
 from api.schemas.orders import PauseIn, PauseOut
 from api.temporal import signal_workflow
-from db.history import record
+from db.history import record_on
 from db.locks import Missing, lock_order
 from db.models import Order, OrderPause
 from domain import CLOSED_STATUSES, order_workflow_id
@@ -151,12 +151,5 @@ async def _store(session: AsyncSession, change: OrderPause, kind: str, **detail:
     """The change and its timeline line (and webhook event), in one transaction."""
     session.add(change)
     await session.flush()  # its id orders it for the chase
-    record(
-        session,
-        order_id=change.order_id,
-        at=change.at,
-        actor=change.actor,
-        kind=kind,
-        **detail,
-    )
+    record_on(session, change, at=change.at, actor=change.actor, kind=kind, **detail)
     await session.commit()

@@ -1,4 +1,5 @@
-"""The running chase as its queries tell it, for the order's API view and its web page."""
+"""The running workflows as their queries tell them: an order's chase (for the order's API view
+and its web page) and a subscription's renewal."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ from zoneinfo import ZoneInfo
 
 from temporalio.client import Client
 
+from api.schemas.common import from_row
 from api.schemas.orders import DialOut, DueStep, NextDue, ProcessOut, ZonedMoment
+from api.schemas.subscriptions import RenewalProcessOut
 from api.temporal import query_workflow
-from domain import legacy_dial_workflow_id, order_workflow_id
+from domain import legacy_dial_workflow_id, order_workflow_id, renewal_workflow_id
 from workflows.dial import Dial
+from workflows.messages import RenewalState
 from workflows.order_chase import OrderChase
+from workflows.renewal import Renewal
 
 
 @dataclass(frozen=True)
@@ -31,15 +36,7 @@ async def order_process(
     state = await query_workflow(temporal, order_workflow_id(order_id), OrderChase.state)
     if state is None:
         return None
-    process = ProcessOut(
-        stage=state.stage,
-        partially_paid=state.partially_paid,
-        ends_at=state.ends_at,
-        assignee_id=state.assignee_id,
-        open_task_id=state.open_task_id,
-        dials=state.dials,
-        paused_until=state.paused_until,
-    )
+    process = from_row(ProcessOut, state)
     # The manager process's step first (its wait, or the dial's next call); the email
     # cadence's next email only while that step waits for people alone.
     dues: list[tuple[datetime | None, DueStep]] = [(state.step_due_at, "wait")]
@@ -78,6 +75,13 @@ async def order_process(
             customer=_zoned(at, zones.customer),
         )
     return process
+
+
+async def renewal_process(temporal: Client, subscription_id: str) -> RenewalProcessOut | None:
+    """The renewal's query: the running period's next step; None when no worker answered."""
+    workflow_id = renewal_workflow_id(subscription_id)
+    state: RenewalState | None = await query_workflow(temporal, workflow_id, Renewal.state)
+    return None if state is None else from_row(RenewalProcessOut, state)
 
 
 def _zoned(at: datetime, zone: str) -> ZonedMoment:

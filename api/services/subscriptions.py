@@ -8,7 +8,6 @@ second delivery (events by id).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -20,8 +19,9 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.errors import Conflict, Invalid, NotFound
 from api.schemas.subscriptions import SubscriptionEventIn, SubscriptionIn
+from api.services.backend_events import Applied, record_event
+from api.services.purchases import Stored, purchase_columns, store_once
 from api.temporal import answering, signal_workflow
-from db.history import record
 from db.models import Manager, Subscription, SubscriptionEvent
 from db.upsert import insert_or_ignore
 from domain import SubscriptionEventType, SubscriptionStatus, renewal_workflow_id
@@ -38,33 +38,20 @@ from workflows.renewal import Renewal
 FURTHEST_END = timedelta(days=3 * 366)
 
 
-@dataclass(frozen=True)
-class Stored:
-    subscription: Subscription
-    created: bool
-
-
 async def create_subscription(
     session: AsyncSession, body: SubscriptionIn, settings: Settings, now: datetime
-) -> Stored:
+) -> Stored[Subscription]:
     """Store the subscription once; the same id again changes nothing."""
     _check_end(body.period_ends_at, now)
     if body.assignee_id is not None and await session.get(Manager, body.assignee_id) is None:
         raise Invalid(f"manager {body.assignee_id!r} does not exist")
-    created = await insert_or_ignore(
+    return await store_once(
         session,
         Subscription,
         {
             "id": body.id,
-            "product_id": body.product.id,
-            "product_name": body.product.name,
+            **purchase_columns(body, settings.default_language),
             "price": body.price,
-            "currency": body.currency,
-            "customer_name": body.customer.name,
-            "customer_email": body.customer.email,
-            "customer_timezone": body.customer.timezone,
-            "phone": body.customer.phone,
-            "language": body.language or settings.default_language,
             "assignee_id": body.assignee_id,
             "status": SubscriptionStatus.ACTIVE,
             "period": 1,
@@ -72,21 +59,12 @@ async def create_subscription(
             "created_at": now,
             "updated_at": now,
         },
+        now,
+        subscription_id=body.id,
+        kind="subscription_created",
+        product_id=body.product.id,
+        period_ends_at=body.period_ends_at.isoformat(),
     )
-    if created:
-        record(
-            session,
-            subscription_id=body.id,
-            at=now,
-            actor="backend",
-            kind="subscription_created",
-            product_id=body.product.id,
-            period_ends_at=body.period_ends_at.isoformat(),
-        )
-    await session.commit()
-    subscription = await session.get(Subscription, body.id)
-    assert subscription is not None
-    return Stored(subscription, created)
 
 
 async def ensure_renewal(temporal: Client, settings: Settings, subscription: Subscription) -> None:
@@ -113,9 +91,9 @@ async def ensure_renewal(temporal: Client, settings: Settings, subscription: Sub
 
 async def apply_event(
     session: AsyncSession, subscription_id: str, body: SubscriptionEventIn, now: datetime
-) -> tuple[SubscriptionEvent, bool]:
+) -> Applied[SubscriptionEvent]:
     """Store the event and its effect on the subscription, or refuse it (changing nothing);
-    the same event_id again is a duplicate. Returns the event and whether it is one."""
+    the same event_id again is a duplicate."""
     subscription = await _lock(session, subscription_id)
     seen = await session.get(SubscriptionEvent, body.event_id)
     if seen is not None:
@@ -124,7 +102,7 @@ async def apply_event(
         if other:
             raise Conflict(f"event {body.event_id!r} was already used for another subscription")
         await session.refresh(seen)
-        return seen, True
+        return Applied(seen, duplicate=True)
     _check(subscription, body, now)
     inserted = await insert_or_ignore(
         session,
@@ -141,16 +119,14 @@ async def apply_event(
     if not inserted:  # the same event_id, posted for another subscription at this moment
         await session.rollback()
         raise Conflict(f"event {body.event_id!r} was already used for another subscription")
-    record(
+    ends = body.period_ends_at.isoformat() if body.period_ends_at else None
+    record_event(
         session,
+        body,
+        now,
         subscription_id=subscription_id,
-        at=now,
-        actor="backend",
-        kind="event",
-        event_id=body.event_id,
-        type=body.type,
         period=subscription.period,
-        period_ends_at=body.period_ends_at.isoformat() if body.period_ends_at else None,
+        period_ends_at=ends,
     )
     if body.type == SubscriptionEventType.RENEWED:
         assert body.period_ends_at is not None  # the schema demands it
@@ -166,7 +142,7 @@ async def apply_event(
     await session.commit()
     event = await session.get(SubscriptionEvent, body.event_id)
     assert event is not None
-    return event, False
+    return Applied(event, duplicate=False)
 
 
 def _check(subscription: Subscription, body: SubscriptionEventIn, now: datetime) -> None:

@@ -73,9 +73,8 @@ async def answer_task(
     else:
         answer_at = await _checked_time(answer, at, task, zone, now, temporal)
         number = valid_days = None
-    task = await answers.claim(
-        session, task, manager, answer, answer_at, body.note, now, number, valid_days
-    )
+    checked = answers.Answer(answer, answer_at, number, valid_days, body.note)
+    task = await answers.claim(session, task, manager, checked, now)
     await answers.deliver(session, temporal, task, now)
     return task
 

@@ -3,11 +3,13 @@ open-task backlog, and the managers with their actions (the same services as the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,125 +18,130 @@ from api.errors import ApiError
 from api.services import managers as manager_service
 from api.services.reports import ReportFilter, open_task_lines, outcomes_report
 from api.web.i18n import refusal
-from api.web.pages import BackendUser, Csrf, WebUser, page, redirect
+from api.web.pages import BackendUser, Csrf, Posted, WebUser, page, redirect
 from db.models import Manager
 
 router = APIRouter(prefix="/app/admin", include_in_schema=False)
 
+# What a form did, for the page to say: ("moved", manager id, orders moved), ("token", id, token).
+Done = tuple[str, str, Any]
+
+
+@dataclass(frozen=True)
+class ShopPage:
+    """The shop's page as a request shows it; a form's action answers with it."""
+
+    request: Request
+    user: WebUser
+    db: AsyncSession
+    now: datetime
+
+    async def refused(self, error: ApiError) -> HTMLResponse:
+        """The page saying why a form was refused; nothing of what it began stays."""
+        await self.db.rollback()
+        return await self.show(refused=error)
+
+    async def show(self, refused: ApiError | None = None, done: Done | None = None) -> HTMLResponse:
+        """The page, with what the last form did or why it was refused."""
+        report = await outcomes_report(self.db, ReportFilter())
+        backlog: dict[str | None, dict[str, Any]] = {}
+        for line in await open_task_lines(self.db):
+            oldest = line.oldest_created_at
+            entry = backlog.setdefault(line.assignee_id, {"open": 0, "oldest": oldest})
+            entry["open"] += line.open
+            entry["oldest"] = min(entry["oldest"], oldest)
+        everyone = list(await self.db.scalars(select(Manager).order_by(Manager.id)))
+        user = self.user
+        response = page(
+            self.request,
+            user,
+            "admin.html",
+            report=report,
+            widest=max((p.orders for p in report.products), default=0),
+            backlog=[(who, e["open"], self.now - e["oldest"]) for who, e in backlog.items()],
+            managers=everyone,
+            error=refusal(refused, user.language, user.timezone) if refused else None,
+            done=done,
+        )
+        response.status_code = refused.status_code if refused else 200
+        return response
+
+
+async def shop_page(
+    request: Request, user: BackendUser, db: SessionDep, clock: ClockDep
+) -> ShopPage:
+    return ShopPage(request, user, db, await clock())
+
+
+ShopDep = Annotated[ShopPage, Depends(shop_page)]
+
+
+class DeactivateForm(BaseModel):
+    successor_id: str = Field("", max_length=64)  # empty: their work goes to the pool
+
+
+class AssignForm(BaseModel):
+    order_id: Annotated[str, AfterValidator(str.strip)] = Field("", max_length=64)  # as pasted
+    manager_id: str = Field("", max_length=64)  # empty: back to the pool
+
 
 @router.get("")
-async def shop(
-    request: Request, user: BackendUser, db: SessionDep, clock: ClockDep
-) -> HTMLResponse:
-    return await _shop(request, user, db, await clock())
+async def shop(shop: ShopDep) -> HTMLResponse:
+    return await shop.show()
 
 
 @router.post("/managers/{manager_id}/deactivate", dependencies=[Csrf])
 async def deactivate(
-    request: Request,
-    manager_id: str,
-    user: BackendUser,
-    db: SessionDep,
-    temporal: TemporalDep,
-    clock: ClockDep,
-    successor_id: Annotated[str, Form(max_length=64)] = "",
+    manager_id: str, shop: ShopDep, temporal: TemporalDep, form: Posted[DeactivateForm]
 ) -> Response:
-    now = await clock()
     try:
         manager, moved = await manager_service.deactivate(
-            db,
+            shop.db,
             temporal,
             manager_id=manager_id,
-            successor_id=successor_id or None,
-            actor=user.actor,
-            now=now,
+            successor_id=form.successor_id or None,
+            actor=shop.user.actor,
+            now=shop.now,
         )
     except ApiError as error:
-        await db.rollback()
-        return await _shop(request, user, db, now, refused=error)
-    return await _shop(request, user, db, now, done=("moved", manager.id, moved))
+        return await shop.refused(error)
+    return await shop.show(done=("moved", manager.id, moved))
 
 
 @router.post("/managers/{manager_id}/activate", dependencies=[Csrf])
-async def activate(
-    request: Request, manager_id: str, user: BackendUser, db: SessionDep, clock: ClockDep
-) -> Response:
-    now = await clock()
+async def activate(manager_id: str, shop: ShopDep) -> Response:
     try:
-        await manager_service.activate(db, manager_id=manager_id, actor=user.actor, now=now)
+        await manager_service.activate(
+            shop.db, manager_id=manager_id, actor=shop.user.actor, now=shop.now
+        )
     except ApiError as error:
-        return await _shop(request, user, db, now, refused=error)
-    return redirect("/app/admin", request)
+        return await shop.refused(error)
+    return redirect("/app/admin", shop.request)
 
 
 @router.post("/managers/{manager_id}/token", dependencies=[Csrf])
-async def new_token(
-    request: Request, manager_id: str, user: BackendUser, db: SessionDep, clock: ClockDep
-) -> Response:
+async def new_token(manager_id: str, shop: ShopDep) -> Response:
     """A new token, shown once on the page this answers with (never in a URL)."""
-    now = await clock()
     try:
         manager, token = await manager_service.issue_token(
-            db, manager_id=manager_id, actor=user.actor, now=now
+            shop.db, manager_id=manager_id, actor=shop.user.actor, now=shop.now
         )
     except ApiError as error:
-        return await _shop(request, user, db, now, refused=error)
-    return await _shop(request, user, db, now, done=("token", manager.id, token))
+        return await shop.refused(error)
+    return await shop.show(done=("token", manager.id, token))
 
 
 @router.post("/orders/assign", dependencies=[Csrf])
-async def assign(
-    request: Request,
-    user: BackendUser,
-    db: SessionDep,
-    temporal: TemporalDep,
-    clock: ClockDep,
-    order_id: Annotated[str, Form(max_length=64)] = "",
-    manager_id: Annotated[str, Form(max_length=64)] = "",
-) -> Response:
-    now = await clock()
+async def assign(shop: ShopDep, temporal: TemporalDep, form: Posted[AssignForm]) -> Response:
     try:
         await manager_service.assign_order(
-            db,
+            shop.db,
             temporal,
-            order_id=order_id.strip(),
-            manager_id=manager_id or None,
-            actor=user.actor,
-            now=now,
+            order_id=form.order_id,
+            manager_id=form.manager_id or None,
+            actor=shop.user.actor,
+            now=shop.now,
         )
     except ApiError as error:
-        await db.rollback()
-        return await _shop(request, user, db, now, refused=error)
-    return redirect(f"/app/orders/{order_id.strip()}", request)
-
-
-async def _shop(
-    request: Request,
-    user: WebUser,
-    db: AsyncSession,
-    now: datetime,
-    refused: ApiError | None = None,
-    done: tuple[str, str, Any] | None = None,
-) -> HTMLResponse:
-    """The shop's page, with what the last form did or why it was refused."""
-    report = await outcomes_report(db, ReportFilter())
-    backlog: dict[str | None, dict[str, Any]] = {}
-    for line in await open_task_lines(db):
-        entry = backlog.setdefault(line.assignee_id, {"open": 0, "oldest": line.oldest_created_at})
-        entry["open"] += line.open
-        entry["oldest"] = min(entry["oldest"], line.oldest_created_at)
-    everyone = list(await db.scalars(select(Manager).order_by(Manager.id)))
-    widest = max((p.orders for p in report.products), default=0)
-    response = page(
-        request,
-        user,
-        "admin.html",
-        report=report,
-        widest=widest,
-        backlog=[(who, entry["open"], now - entry["oldest"]) for who, entry in backlog.items()],
-        managers=everyone,
-        error=refusal(refused, user.language, user.timezone) if refused else None,
-        done=done,
-    )
-    response.status_code = refused.status_code if refused else 200
-    return response
+        return await shop.refused(error)
+    return redirect(f"/app/orders/{form.order_id}", shop.request)

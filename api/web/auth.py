@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from api.deps import SessionDep, SettingsDep, hash_token
 from api.web import session as web_session
 from api.web.i18n import language_of
-from api.web.pages import Csrf, UserDep, backend_fingerprint, fingerprint, redirect, render
+from api.web.pages import Csrf, Posted, UserDep, backend_fingerprint, fingerprint, redirect, render
 from db.models import Manager
 
 router = APIRouter(prefix="/app", include_in_schema=False)
+
+
+class LoginForm(BaseModel):
+    token: str = Field("", max_length=200)
+    csrf_token: str = Field("", max_length=200)  # the pre-session's
 
 
 @router.get("/")
@@ -35,19 +40,15 @@ async def login_form(request: Request, settings: SettingsDep) -> Response:
 
 @router.post("/login")
 async def login(
-    request: Request,
-    settings: SettingsDep,
-    db: SessionDep,
-    token: Annotated[str, Form(max_length=200)] = "",
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    request: Request, settings: SettingsDep, db: SessionDep, form: Posted[LoginForm]
 ) -> Response:
     """A manager's token opens the inbox, the backend token the shop view; a wrong one
     says so and changes nothing."""
     before = web_session.load(request, settings)
-    if not web_session.csrf_ok(before, csrf_token):
+    if not web_session.csrf_ok(before, form.csrf_token):
         return _form(request, settings, web_session.Session.fresh(), "bad_csrf", 403)
     assert before is not None
-    token = token.strip()
+    token = form.token.strip()
     if token and hmac.compare_digest(
         token.encode(), settings.backend_token.get_secret_value().encode()
     ):

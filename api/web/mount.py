@@ -7,8 +7,9 @@ from pathlib import Path
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from api.asgi import HttpMiddleware
 from api.web import admin, auth, calls, inbox, orders
 from api.web.i18n import language_of, translator
 from api.web.pages import BadCsrf, NotYours, SignInNeeded, make_page_templates, redirect, render
@@ -57,15 +58,11 @@ def install_web(app: FastAPI) -> None:
     app.add_exception_handler(BadCsrf, refused)
 
 
-class SecurityHeaders:
-    """SECURITY_HEADERS on the web app's answers (static files keep their caching); plain ASGI,
-    not `@app.middleware`, which costs an extra task and streams per request."""
+class SecurityHeaders(HttpMiddleware):
+    """SECURITY_HEADERS on the web app's answers (static files keep their caching)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"]
         if not path.startswith("/app"):
             await self.app(scope, receive, send)
             return

@@ -8,15 +8,14 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client
 
 from activities.instalments import covered_parts, plan_of
-from api.deps import Caller, ClockDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import Caller, ClockDep, Context, ContextDep, SessionDep, SettingsDep
 from api.errors import ApiError, Forbidden, Invalid, NotFound
 from api.schemas.orders import PauseIn
 from api.schemas.tasks import AnswerIn
@@ -25,30 +24,43 @@ from api.services import tasks as task_service
 from api.services.process import order_process
 from api.timeline import timeline
 from api.web.i18n import refusal
-from api.web.pages import Csrf, ManagerUser, UserDep, WebUser, page, redirect
+from api.web.pages import Csrf, ManagerUser, Posted, UserDep, WebUser, page, redirect
 from db.models import Discount, HistoryEntry, Manager, Order, Subscription, Task
 from domain import TaskStatus
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
 
+class AnswerForm(BaseModel):
+    """The task page's answer, read as the API reads its JSON body (_answer_in)."""
+
+    answer: str = Field("", max_length=32)
+    at: str = Field("", max_length=40)
+    number: str = Field("", max_length=10)
+    valid_days: str = Field("", max_length=10)
+    note: str = Field("", max_length=2000)
+
+
+class BackForm(BaseModel):
+    back: str = Field("", max_length=200)  # the page the form was on (_back)
+
+
+class PauseForm(BackForm):
+    """A pause until a moment of the manager's own time (_pause_in)."""
+
+    until: str = Field("", max_length=40)
+    reason: str = Field("", max_length=255)
+
+
 @router.get("/tasks/{task_id}")
 async def task_page(
-    request: Request,
-    task_id: int,
-    user: ManagerUser,
-    db: SessionDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
-    clock: ClockDep,
+    request: Request, task_id: int, user: ManagerUser, ctx: ContextDep
 ) -> HTMLResponse:
     try:
-        task = await task_service.visible_task(db, task_id, _manager(user))
+        task = await task_service.visible_task(ctx.session, task_id, _manager(user))
     except ApiError as error:
         return _refused(request, user, error)
-    return await _task_view(
-        request, user, db, temporal, settings.default_timezone, task, await clock()
-    )
+    return await _task_view(request, user, ctx, task, await ctx.clock())
 
 
 @router.post("/tasks/{task_id}/answer", dependencies=[Csrf])
@@ -56,23 +68,16 @@ async def answer(
     request: Request,
     task_id: int,
     user: ManagerUser,
-    db: SessionDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    answer: Annotated[str, Form(max_length=32)] = "",
-    at: Annotated[str, Form(max_length=40)] = "",
-    number: Annotated[str, Form(max_length=10)] = "",
-    valid_days: Annotated[str, Form(max_length=10)] = "",
-    note: Annotated[str, Form(max_length=2000)] = "",
+    ctx: ContextDep,
+    form: Posted[AnswerForm],
 ) -> Response:
     """The manager's answer; a refusal is shown on the page and changes nothing."""
-    now = await clock()
+    db, now = ctx.session, await ctx.clock()
     try:
-        body = _answer_in(answer, at, note, number, valid_days)
+        body = _answer_in(form)
         await task_service.answer_task(
             db,
-            temporal,
+            ctx.temporal,
             task_id=task_id,
             manager=_manager(user),
             body=body,
@@ -89,14 +94,12 @@ async def answer(
         return await _task_view(
             request,
             user,
-            db,
-            temporal,
-            settings.default_timezone,
+            ctx,
             task,
             now,
             error=refusal(error, user.language, user.timezone),
             status_code=error.status_code,
-            entered=at,
+            entered=form.at,
         )
     return redirect(f"/app/tasks/{task_id}", request)
 
@@ -119,22 +122,20 @@ async def pause(
     request: Request,
     order_id: str,
     user: ManagerUser,
-    db: SessionDep,
-    temporal: TemporalDep,
-    clock: ClockDep,
-    until: Annotated[str, Form(max_length=40)] = "",
-    reason: Annotated[str, Form(max_length=255)] = "",
-    back: Annotated[str, Form(max_length=200)] = "",
+    ctx: ContextDep,
+    form: Posted[PauseForm],
 ) -> Response:
     """Pause the order's chase until a moment of the manager's own time."""
     try:
-        body = _pause_in(until, reason, user.timezone)
+        body = _pause_in(form, user.timezone)
         caller = Caller(_manager(user))
-        now = await clock()
-        await pauses.pause_order(db, temporal, order_id=order_id, body=body, caller=caller, now=now)
+        now = await ctx.clock()
+        await pauses.pause_order(
+            ctx.session, ctx.temporal, order_id=order_id, body=body, caller=caller, now=now
+        )
     except ApiError as error:
         return _refused(request, user, error)
-    return redirect(_back(back, order_id), request)
+    return redirect(_back(form.back, order_id), request)
 
 
 @router.post("/orders/{order_id}/resume", dependencies=[Csrf])
@@ -142,18 +143,18 @@ async def resume(
     request: Request,
     order_id: str,
     user: ManagerUser,
-    db: SessionDep,
-    temporal: TemporalDep,
-    clock: ClockDep,
-    back: Annotated[str, Form(max_length=200)] = "",
+    ctx: ContextDep,
+    form: Posted[BackForm],
 ) -> Response:
     """End the pause now."""
     try:
-        caller = Caller(_manager(user))
-        await pauses.resume_order(db, temporal, order_id=order_id, caller=caller, now=await clock())
+        caller, now = Caller(_manager(user)), await ctx.clock()
+        await pauses.resume_order(
+            ctx.session, ctx.temporal, order_id=order_id, caller=caller, now=now
+        )
     except ApiError as error:
         return _refused(request, user, error)
-    return redirect(_back(back, order_id), request)
+    return redirect(_back(form.back, order_id), request)
 
 
 @router.get("/customer-time")
@@ -175,14 +176,9 @@ async def customer_time(
 
 @router.get("/orders/{order_id}")
 async def order_page(
-    request: Request,
-    order_id: str,
-    user: UserDep,
-    db: SessionDep,
-    temporal: TemporalDep,
-    clock: ClockDep,
+    request: Request, order_id: str, user: UserDep, ctx: ContextDep
 ) -> HTMLResponse:
-    order = await db.get(Order, order_id)
+    order = await ctx.session.get(Order, order_id)
     if order is None:
         return _refused(request, user, NotFound("order", order_id))
     if not _may_see(user, order):
@@ -190,8 +186,8 @@ async def order_page(
             f"order {order_id} is another manager's", "refused_not_your_order", id=order_id
         )
         return _refused(request, user, another)
-    tasks = await _visible_tasks(db, user, order.id)
-    card = await _order_card(db, temporal, order, await clock())
+    tasks = await _visible_tasks(ctx.session, user, order.id)
+    card = await _order_card(ctx, order, await ctx.clock())
     return page(request, user, "order.html", tasks=tasks, **card)
 
 
@@ -215,16 +211,16 @@ async def next_task(
     )
 
 
-def _answer_in(answer: str, at: str, note: str, number: str, valid_days: str) -> AnswerIn:
+def _answer_in(form: AnswerForm) -> AnswerIn:
     """The form read as the API reads its JSON body: the same rules for every field."""
     try:
         return AnswerIn.model_validate(
             {
-                "answer": answer,
-                "at": at or None,
-                "number": number.strip() or None,
-                "valid_days": valid_days.strip() or None,
-                "note": note.strip() or None,
+                "answer": form.answer,
+                "at": form.at or None,
+                "number": form.number.strip() or None,
+                "valid_days": form.valid_days.strip() or None,
+                "note": form.note.strip() or None,
             }
         )
     except ValidationError as error:
@@ -235,14 +231,14 @@ def _invalid(error: ValidationError) -> Invalid:
     return Invalid("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()))
 
 
-def _pause_in(until: str, reason: str, zone: str) -> PauseIn:
+def _pause_in(form: PauseForm, zone: str) -> PauseIn:
     """The form read as the API reads its JSON body; the time is the manager's wall time."""
     try:
-        moment = datetime.fromisoformat(until).replace(tzinfo=ZoneInfo(zone))
+        moment = datetime.fromisoformat(form.until).replace(tzinfo=ZoneInfo(zone))
     except ValueError as error:
-        raise Invalid(f"until: {until!r} is not a date and time") from error
+        raise Invalid(f"until: {form.until!r} is not a date and time") from error
     try:
-        return PauseIn.model_validate({"until": moment, "reason": reason})
+        return PauseIn.model_validate({"until": moment, "reason": form.reason})
     except ValidationError as error:
         raise _invalid(error) from error
 
@@ -255,17 +251,16 @@ def _back(back: str, order_id: str) -> str:
 async def _task_view(
     request: Request,
     user: WebUser,
-    db: AsyncSession,
-    temporal: Client,
-    customer_zone: str,
+    ctx: Context,
     task: Task,
     now: datetime,
     error: str | None = None,
     status_code: int = 200,
     entered: str = "",
 ) -> HTMLResponse:
+    db = ctx.session
     order = await db.get(Order, task.order_id) if task.order_id else None
-    card = await _order_card(db, temporal, order, now) if order else {"order": None}
+    card = await _order_card(ctx, order, now) if order else {"order": None}
     subscription = (
         await db.get(Subscription, task.subscription_id) if task.subscription_id else None
     )
@@ -277,22 +272,20 @@ async def _task_view(
         subscription=subscription,
         error=error,
         entered=entered,
-        customer_zone=customer_zone,
+        customer_zone=ctx.settings.default_timezone,
         **card,
     )
     response.status_code = status_code
     return response
 
 
-async def _order_card(
-    db: AsyncSession, temporal: Client, order: Order, now: datetime
-) -> dict[str, Any]:
+async def _order_card(ctx: Context, order: Order, now: datetime) -> dict[str, Any]:
     """The order row, the running process (its query), a pause in force, the latest offer,
     the timeline."""
-    process, pause = None, None
+    db, process, pause = ctx.session, None, None
     if order.chase_started and order.outcome is None:
         # None when no worker answers in time: the stored status still stands.
-        process = await order_process(temporal, order.id)
+        process = await order_process(ctx.temporal, order.id)
         pause = await pauses.current_pause(db, order.id, now)
     offer = await db.scalar(
         select(Discount)

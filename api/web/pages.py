@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import jinja2
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel
 
 from api.deps import SessionDep, SettingsDep, hash_token
 from api.web import session as web_session
@@ -113,6 +114,10 @@ async def check_csrf(request: Request, user: UserDep) -> None:
 
 
 Csrf = Depends(check_csrf)
+
+Fields = TypeVar("Fields", bound=BaseModel)
+# A form's fields, read as one model: `form: Posted[PauseForm]`.
+Posted = Annotated[Fields, Form()]
 
 
 def render(
