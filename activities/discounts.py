@@ -12,7 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.orders import load_order
-from db.history import record, record_step
+from db.history import record_step
 from db.models import Discount
 from db.order_over import order_over
 from db.session import Sessions
@@ -74,7 +74,6 @@ class DiscountActivities:
                 session,
                 request,
                 "discount_granted",
-                order_id=order.id,
                 percent=request.percent,
                 valid_until=request.valid_until.isoformat(),
             )
@@ -99,13 +98,11 @@ class DiscountActivities:
             order = await load_order(session, request.order_id)
             paid = await order_over(session, order, paid_only=True)
             discount.status = OfferStatus.USED if paid else OfferStatus.EXPIRED
-            record(
+            record_step(
                 session,
-                key=f"{request.key}:{discount.status}",
-                order_id=request.order_id,
-                at=request.at,
-                actor="system",
-                kind=f"discount_{discount.status}",
+                request,
+                f"discount_{discount.status}",
+                sub_key=discount.status,
                 percent=discount.percent,
                 valid_until=discount.valid_until.isoformat(),
             )

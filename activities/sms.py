@@ -92,11 +92,5 @@ class SmsActivities:
                 link=self.links.link(order.id),
             )
             await self.sender.send(SmsMessage(request.key, order.phone, text))
-            record_step(
-                session,
-                request,
-                "sms_sent",
-                order_id=order.id,
-                phone=order.phone,
-            )
+            record_step(session, request, "sms_sent", phone=order.phone)
             return SmsSent("sent")
