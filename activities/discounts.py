@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.orders import load_order
+from activities.rows import commit_once
 from db.history import record_step
 from db.models import Discount
 from db.order_over import order_over
@@ -77,11 +77,7 @@ class DiscountActivities:
                 percent=request.percent,
                 valid_until=request.valid_until.isoformat(),
             )
-            try:
-                await session.commit()
-            except IntegrityError as error:
-                # A concurrent attempt with the same key committed first; the retry reads it.
-                raise RuntimeError(f"discount key {request.key!r} is being written") from error
+            await commit_once(session, request.key)
             return DiscountGranted(True, discount.percent, discount.valid_until)
 
     @activity.defn

@@ -12,8 +12,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import outbox
-from activities.outbox import Outgoing, commit_once
-from activities.rows import load
+from activities.outbox import Outgoing
+from activities.rows import commit_once, load
 from db.history import already_done, record_step
 from db.models import Email, Lead, Manager, Notification, Owner
 from domain import LEAD_CHASING, EmailStatus

@@ -12,17 +12,18 @@ from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic
 from uuid import uuid4
 
 import jinja2
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import metrics
+from activities.built import SetupT
+from activities.rows import commit_once
 from db.history import record_on
 from db.models import Email, Owner
 from db.session import Sessions
@@ -31,8 +32,6 @@ from domain import EmailStatus
 from mail.backends import Mailer, PermanentDeliveryError
 from mail.render import RenderedEmail, render_email
 from mail.unsubscribe import message_id
-
-SetupT = TypeVar("SetupT")
 
 
 @dataclass
@@ -148,15 +147,6 @@ def build_message(
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
     return message
-
-
-async def commit_once(session: AsyncSession, key: str) -> None:
-    """Commit a row keyed for idempotency; a clash means another attempt is writing it."""
-    try:
-        await session.commit()
-    except IntegrityError as error:
-        # Another attempt with the same key got there first; Temporal retries us.
-        raise RuntimeError(f"key {key!r} is being written") from error
 
 
 async def hold_back(session: AsyncSession, email: Email, reason: str, at: datetime) -> None:
