@@ -14,7 +14,7 @@ from temporalio.exceptions import ApplicationError
 from activities import outbox
 from activities.outbox import Outgoing
 from activities.rows import commit_once, load
-from db.history import already_done, record_step
+from db.history import already_done, record_step, step_key
 from db.models import Email, Lead, Manager, Notification, Owner
 from domain import LEAD_CHASING, EmailStatus
 from mail.backends import PermanentDeliveryError
@@ -83,7 +83,7 @@ class LeadActivities(outbox.SendingActivities[LeadMailSetup]):
             if reason is not None:
                 if email is not None:
                     email.status = EmailStatus.SUPPRESSED
-                if not await already_done(session, f"{request.key}:suppressed"):
+                if not await already_done(session, step_key(request, "suppressed")):
                     record_step(
                         session,
                         request,

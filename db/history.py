@@ -41,10 +41,14 @@ def record_step(
     **detail: Any,
 ) -> None:
     """The timeline line for a workflow's step, on the timeline the step names, keyed by the
-    step so that a retry finds it (already_done), or by `<step key>:<sub_key>` for a further
-    line of the step."""
-    key = step.key if sub_key is None else f"{step.key}:{sub_key}"
+    step (step_key) so that a retry finds it (already_done)."""
+    key = step_key(step, sub_key)
     _add(session, Owner.of(step), key=key, at=step.at, actor=actor, kind=kind, detail=detail)
+
+
+def step_key(step: Step, sub_key: str | None = None) -> str:
+    """The key of a step's line: the step's own, or `<step key>:<sub_key>` for a further one."""
+    return step.key if sub_key is None else f"{step.key}:{sub_key}"
 
 
 class Owned(Protocol):
