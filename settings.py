@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -44,6 +50,17 @@ BOUNDS = {
     "max_manager_discount": (1, 100),
     "max_instalments": (2, 36),
 }
+
+
+def _plain_seconds(value: object) -> object:
+    """A plain number in the environment is seconds (`GRACE=120`); ISO 8601 works too."""
+    if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+        return float(value)
+    return value
+
+
+# The type of every duration setting: one rule for reading them (_plain_seconds).
+Duration = Annotated[timedelta, BeforeValidator(_plain_seconds)]
 
 
 class WeakSecrets(ValueError):
@@ -98,7 +115,7 @@ class Settings(BaseSettings):
     backend_token: SecretStr = SecretStr(DEV_BACKEND_TOKEN)
     # Signs the web app's session cookie; a sign-in lasts session_max_age.
     session_secret: SecretStr = SecretStr(DEV_SESSION_SECRET)
-    session_max_age: timedelta = timedelta(hours=12)
+    session_max_age: Duration = timedelta(hours=12)
     # production: the API and the worker refuse to start with weak secrets (check_secrets).
     chaser_env: Literal["development", "production"] = "development"
 
@@ -106,36 +123,36 @@ class Settings(BaseSettings):
     # `default`; POST /v1/webhooks adds more.
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
-    webhook_poll: timedelta = timedelta(seconds=1)  # how often the worker looks for new events
-    webhook_first_retry: timedelta = timedelta(seconds=5)  # doubling from here...
-    webhook_max_retry_gap: timedelta = timedelta(hours=2)  # ...up to this gap
-    webhook_retry_for: timedelta = timedelta(days=3)  # then the message is given up
-    webhook_timeout: timedelta = timedelta(seconds=10)  # one attempt
+    webhook_poll: Duration = timedelta(seconds=1)  # how often the worker looks for new events
+    webhook_first_retry: Duration = timedelta(seconds=5)  # doubling from here...
+    webhook_max_retry_gap: Duration = timedelta(hours=2)  # ...up to this gap
+    webhook_retry_for: Duration = timedelta(days=3)  # then the message is given up
+    webhook_timeout: Duration = timedelta(seconds=10)  # one attempt
 
     # Signs the unsubscribe links of marketing emails.
     unsubscribe_secret: SecretStr = SecretStr(DEV_UNSUBSCRIBE_SECRET)
 
     # Enrolment jobs start chases in batches, a pause apart, so live chases keep the worker.
     enroll_batch_size: int = 100
-    enroll_batch_pause: timedelta = timedelta(seconds=1)
+    enroll_batch_pause: Duration = timedelta(seconds=1)
 
     # Order chase (SPEC §1).
-    grace: timedelta = timedelta(minutes=1)
-    payment_window: timedelta = timedelta(days=30)
+    grace: Duration = timedelta(minutes=1)
+    payment_window: Duration = timedelta(days=30)
     # A pause (POST /v1/orders/{id}/pause) moves the payment window's end by its length.
     pause_extends_window: bool = False
-    phone_wait: timedelta = timedelta(days=5)
-    pending_wait: timedelta = timedelta(days=3)
+    phone_wait: Duration = timedelta(days=5)
+    pending_wait: Duration = timedelta(days=3)
     dial_days: int = 3
     calls_per_day: int = 3
-    retry_gap: timedelta = timedelta(minutes=30)
-    day_gap: timedelta = timedelta(days=1)
-    first_reminder: timedelta = timedelta(days=2)
+    retry_gap: Duration = timedelta(minutes=30)
+    day_gap: Duration = timedelta(days=1)
+    first_reminder: Duration = timedelta(days=2)
     # The sources leave these two to the shop; a day each keeps the sequence within a week.
-    open_wait: timedelta = timedelta(days=1)
-    purchase_wait: timedelta = timedelta(days=1)
+    open_wait: Duration = timedelta(days=1)
+    purchase_wait: Duration = timedelta(days=1)
     offer_percent: int = 5
-    offer_valid: timedelta = timedelta(days=2)
+    offer_valid: Duration = timedelta(days=2)
     objection_emails: tuple[str, ...] = ("objection_1", "objection_2", "objection_3")
     # Special terms a manager agrees on a call (seed 003): a discount up to this percent...
     max_manager_discount: int = 10
@@ -143,10 +160,10 @@ class Settings(BaseSettings):
     # plan, the next ones INSTALMENT_INTERVAL apart, each reminded INSTALMENT_NOTICE before;
     # the chase lasts until INSTALMENT_GRACE after the last one (or the payment window's end).
     max_instalments: int = 6
-    instalment_first_due: timedelta = timedelta(days=3)
-    instalment_interval: timedelta = timedelta(days=30)
-    instalment_notice: timedelta = timedelta(days=1)
-    instalment_grace: timedelta = timedelta(days=7)
+    instalment_first_due: Duration = timedelta(days=3)
+    instalment_interval: Duration = timedelta(days=30)
+    instalment_notice: Duration = timedelta(days=1)
+    instalment_grace: Duration = timedelta(days=7)
     # Per product, the emails of its cadence in order (PRODUCT_EMAILS, JSON:
     # `{"course-x": ["objection_1", "landing"]}`); products not named use objection_emails.
     product_emails: dict[str, list[str]] = {}
@@ -156,7 +173,7 @@ class Settings(BaseSettings):
     # Subscription renewals (README "Subscription renewals"): reminder emails this many days
     # before a period ends (`7,1`), and the manager's call task this long before it.
     renewal_notices: Annotated[tuple[float, ...], NoDecode] = (7.0, 1.0)
-    renewal_call_before: timedelta = timedelta(days=3)
+    renewal_call_before: Duration = timedelta(days=3)
     renewal_link_template: str = RENEWAL_LINK_TEMPLATE
 
     # Check-in after a purchase (README "Check-in after purchase"): the products that get one
@@ -244,38 +261,6 @@ class Settings(BaseSettings):
             Hours.parse(value)
         except CalendarError as error:
             raise ValueError(str(error)) from error
-        return value
-
-    @field_validator(
-        "grace",
-        "payment_window",
-        "phone_wait",
-        "pending_wait",
-        "retry_gap",
-        "day_gap",
-        "first_reminder",
-        "open_wait",
-        "purchase_wait",
-        "offer_valid",
-        "instalment_first_due",
-        "instalment_interval",
-        "instalment_notice",
-        "instalment_grace",
-        "renewal_call_before",
-        "webhook_poll",
-        "webhook_first_retry",
-        "webhook_max_retry_gap",
-        "webhook_retry_for",
-        "webhook_timeout",
-        "enroll_batch_pause",
-        "session_max_age",
-        mode="before",
-    )
-    @classmethod
-    def _seconds(cls, value: object) -> object:
-        """A plain number in the environment is seconds (`GRACE=120`); ISO 8601 works too."""
-        if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
-            return float(value)
         return value
 
     @field_validator("default_timezone")

@@ -8,8 +8,8 @@ from datetime import date, datetime
 
 from temporalio import activity
 
+from activities.built import DatabaseActivities
 from db.models import Manager
-from db.session import Sessions
 from workflows.work_calendar import CalendarSpec
 
 
@@ -27,11 +27,7 @@ class WhoseCalendar:
     at: datetime  # the public holidays are those around this moment
 
 
-class CalendarActivities:
-    def __init__(self, sessions: Sessions, setup: CalendarSetup) -> None:
-        self.sessions = sessions
-        self.setup = setup
-
+class CalendarActivities(DatabaseActivities[CalendarSetup]):
     @activity.defn
     async def working_calendar(self, whose: WhoseCalendar) -> CalendarSpec:
         """The assignee's calendar as the database has it now (an unknown one: the pool's)."""

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.orders import load_order
-from db.history import record, record_step
+from activities.rows import commit_once
+from db.history import record_step
 from db.models import Discount
 from db.order_over import order_over
 from db.session import Sessions
@@ -74,15 +74,10 @@ class DiscountActivities:
                 session,
                 request,
                 "discount_granted",
-                order_id=order.id,
                 percent=request.percent,
                 valid_until=request.valid_until.isoformat(),
             )
-            try:
-                await session.commit()
-            except IntegrityError as error:
-                # A concurrent attempt with the same key committed first; the retry reads it.
-                raise RuntimeError(f"discount key {request.key!r} is being written") from error
+            await commit_once(session, request.key)
             return DiscountGranted(True, discount.percent, discount.valid_until)
 
     @activity.defn
@@ -99,13 +94,11 @@ class DiscountActivities:
             order = await load_order(session, request.order_id)
             paid = await order_over(session, order, paid_only=True)
             discount.status = OfferStatus.USED if paid else OfferStatus.EXPIRED
-            record(
+            record_step(
                 session,
-                key=f"{request.key}:{discount.status}",
-                order_id=request.order_id,
-                at=request.at,
-                actor="system",
-                kind=f"discount_{discount.status}",
+                request,
+                f"discount_{discount.status}",
+                sub_key=discount.status,
                 percent=discount.percent,
                 valid_until=discount.valid_until.isoformat(),
             )

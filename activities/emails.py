@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
@@ -17,7 +18,8 @@ from temporalio.exceptions import ApplicationError
 from activities import metrics, outbox
 from activities.instalments import plan_of
 from activities.orders import load_order
-from db.models import Discount, Order
+from activities.outbox import EmailSent
+from db.models import Discount, Email, Order, Owner
 from db.order_over import order_over
 from db.suppressions import suppression_of
 from domain import OfferStatus
@@ -55,12 +57,6 @@ class OrderEmail:
     instalment: int = 0  # the part of the order's instalment plan the email is about
 
 
-@dataclass
-class EmailSent:
-    message_id: str
-    status: str  # sent / suppressed
-
-
 @dataclass(frozen=True)
 class MailSetup:
     """What every email needs besides its order: the sender, links, and where the pixel lives."""
@@ -77,58 +73,55 @@ class EmailActivities(outbox.SendingActivities[MailSetup]):
     @activity.defn
     async def send_order_email(self, request: OrderEmail) -> EmailSent:
         """Send one customer email, unless its key was sent already or the order has closed."""
-        async with self.sessions() as session:
-            email = await outbox.find(session, request.key)
-            if email is not None and outbox.settled(email):
-                return EmailSent(email.id, email.status)
-            order = await load_order(session, request.order_id)
-            message_id = email.id if email is not None else uuid4().hex
-            discount = await _active_discount(session, order.id, request)
-            context = self._context(order, discount, message_id)
-            context["instalment"] = await self._instalment(session, order.id, request.instalment)
-            rendered = self.render(
-                request.kind, order.language, context, what=f"email {request.kind!r}"
-            )
-            marketing = request.kind not in TRANSACTIONAL
-            if marketing and self.setup.unsubscribe is not None:
-                url = self.setup.unsubscribe.url(order.customer_email)
-                rendered = with_unsubscribe(self.templates, rendered, order.language, url)
-            if email is None:
-                email = await outbox.add(
-                    session,
-                    key=request.key,
-                    order_id=order.id,
-                    kind=request.kind,
-                    to_addr=order.customer_email,
-                    from_addr=self.setup.sender,
-                    subject=rendered.subject,
-                    at=request.at,
-                    email_id=message_id,
-                )
-            # Re-checked under the outbox key right before sending: a payment or a
-            # cancellation the API recorded wins over a send already scheduled or retried,
-            # and an unsubscribe or a bounce over a marketing email.
-            reason = await self._why_not(session, order, request.kind, email.to_addr)
-            if reason is not None:
-                await outbox.hold_back(session, email, reason, request.at)
-                return EmailSent(email.id, email.status)
-            headers = (
-                self.setup.unsubscribe.headers(email.to_addr)
-                if marketing and self.setup.unsubscribe is not None
-                else None
-            )
-            # A refused address gets no marketing email again; the chase asks a manager.
-            await outbox.deliver(
-                session,
-                self.mailer,
-                email,
-                lambda: outbox.build_message(email, rendered, headers=headers),
+        return await self.send_once(request.key, partial(self._send, request))
+
+    async def _send(self, request: OrderEmail, session: AsyncSession, email: Email | None) -> Email:
+        order = await load_order(session, request.order_id)
+        message_id = email.id if email is not None else uuid4().hex
+        discount = await _active_discount(session, order.id, request)
+        context = self._context(order, discount, message_id)
+        context["instalment"] = await self._instalment(session, order.id, request.instalment)
+        rendered = self.render(
+            request.kind, order.language, context, what=f"email {request.kind!r}"
+        )
+        marketing = request.kind not in TRANSACTIONAL
+        if marketing and self.setup.unsubscribe is not None:
+            url = self.setup.unsubscribe.url(order.customer_email)
+            rendered = with_unsubscribe(self.templates, rendered, order.language, url)
+        if email is None:
+            outgoing = outbox.Outgoing(
+                request.key,
+                Owner(order_id=order.id),
+                request.kind,
+                self.setup.sender,
+                order.customer_email,
                 request.at,
-                to_customer=True,
             )
-            if request.kind == "thank_you" and order.ended_at is not None:
-                metrics.thank_you_sent(order.ended_at)
-            return EmailSent(email.id, email.status)
+            email = await outbox.add(session, outgoing, rendered.subject, message_id)
+        # Re-checked under the outbox key right before sending: a payment or a
+        # cancellation the API recorded wins over a send already scheduled or retried,
+        # and an unsubscribe or a bounce over a marketing email.
+        reason = await self._why_not(session, order, request.kind, email.to_addr)
+        if reason is not None:
+            await outbox.hold_back(session, email, reason, request.at)
+            return email
+        headers = (
+            self.setup.unsubscribe.headers(email.to_addr)
+            if marketing and self.setup.unsubscribe is not None
+            else None
+        )
+        # A refused address gets no marketing email again; the chase asks a manager.
+        await outbox.deliver(
+            session,
+            self.mailer,
+            email,
+            lambda: outbox.build_message(email, rendered, headers=headers),
+            request.at,
+            to_customer=True,
+        )
+        if request.kind == "thank_you" and order.ended_at is not None:
+            metrics.thank_you_sent(order.ended_at)
+        return email
 
     def _context(self, order: Order, discount: _Discount, message_id: str) -> dict[str, Any]:
         base_url = self.setup.public_base_url.rstrip("/")

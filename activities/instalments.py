@@ -90,7 +90,6 @@ class InstalmentActivities:
                     session,
                     request,
                     "instalment_plan",
-                    order_id=order.id,
                     parts=[
                         {
                             "number": r.number,
@@ -121,7 +120,6 @@ class InstalmentActivities:
                     session,
                     check,
                     "instalment_missed",
-                    order_id=order.id,
                     number=part.number,
                     amount=str(part.amount),
                     paid_amount=str(order.paid_amount),

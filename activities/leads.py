@@ -12,10 +12,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import outbox
-from activities.outbox import commit_once
-from activities.rows import load
-from db.history import already_done, record, record_step
-from db.models import Email, Lead, Manager, Notification
+from activities.outbox import Outgoing
+from activities.rows import commit_once, load
+from db.history import already_done, record_step, step_key
+from db.models import Email, Lead, Manager, Notification, Owner
 from domain import LEAD_CHASING, EmailStatus
 from mail.backends import PermanentDeliveryError
 from mail.render import RenderedEmail, render_email
@@ -83,14 +83,12 @@ class LeadActivities(outbox.SendingActivities[LeadMailSetup]):
             if reason is not None:
                 if email is not None:
                     email.status = EmailStatus.SUPPRESSED
-                if not await already_done(session, f"{request.key}:suppressed"):
-                    record(
+                if not await already_done(session, step_key(request, "suppressed")):
+                    record_step(
                         session,
-                        key=f"{request.key}:suppressed",
-                        lead_id=lead.id,
-                        at=request.at,
-                        actor="system",
-                        kind="email_suppressed",
+                        request,
+                        "email_suppressed",
+                        sub_key="suppressed",
                         email_kind=request.kind,
                         reason=reason,
                     )
@@ -111,12 +109,12 @@ class LeadActivities(outbox.SendingActivities[LeadMailSetup]):
                 email,
                 Outgoing(
                     key=request.key,
-                    lead_id=lead.id,
+                    owner=Owner(lead_id=lead.id),
                     kind=request.kind,
                     sender=sender,
-                    reply_to=sender,
                     recipient=Address(lead.name, addr_spec=lead.email),
                     at=request.at,
+                    reply_to=sender,
                 ),
                 rendered,
             )
@@ -163,10 +161,9 @@ class LeadActivities(outbox.SendingActivities[LeadMailSetup]):
                 email,
                 Outgoing(
                     key=key,
-                    lead_id=lead.id,
+                    owner=Owner(lead_id=lead.id),
                     kind="lead_sent_notice",
                     sender=self.setup.sender,
-                    reply_to=None,
                     recipient=Address(manager.name, addr_spec=manager.email),
                     at=notice.at,
                 ),
@@ -193,7 +190,6 @@ class LeadActivities(outbox.SendingActivities[LeadMailSetup]):
                     session,
                     progress,
                     "chase_stopped",
-                    lead_id=lead.id,
                     chase_number=progress.chase_number,
                     reason=lead.stopped_reason,
                     emails_sent=progress.emails_sent,
@@ -227,16 +223,7 @@ class LeadActivities(outbox.SendingActivities[LeadMailSetup]):
         if email is not None and outbox.settled(email):
             return email
         if email is None:
-            email = await outbox.add(
-                session,
-                key=outgoing.key,
-                lead_id=outgoing.lead_id,
-                kind=outgoing.kind,
-                to_addr=outgoing.recipient.addr_spec,
-                from_addr=str(outgoing.sender),
-                subject=rendered.subject,
-                at=outgoing.at,
-            )
+            email = await outbox.add(session, outgoing, rendered.subject)
         try:
             await outbox.deliver(
                 session,
@@ -254,19 +241,6 @@ class LeadActivities(outbox.SendingActivities[LeadMailSetup]):
         except PermanentDeliveryError:
             pass  # recorded on the row and the lead's timeline: this email only is lost
         return email
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """Who an email goes from and to, and the key that makes it go once."""
-
-    key: str
-    lead_id: str
-    kind: str
-    sender: Address | str
-    reply_to: Address | None
-    recipient: Address
-    at: datetime
 
 
 def stop_reason(lead: Lead, chase_number: int) -> str | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
+from typing import Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +14,7 @@ from temporalio import activity
 
 from activities import metrics
 from activities.rows import load, missing
-from db.history import already_done, record, record_step
+from db.history import Step, already_done, record_step
 from db.locks import Missing, lock_order
 from db.models import Discount, Order, Task
 from db.session import Sessions
@@ -49,6 +51,7 @@ class Assignment:
 
 # Starts a paid order's check-in: (order id, product id); activities.checkins.CheckinStarter.
 StartCheckin = Callable[[str, str], Awaitable[None]]
+T = TypeVar("T")
 
 
 class OrderActivities:
@@ -59,46 +62,21 @@ class OrderActivities:
     @activity.defn
     async def set_status(self, change: StatusChange) -> None:
         """Move an open order to a new status; a closed order keeps its final one."""
-        async with self.sessions() as session, session.begin():
-            order = await lock_order_row(session, change.order_id)
-            if await already_done(session, change.key):
-                return
-            if order.status in CLOSED_STATUSES or order.status == change.status:
-                return
-            record_step(
-                session,
-                change,
-                "status_changed",
-                order_id=order.id,
-                old=order.status,
-                new=change.status,
-                reason=change.reason,
-            )
-            order.status, order.updated_at = change.status, change.at
+        await self._write_once(change, partial(_set_status, change))
 
     @activity.defn
     async def assign(self, assignment: Assignment) -> None:
         """The manager who took the order gets it, and every later task of it."""
-        async with self.sessions() as session, session.begin():
-            order = await lock_order_row(session, assignment.order_id)
-            if await already_done(session, assignment.key):
-                return
-            record(
-                session,
-                key=assignment.key,
-                order_id=order.id,
-                at=assignment.at,
-                actor=f"manager:{assignment.manager_id}",
-                kind="assigned",
-                manager_id=assignment.manager_id,
-            )
-            order.assignee_id, order.updated_at = assignment.manager_id, assignment.at
+        await self._write_once(assignment, partial(_assign, assignment))
 
     @activity.defn
     async def finish_order(self, end: OrderEnd) -> None:
         """End the chase: final status and outcome, and every open task closed automatically;
         a paid order's check-in is started (activities.checkins)."""
-        product_id = await self._write_end(end)
+        product_id = await self._write_once(end, partial(_end, end))
+        if product_id is not None:
+            metrics.chase_ended(product_id, end.status, end.outcome, end.reason)
+            activity.logger.info("order %s ended %s (%s)", end.order_id, end.status, end.reason)
         if end.status != OrderStatus.PAID or self.start_checkin is None:
             return
         if product_id is None:
@@ -107,41 +85,65 @@ class OrderActivities:
                 product_id = (await load_order(session, end.order_id)).product_id
         await self.start_checkin(end.order_id, product_id)
 
-    async def _write_end(self, end: OrderEnd) -> str | None:
-        """The end's rows, once per key: the order's product, or None when an earlier
-        attempt wrote them."""
+    async def _write_once(
+        self, step: OrderStep, write: Callable[[AsyncSession, Order], Awaitable[T]]
+    ) -> T | None:
+        """`write` the step's rows in one transaction with its order locked, once per key:
+        None when an earlier attempt wrote them."""
         async with self.sessions() as session, session.begin():
-            order = await lock_order_row(session, end.order_id)
-            if await already_done(session, end.key):
+            order = await lock_order_row(session, step.order_id)
+            if await already_done(session, step.key):
                 return None
-            await close_open_tasks(
-                session, Task.order_id == order.id, f"order {end.status}", end.at
-            )
-            # A personal offer still running is used by the payment, or dies with the order.
-            offers = await session.scalars(
-                select(Discount).where(
-                    Discount.order_id == order.id, Discount.status == OfferStatus.ACTIVE
-                )
-            )
-            for offer in offers:
-                offer.status = (
-                    OfferStatus.USED if end.status == OrderStatus.PAID else OfferStatus.EXPIRED
-                )
-            record_step(
-                session,
-                end,
-                "status_changed",
-                order_id=order.id,
-                old=order.status,
-                new=end.status,
-                reason=end.reason,
-                outcome=end.outcome,  # the line that ends the chase: order.chase_ended
-            )
-            order.status, order.outcome, order.end_reason = end.status, end.outcome, end.reason
-            order.updated_at = order.ended_at = end.at
-        metrics.chase_ended(order.product_id, end.status, end.outcome, end.reason)
-        activity.logger.info("order %s ended %s (%s)", order.id, end.status, end.reason)
-        return order.product_id
+            return await write(session, order)
+
+
+class OrderStep(Step, Protocol):
+    """A workflow's step on an order."""
+
+    @property
+    def order_id(self) -> str: ...
+
+
+async def _set_status(change: StatusChange, session: AsyncSession, order: Order) -> None:
+    if order.status in CLOSED_STATUSES or order.status == change.status:
+        return
+    _move(session, change, order, change.status, change.reason)
+
+
+async def _assign(assignment: Assignment, session: AsyncSession, order: Order) -> None:
+    manager_id = assignment.manager_id
+    record_step(
+        session, assignment, "assigned", actor=f"manager:{manager_id}", manager_id=manager_id
+    )
+    order.assignee_id, order.updated_at = manager_id, assignment.at
+
+
+async def _end(end: OrderEnd, session: AsyncSession, order: Order) -> str:
+    """The end's rows: the order's product."""
+    await close_open_tasks(session, Task.order_id == order.id, f"order {end.status}", end.at)
+    # A personal offer still running is used by the payment, or dies with the order.
+    offers = await session.scalars(
+        select(Discount).where(Discount.order_id == order.id, Discount.status == OfferStatus.ACTIVE)
+    )
+    for offer in offers:
+        offer.status = OfferStatus.USED if end.status == OrderStatus.PAID else OfferStatus.EXPIRED
+    # The line that ends the chase carries its outcome: order.chase_ended.
+    _move(session, end, order, end.status, end.reason, outcome=end.outcome)
+    order.outcome, order.end_reason, order.ended_at = end.outcome, end.reason, end.at
+    return order.product_id
+
+
+def _move(
+    session: AsyncSession,
+    step: OrderStep,
+    order: Order,
+    status: str,
+    reason: str | None,
+    **end: str,
+) -> None:
+    """The order to `status`, with its status_changed line."""
+    record_step(session, step, "status_changed", old=order.status, new=status, reason=reason, **end)
+    order.status, order.updated_at = status, step.at
 
 
 async def lock_order_row(session: AsyncSession, order_id: str) -> Order:

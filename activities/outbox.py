@@ -6,25 +6,26 @@ settled: it had its one chance, and no retry sends it again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic
 from uuid import uuid4
 
 import jinja2
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import metrics
+from activities.built import SetupT
+from activities.rows import commit_once
 from db.history import record_on
-from db.models import Email
+from db.models import Email, Owner
 from db.session import Sessions
 from db.suppressions import suppress
 from domain import EmailStatus
@@ -32,7 +33,25 @@ from mail.backends import Mailer, PermanentDeliveryError
 from mail.render import RenderedEmail, render_email
 from mail.unsubscribe import message_id
 
-SetupT = TypeVar("SetupT")
+
+@dataclass
+class EmailSent:
+    message_id: str
+    status: str  # sent / suppressed
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """An email for the outbox: the key that makes it go once, whose it is, its kind, who it
+    goes from and to (with display names), and the workflow's time."""
+
+    key: str
+    owner: Owner
+    kind: str
+    sender: Address | str
+    recipient: Address | str
+    at: datetime
+    reply_to: Address | None = None
 
 
 # eq=False keeps the instances hashable, as the worker's registered activities must be.
@@ -45,6 +64,17 @@ class SendingActivities(Generic[SetupT]):
     mailer: Mailer
     templates: jinja2.Environment
     setup: SetupT
+
+    async def send_once(
+        self, key: str, send: Callable[[AsyncSession, Email | None], Awaitable[Email]]
+    ) -> EmailSent:
+        """The email of `key`, at most once: a settled row answers a retry as it stands;
+        otherwise `send` gets the pending row an earlier attempt wrote (or None) and settles it."""
+        async with self.sessions() as session:
+            email = await find(session, key)
+            if email is None or not settled(email):
+                email = await send(session, email)
+            return EmailSent(email.id, email.status)
 
     def render(
         self, kind: str, language: str, context: dict[str, Any], *, what: str
@@ -72,35 +102,23 @@ def settled(email: Email) -> bool:
 
 
 async def add(
-    session: AsyncSession,
-    *,
-    key: str,
-    kind: str,
-    to_addr: str,
-    from_addr: str,
-    subject: str,
-    at: datetime,
-    order_id: str | None = None,
-    lead_id: str | None = None,
-    subscription_id: str | None = None,
-    email_id: str | None = None,
+    session: AsyncSession, outgoing: Outgoing, subject: str, email_id: str | None = None
 ) -> Email:
     """Write the pending row before anything is sent, so that a retry finds it."""
+    recipient = outgoing.recipient
     email = Email(
         id=email_id or uuid4().hex,
-        key=key,
-        order_id=order_id,
-        lead_id=lead_id,
-        subscription_id=subscription_id,
-        kind=kind,
-        to_addr=to_addr,
-        from_addr=from_addr,
+        key=outgoing.key,
+        owner=outgoing.owner,
+        kind=outgoing.kind,
+        to_addr=recipient.addr_spec if isinstance(recipient, Address) else recipient,
+        from_addr=str(outgoing.sender),
         subject=subject,
         status=EmailStatus.PENDING,
-        created_at=at,
+        created_at=outgoing.at,
     )
     session.add(email)
-    await commit_once(session, key)
+    await commit_once(session, outgoing.key)
     return email
 
 
@@ -129,15 +147,6 @@ def build_message(
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
     return message
-
-
-async def commit_once(session: AsyncSession, key: str) -> None:
-    """Commit a row keyed for idempotency; a clash means another attempt is writing it."""
-    try:
-        await session.commit()
-    except IntegrityError as error:
-        # Another attempt with the same key got there first; Temporal retries us.
-        raise RuntimeError(f"key {key!r} is being written") from error
 
 
 async def hold_back(session: AsyncSession, email: Email, reason: str, at: datetime) -> None:

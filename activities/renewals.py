@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
@@ -13,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities import outbox
-from activities.emails import EmailSent, MailSetup
+from activities.emails import MailSetup
+from activities.outbox import EmailSent
 from activities.rows import load
 from db.history import record_step
-from db.models import Order, Renewal, Subscription, Task
+from db.models import Email, Order, Owner, Renewal, Subscription, Task
 from db.tasks import close_open_tasks
 from domain import OrderStatus, RenewalOutcome, SubscriptionStatus
 
@@ -71,47 +73,46 @@ class RenewalActivities(outbox.SendingActivities[MailSetup]):
     async def send_renewal_email(self, request: RenewalEmail) -> EmailSent:
         """The renewal reminder with its pay link, at most once per key; none to a subscription
         that is no longer active or has moved on to another period."""
-        async with self.sessions() as session:
-            email = await outbox.find(session, request.key)
-            if email is not None and outbox.settled(email):
-                return EmailSent(email.id, email.status)
-            subscription = await _subscription(session, request.subscription_id)
-            email_id = email.id if email is not None else uuid4().hex
-            rendered = self.render(
+        return await self.send_once(request.key, partial(self._send, request))
+
+    async def _send(
+        self, request: RenewalEmail, session: AsyncSession, email: Email | None
+    ) -> Email:
+        subscription = await _subscription(session, request.subscription_id)
+        email_id = email.id if email is not None else uuid4().hex
+        rendered = self.render(
+            "renewal_reminder",
+            subscription.language,
+            self._context(subscription, request, email_id),
+            what="renewal reminder",
+        )
+        if email is None:
+            outgoing = outbox.Outgoing(
+                request.key,
+                Owner(subscription_id=subscription.id),
                 "renewal_reminder",
-                subscription.language,
-                self._context(subscription, request, email_id),
-                what="renewal reminder",
-            )
-            if email is None:
-                email = await outbox.add(
-                    session,
-                    key=request.key,
-                    subscription_id=subscription.id,
-                    kind="renewal_reminder",
-                    to_addr=subscription.customer_email,
-                    from_addr=self.setup.sender,
-                    subject=rendered.subject,
-                    at=request.at,
-                    email_id=email_id,
-                )
-            # Re-checked right before sending: a cancel or a renewal the API recorded wins.
-            current = (
-                subscription.status == SubscriptionStatus.ACTIVE
-                and subscription.period == request.period
-            )
-            if not current:
-                await outbox.hold_back(session, email, "period_over", request.at)
-                return EmailSent(email.id, email.status)
-            await outbox.deliver(
-                session,
-                self.mailer,
-                email,
-                lambda: outbox.build_message(email, rendered),
+                self.setup.sender,
+                subscription.customer_email,
                 request.at,
-                to_customer=True,
             )
-            return EmailSent(email.id, email.status)
+            email = await outbox.add(session, outgoing, rendered.subject, email_id)
+        # Re-checked right before sending: a cancel or a renewal the API recorded wins.
+        current = (
+            subscription.status == SubscriptionStatus.ACTIVE
+            and subscription.period == request.period
+        )
+        if not current:
+            await outbox.hold_back(session, email, "period_over", request.at)
+            return email
+        await outbox.deliver(
+            session,
+            self.mailer,
+            email,
+            lambda: outbox.build_message(email, rendered),
+            request.at,
+            to_customer=True,
+        )
+        return email
 
     @activity.defn
     async def finish_period(self, end: PeriodEnd) -> None:
@@ -143,7 +144,6 @@ class RenewalActivities(outbox.SendingActivities[MailSetup]):
                 session,
                 end,
                 "period_ended",
-                subscription_id=subscription.id,
                 period=end.period,
                 outcome=end.outcome,
                 call_answer=end.call_answer,

@@ -1,9 +1,11 @@
-"""The row an activity works on, or a permanent failure: one rule for every activity."""
+"""The row an activity works on, or a permanent failure, and the row it writes once: one rule
+for every activity."""
 
 from __future__ import annotations
 
 from typing import TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.exceptions import ApplicationError
 
@@ -21,3 +23,12 @@ async def load(session: AsyncSession, model: type[Row], what: str, key: str) -> 
     if row is None:
         raise missing(what, key)
     return row
+
+
+async def commit_once(session: AsyncSession, key: str) -> None:
+    """Commit a row keyed for idempotency; a clash means another attempt is writing it."""
+    try:
+        await session.commit()
+    except IntegrityError as error:
+        # Another attempt with the same key got there first; Temporal retries us.
+        raise RuntimeError(f"key {key!r} is being written") from error

@@ -10,16 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import Protocol
 
 from temporalio import activity
 
 from activities.orders import load_order
-from atomic_write import write_atomically
 from db.history import already_done, record_step
 from db.order_over import order_over
 from db.session import Sessions
+from mail.backends import FolderSender, Sender
 from mail.links import PayLinks
 
 # One short message per language; the link is the email's payment link.
@@ -49,20 +47,15 @@ class SmsMessage:
     text: str
 
 
-class SmsSender(Protocol):
-    async def send(self, message: SmsMessage) -> None: ...
+SmsSender = Sender[SmsMessage]
 
 
-class FileSmsSender:
-    """Writes each message to `<folder>/<key>.txt`; a resend overwrites the same file."""
+class FileSmsSender(FolderSender[SmsMessage]):
+    """Each message as `<key>.txt`."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    async def send(self, message: SmsMessage) -> None:
+    def file_of(self, message: SmsMessage) -> tuple[str, bytes]:
         name = re.sub(r"[^\w.-]", "_", message.key)
-        text = f"To: {message.to}\n\n{message.text}\n"
-        await write_atomically(self.folder / f"{name}.txt", text.encode("utf-8"))
+        return f"{name}.txt", f"To: {message.to}\n\n{message.text}\n".encode()
 
 
 class SmsActivities:
@@ -92,11 +85,5 @@ class SmsActivities:
                 link=self.links.link(order.id),
             )
             await self.sender.send(SmsMessage(request.key, order.phone, text))
-            record_step(
-                session,
-                request,
-                "sms_sent",
-                order_id=order.id,
-                phone=order.phone,
-            )
+            record_step(session, request, "sms_sent", phone=order.phone)
             return SmsSent("sent")

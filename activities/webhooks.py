@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from temporalio import activity
 
+from activities.built import DatabaseActivities
 from db.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
-from db.session import Sessions
 from webhooks.events import DEFAULT_ENDPOINT
 from webhooks.signing import sign
 
@@ -106,11 +106,7 @@ def _retry_after(value: str | None) -> float | None:
     return max((moment - datetime.now(UTC)).total_seconds(), 0.0)
 
 
-class WebhookActivities:
-    def __init__(self, sessions: Sessions, setup: WebhookSetup) -> None:
-        self.sessions = sessions
-        self.setup = setup
-
+class WebhookActivities(DatabaseActivities[WebhookSetup]):
     @activity.defn
     async def deliver_webhooks(self, request: DeliverWebhooks) -> None:
         """Deliver what is due, round after round, for `run_for` seconds; heartbeats say alive."""

@@ -20,6 +20,12 @@ from process_exit import exit_now
 
 # Exit statuses: 0 everything replayed, 1 some history failed, 2 bad usage (argparse's own).
 OK, FAILED, USAGE = 0, 1, 2
+# The groups of commands (`chaser history export`): their help, and where argparse keeps the
+# command given.
+GROUPS = {
+    "history": ("workflow histories on the server", "history_command"),
+    "search-attributes": ("the chases' search attributes", "attributes_command"),
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -83,9 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _runs(replay, _replay)
 
-    history = commands.add_parser("history", help="workflow histories on the server")
-    history_commands = history.add_subparsers(dest="history_command", required=True)
-    export = history_commands.add_parser(
+    groups = {
+        group: commands.add_parser(group, help=help).add_subparsers(dest=dest, required=True)
+        for group, (help, dest) in GROUPS.items()
+    }
+    export = groups["history"].add_parser(
         "export",
         help="save a workflow's history as JSON",
         description="Save a workflow's history in the JSON of `temporal workflow show -o json`.",
@@ -95,9 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", type=Path, metavar="FILE", help="default: stdout")
     _runs(export, _export)
 
-    attributes = commands.add_parser("search-attributes", help="the chases' search attributes")
-    attribute_commands = attributes.add_subparsers(dest="attributes_command", required=True)
-    register = attribute_commands.add_parser(
+    register = groups["search-attributes"].add_parser(
         "register",
         help="add the ones the namespace lacks (OrderStatus, ChaseStage, ...)",
         description="Add the chases' search attributes that the namespace lacks; "

@@ -10,7 +10,7 @@ from uuid import uuid4
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import HistoryEntry, WebhookEvent
+from db.models import HistoryEntry, Owner, WebhookEvent
 from webhooks.events import events_for, subject_of
 
 
@@ -21,7 +21,8 @@ async def already_done(session: AsyncSession, key: str) -> bool:
 
 
 class Step(Protocol):
-    """A workflow's request to an activity: its idempotency key and the workflow's time."""
+    """A workflow's request to an activity: its idempotency key and the workflow's time (and
+    the order_id, lead_id or subscription_id of whose timeline it is on: Owner.of)."""
 
     @property
     def key(self) -> str: ...
@@ -30,10 +31,24 @@ class Step(Protocol):
     def at(self) -> datetime: ...
 
 
-def record_step(session: AsyncSession, step: Step, kind: str, **line: Any) -> None:
-    """The system's timeline line for a workflow's step, keyed by the step so that a retry
-    finds it (already_done); `line` names its order, lead or subscription and the details."""
-    record(session, key=step.key, at=step.at, actor="system", kind=kind, **line)
+def record_step(
+    session: AsyncSession,
+    step: Step,
+    kind: str,
+    *,
+    sub_key: str | None = None,
+    actor: str = "system",
+    **detail: Any,
+) -> None:
+    """The timeline line for a workflow's step, on the timeline the step names, keyed by the
+    step (step_key) so that a retry finds it (already_done)."""
+    key = step_key(step, sub_key)
+    _add(session, Owner.of(step), key=key, at=step.at, actor=actor, kind=kind, detail=detail)
+
+
+def step_key(step: Step, sub_key: str | None = None) -> str:
+    """The key of a step's line: the step's own, or `<step key>:<sub_key>` for a further one."""
+    return step.key if sub_key is None else f"{step.key}:{sub_key}"
 
 
 _OWNERS = ("order_id", "lead_id", "subscription_id")
@@ -62,18 +77,22 @@ def record(
 ) -> None:
     """Add a timeline line (of an order, a lead or a subscription), and the webhook events it
     makes, to the session; the caller commits them with the change they describe."""
-    session.add(
-        HistoryEntry(
-            key=key,
-            order_id=order_id,
-            lead_id=lead_id,
-            subscription_id=subscription_id,
-            at=at,
-            kind=kind,
-            actor=actor,
-            detail=detail,
-        )
-    )
+    owner = Owner(order_id, lead_id, subscription_id)
+    _add(session, owner, key=key, at=at, actor=actor, kind=kind, detail=detail)
+
+
+def _add(
+    session: AsyncSession,
+    owner: Owner,
+    *,
+    key: str | None,
+    at: datetime,
+    actor: str,
+    kind: str,
+    detail: dict[str, Any],
+) -> None:
+    session.add(HistoryEntry(key=key, owner=owner, at=at, kind=kind, actor=actor, detail=detail))
+    order_id, lead_id, subscription_id = owner.order_id, owner.lead_id, owner.subscription_id
     for event_type, data in events_for(kind, order_id, lead_id, detail, subscription_id):
         session.add(
             WebhookEvent(

@@ -3,6 +3,7 @@ email outbox, the webhook outbox, the suppression list and enrolment jobs."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, composite, declared_attr, mapped_column
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -44,6 +45,34 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JSON, list[str]: JSON}
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose timeline a line, a task or an email is on: an order's, a lead's or a
+    subscription's (one id is set)."""
+
+    order_id: str | None = None
+    lead_id: str | None = None
+    subscription_id: str | None = None
+
+    @classmethod
+    def of(cls, named: object) -> Owner:
+        """The owner a workflow's request names by its order_id, lead_id or subscription_id."""
+        return cls(**{id_.name: getattr(named, id_.name, None) for id_ in fields(cls)})
+
+
+class OwnedRow:
+    """The columns of a row that belongs to an order, a lead or a subscription, and `owner`,
+    the three as one value."""
+
+    order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    lead_id: Mapped[str | None] = mapped_column(ForeignKey("leads.id"), index=True)
+    subscription_id: Mapped[str | None] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+
+    @declared_attr
+    def owner(cls) -> Mapped[Owner]:
+        return composite(Owner, "order_id", "lead_id", "subscription_id")
 
 
 class CustomerPurchase:
@@ -130,7 +159,7 @@ class OrderPause(Base):
     signalled_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
-class HistoryEntry(Base):
+class HistoryEntry(OwnedRow, Base):
     """One line of an order's or a lead's timeline: who did what, when."""
 
     __tablename__ = "history"
@@ -142,16 +171,13 @@ class HistoryEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     # Set by activities so that a retried one writes its line once.
     key: Mapped[str | None] = mapped_column(String(255), unique=True)
-    order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"), index=True)
-    lead_id: Mapped[str | None] = mapped_column(ForeignKey("leads.id"), index=True)
-    subscription_id: Mapped[str | None] = mapped_column(ForeignKey("subscriptions.id"), index=True)
     at: Mapped[datetime]
     kind: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(80))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
-class Task(Base):
+class Task(OwnedRow, Base):
     """A question for a manager that a workflow waits on."""
 
     __tablename__ = "tasks"
@@ -159,9 +185,6 @@ class Task(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(255), unique=True)
-    order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"), index=True)
-    lead_id: Mapped[str | None] = mapped_column(ForeignKey("leads.id"), index=True)
-    subscription_id: Mapped[str | None] = mapped_column(ForeignKey("subscriptions.id"), index=True)
     workflow_id: Mapped[str] = mapped_column(String(255))
     kind: Mapped[str] = mapped_column(String(32), index=True)
     title: Mapped[str] = mapped_column(String(255))
@@ -186,16 +209,13 @@ class Task(Base):
     signalled_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
-class Email(Base):
+class Email(OwnedRow, Base):
     """The outbox: one row per email a workflow asked for, keyed so a retry sends nothing new."""
 
     __tablename__ = "emails"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # message id, also the pixel's
     key: Mapped[str] = mapped_column(String(255), unique=True)
-    order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"), index=True)
-    lead_id: Mapped[str | None] = mapped_column(ForeignKey("leads.id"), index=True)
-    subscription_id: Mapped[str | None] = mapped_column(ForeignKey("subscriptions.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     to_addr: Mapped[str] = mapped_column(String(320))
     from_addr: Mapped[str] = mapped_column(String(400))

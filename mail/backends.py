@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ssl
+from abc import ABC, abstractmethod
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
@@ -17,19 +18,41 @@ class PermanentDeliveryError(Exception):
     """The server refused the message for good (a 5xx reply): retrying will not help."""
 
 
-class Mailer(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
+MessageT = TypeVar("MessageT")
+MessageT_contra = TypeVar("MessageT_contra", contravariant=True)
 
 
-class FileMailer:
-    """Writes each message to `<folder>/<message id>.eml`; a resend overwrites the same file."""
+class Sender(Protocol[MessageT_contra]):
+    """Where messages of one kind go: emails, text messages."""
+
+    async def send(self, message: MessageT_contra) -> None: ...
+
+
+Mailer = Sender[EmailMessage]
+
+
+class FolderSender(ABC, Generic[MessageT]):
+    """Writes each message to a file in `folder`, named for the message (file_of): a resend
+    overwrites the same file. For `make run`, and for a look at what would have gone out."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: MessageT) -> None:
+        name, content = self.file_of(message)
+        await write_atomically(self.folder / name, content)
+
+    @abstractmethod
+    def file_of(self, message: MessageT) -> tuple[str, bytes]:
+        """The file's name in the folder and its content."""
+
+
+class FileMailer(FolderSender[EmailMessage]):
+    """Each message as `<message id>.eml`."""
+
+    def file_of(self, message: EmailMessage) -> tuple[str, bytes]:
         name = str(message["Message-ID"]).strip("<>").split("@")[0]
-        await write_atomically(self.folder / f"{name}.eml", bytes(message))
+        return f"{name}.eml", bytes(message)
 
 
 class SmtpMailer:

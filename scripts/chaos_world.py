@@ -181,70 +181,73 @@ class Backend:
         call = Call(kind, order.id, time.time(), 0.0, 0, event_id=event_id, amount=amount)
         return await self.api.call(call, "POST", f"/v1/orders/{order.id}/events", self.auth, body)
 
-    async def copies(self, count: int, order: OrderSpec, kind: str, event_id: str) -> None:
+    def paid(self, order: OrderSpec) -> Awaitable[Call]:
+        """The order's payment: one event id, so that every post after the first is a repeat."""
+        return self.event(order, "paid", f"{order.id}-pay")
+
+    def cancelled(self, order: OrderSpec) -> Awaitable[Call]:
+        """The order's cancellation, one event id like the payment's."""
+        return self.event(order, "cancelled", f"{order.id}-cancel")
+
+    def part_paid(self, order: OrderSpec, number: int, amount: Decimal) -> Awaitable[Call]:
+        """The order's part payment `number`, one event id for each part."""
+        return self.event(order, "partially_paid", f"{order.id}-part{number}", amount)
+
+    async def copies(self, count: int, post: Callable[[], Awaitable[Call]]) -> None:
         """One event posted `count` times at the same instant."""
-        await asyncio.gather(*(self.event(order, kind, event_id) for _ in range(count)))
+        await asyncio.gather(*(post() for _ in range(count)))
 
     # --- plans ------------------------------------------------------------------------
 
     @plan(weight=3)
     async def pay(self, order: OrderSpec, rng: random.Random) -> None:
-        await self.event(order, "paid", f"{order.id}-pay")
+        await self.paid(order)
 
     @plan(weight=2)
     async def pay_many_times(self, order: OrderSpec, rng: random.Random) -> None:
         """The same payment event posted 5 to 10 times at once."""
-        await self.copies(rng.randint(5, 10), order, "paid", f"{order.id}-pay")
+        await self.copies(rng.randint(5, 10), lambda: self.paid(order))
 
     @plan(weight=2)
     async def parts_one_by_one(self, order: OrderSpec, rng: random.Random) -> None:
         for k, part in enumerate(split(order.amount, rng.randint(2, 4), rng)):
-            await self.event(order, "partially_paid", f"{order.id}-part{k}", part)
+            await self.part_paid(order, k, part)
             await asyncio.sleep(rng.uniform(0, 1.0))
 
     @plan(weight=3)
     async def parts_at_once(self, order: OrderSpec, rng: random.Random) -> None:
         """2 to 5 parts that add up, all posted at the same instant, one of them twice."""
         parts = split(order.amount, rng.randint(2, 5), rng)
-        posts = [
-            self.event(order, "partially_paid", f"{order.id}-part{k}", part)
-            for k, part in enumerate(parts)
-        ]
-        posts.append(self.event(order, "partially_paid", f"{order.id}-part0", parts[0]))
+        posts = [self.part_paid(order, k, part) for k, part in enumerate(parts)]
+        posts.append(self.part_paid(order, 0, parts[0]))
         await asyncio.gather(*posts)
 
     @plan(weight=3)
     async def pay_and_cancel_at_once(self, order: OrderSpec, rng: random.Random) -> None:
-        await asyncio.gather(
-            self.event(order, "paid", f"{order.id}-pay"),
-            self.event(order, "cancelled", f"{order.id}-cancel"),
-        )
+        await asyncio.gather(self.paid(order), self.cancelled(order))
 
     @plan(weight=2)
     async def parts_and_cancel_at_once(self, order: OrderSpec, rng: random.Random) -> None:
         parts = split(order.amount, rng.randint(2, 3), rng)
         await asyncio.gather(
-            self.event(order, "cancelled", f"{order.id}-cancel"),
-            *(
-                self.event(order, "partially_paid", f"{order.id}-part{k}", part)
-                for k, part in enumerate(parts)
-            ),
+            self.cancelled(order),
+            *(self.part_paid(order, k, part) for k, part in enumerate(parts)),
         )
 
     @plan(weight=1)
     async def cancel(self, order: OrderSpec, rng: random.Random) -> None:
-        await self.event(order, "cancelled", f"{order.id}-cancel")
+        await self.cancelled(order)
 
     @plan(weight=2)
     async def cancel_many_times(self, order: OrderSpec, rng: random.Random) -> None:
-        await self.copies(rng.randint(3, 6), order, "cancelled", f"{order.id}-cancel")
+        await self.copies(rng.randint(3, 6), lambda: self.cancelled(order))
 
     @plan(weight=2)
     async def pay_then_cancel(self, order: OrderSpec, rng: random.Random) -> None:
         """A cancel after the payment was accepted must be refused."""
         await self.pay(order, rng)
         await asyncio.sleep(rng.uniform(0, 0.5))
-        await self.event(order, "cancelled", f"{order.id}-cancel")
+        await self.cancelled(order)
 
     @plan(weight=2)
     async def cancel_then_pay(self, order: OrderSpec, rng: random.Random) -> None:
