@@ -1,9 +1,13 @@
 """`GET /metrics` for Prometheus: the API's requests (count and latency by route, method and
 status), counters of what happens here (emails opened), and business gauges read at scrape
-time from one query over indexed columns."""
+time: one query over indexed columns of the database, and the running order chases by stage
+from Temporal's visibility store (its counts cannot group by a search attribute, so one count
+per stage, all at once)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -13,10 +17,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.exposition import generate_latest
 from sqlalchemy import String, case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+from temporalio.service import RPCError
 
-from api.deps import ClockDep, SessionDep
-from db.models import Lead, Order, Task
-from domain import TaskStatus
+from api.deps import ClockDep, MaybeTemporalDep, SessionDep
+from db.models import Lead, Order, Task, WebhookDelivery
+from domain import Stage, TaskKind, TaskStatus
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["health"])
 
@@ -90,7 +98,9 @@ MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
 )
-async def metrics(session: SessionDep, clock: ClockDep, metrics: MetricsDep) -> Response:
+async def metrics(
+    session: SessionDep, clock: ClockDep, temporal: MaybeTemporalDep, metrics: MetricsDep
+) -> Response:
     """Prometheus text format; no token (keep the port inside, as for any exporter)."""
     gauges = CollectorRegistry()
     orders = Gauge("chaser_orders", "Orders by status", ["status"], registry=gauges)
@@ -101,22 +111,30 @@ async def metrics(session: SessionDep, clock: ClockDep, metrics: MetricsDep) -> 
         "chaser_open_tasks", "Open manager tasks by kind and age", ["kind", "age"], registry=gauges
     )
     leads = Gauge("chaser_leads", "Leads by status", ["status"], registry=gauges)
+    webhooks = Gauge(
+        "chaser_webhook_deliveries", "Webhook deliveries by status", ["status"], registry=gauges
+    )
+    by_metric = {"orders": orders, "leads": leads, "webhooks": webhooks}
     for metric, label, age, count in await _business_counts(session, await clock()):
-        if metric == "orders":
-            orders.labels(status=label).set(count)
-        elif metric == "created":
+        if metric == "created":
             created.set(count)
         elif metric == "open_tasks":
             tasks.labels(kind=label, age=age).set(count)
         else:
-            leads.labels(status=label).set(count)
+            by_metric[metric].labels(status=label).set(count)
+    chases = Gauge(
+        "chaser_chases", "Running order chases by stage (ChaseStage)", ["stage"], registry=gauges
+    )
+    for stage, count in (await _chases_by_stage(temporal)).items():
+        chases.labels(stage=stage).set(count)
     body = generate_latest(metrics.registry) + generate_latest(gauges)
     return Response(content=body, media_type=CONTENT_TYPE_LATEST)
 
 
 async def _business_counts(session: AsyncSession, now: datetime) -> list[tuple[str, str, str, int]]:
     """(metric, label, age bucket, count) rows: one round trip, each part on an index
-    (orders.status, orders.created_at, tasks (status, created_at), leads.status)."""
+    (orders.status, orders.created_at, tasks (status, created_at), leads.status,
+    webhook_deliveries.status)."""
     none = literal("", String)
     age = case(
         *[(Task.created_at <= now - older, label) for label, older in reversed(AGE_BUCKETS[1:])],
@@ -131,6 +149,29 @@ async def _business_counts(session: AsyncSession, now: datetime) -> list[tuple[s
         .where(Task.status == TaskStatus.OPEN)
         .group_by(Task.kind, age),
         select(literal("leads", String), Lead.status, none, func.count()).group_by(Lead.status),
+        select(literal("webhooks", String), WebhookDelivery.status, none, func.count()).group_by(
+            WebhookDelivery.status
+        ),
     )
     rows = await session.execute(query)
     return [(str(m), str(label), str(bucket), int(n)) for m, label, bucket, n in rows]
+
+
+# A chase's stage is its own (Stage), or the kind of the task it waits on.
+STAGES = tuple(Stage) + tuple(TaskKind)
+
+
+async def _chases_by_stage(temporal: Client | None) -> dict[str, int]:
+    """Running order chases per stage; none while Temporal is not there (the database's
+    gauges still answer)."""
+    if temporal is None:
+        return {}
+    running = "WorkflowType='OrderChase' AND ExecutionStatus='Running'"
+    try:
+        counts = await asyncio.gather(
+            *(temporal.count_workflows(f"{running} AND ChaseStage='{stage}'") for stage in STAGES)
+        )
+    except RPCError as error:
+        logger.warning("chases by stage not counted: %s", error)
+        return {}
+    return {stage: count.count for stage, count in zip(STAGES, counts, strict=True) if count.count}

@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from db.models import Task
+from db.models import Task, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from db.session import Sessions
 from scripts.devstack.mailbox import Mailbox
 from scripts.devstack.servers import free_port, serve_api
@@ -174,3 +174,70 @@ async def test_open_tasks_by_kind_and_age(
         for age in ("under_1h", "1h_to_1d", "1d_to_3d", "over_3d")
     ] == [1, 1, 1, 2]
     assert value(page, "chaser_orders", status="new") == 1
+
+
+async def test_webhook_deliveries_by_status(
+    settings: Settings, sessions: Sessions, dev_env: WorkflowEnvironment
+) -> None:
+    now = datetime.now(UTC)
+    statuses = ("pending", "pending", "failed", "delivered")
+    async with sessions() as session:
+        session.add(WebhookEndpoint(id="shop", url="http://shop.test/", secret="s", created_at=now))
+        session.add_all(
+            WebhookEvent(seq=seq, id=f"msg_{seq}", type="order.paid", subject="o", occurred_at=now)
+            for seq in range(1, len(statuses) + 1)
+        )
+        await session.flush()  # the deliveries point at both
+        session.add_all(
+            WebhookDelivery(
+                event_seq=seq,
+                endpoint_id="shop",
+                status=status,
+                next_attempt_at=now,
+                give_up_at=now + timedelta(days=1),
+                created_at=now,
+            )
+            for seq, status in enumerate(statuses, start=1)
+        )
+        await session.commit()
+    async with serve_api(create_app(settings, temporal=dev_env.client)) as api:
+        page = samples((await api.get("/metrics")).text)
+    counts = [
+        value(page, "chaser_webhook_deliveries", status=s)
+        for s in ("pending", "failed", "delivered")
+    ]
+    assert counts == [2, 1, 1]
+
+
+async def test_running_chases_by_stage(
+    settings: Settings, dev_env: WorkflowEnvironment, dev_worker: object, mailbox: Mailbox
+) -> None:
+    """From Temporal's visibility (ChaseStage): a new chase waits in its grace; one that ended
+    is not running. Chases other tests left on the shared server count too, so the change is
+    what is checked."""
+
+    async def in_grace(api: httpx.AsyncClient) -> float:
+        page = samples((await api.get("/metrics")).text)
+        return sum(
+            v for (n, ls), v in page.items() if ("stage", "grace") in ls and n == "chaser_chases"
+        )
+
+    async with serve_api(create_app(settings, temporal=dev_env.client)) as api:
+        before = await in_grace(api)
+        for order in ("S-1", "S-2"):
+            body = order_body(order, customer={"name": "Anna", "email": f"{order}@example.com"})
+            created = await api.post("/v1/orders", json=body, headers=backend_auth(settings))
+            assert created.status_code == 201, created.text
+        await mailbox.wait_for(2)
+        paid = await api.post(
+            "/v1/orders/S-2/events",
+            json={"event_id": "pay-S-2", "type": "paid"},
+            headers=backend_auth(settings),
+        )
+        assert paid.status_code == 202, paid.text
+        await mailbox.wait_for(3)  # S-2's thank-you: its chase has ended
+        for _ in range(100):  # visibility follows a moment after the upsert
+            if await in_grace(api) == before + 1:
+                break
+            await asyncio.sleep(0.05)
+        assert await in_grace(api) == before + 1
