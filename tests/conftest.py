@@ -31,7 +31,13 @@ from db.models import Base, Lead, Order, Task
 from db.session import Sessions, make_engine, make_sessions
 from mail.backends import SmtpMailer
 from scripts.devstack.mailbox import Mailbox, SmtpServer
-from scripts.devstack.servers import cached_binary, free_port, serve_api, temporal_cli
+from scripts.devstack.servers import (
+    cached_binary,
+    free_port,
+    serve_api,
+    stop_api_servers,
+    temporal_cli,
+)
 from scripts.devstack.time_skipping import free_the_clock
 from settings import Settings
 from temporal_client import register_search_attributes
@@ -238,6 +244,13 @@ async def dev_worker(
 ) -> AsyncIterator[Worker]:
     async with build_worker(dev_env.client, deps, settings.temporal_task_queue) as worker:
         yield worker
+
+
+@pytest_asyncio.fixture(scope="session", autouse=True)
+async def api_servers() -> AsyncIterator[None]:
+    """serve_api keeps its uvicorn servers between tests; they stop with the session."""
+    yield
+    await stop_api_servers()
 
 
 @pytest_asyncio.fixture
