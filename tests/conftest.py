@@ -11,10 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 import pytest_asyncio
-from psycopg import sql
 from pydantic import SecretStr
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
@@ -41,10 +39,11 @@ from scripts.devstack.servers import (
 from scripts.devstack.time_skipping import free_the_clock
 from settings import Settings
 from temporal_client import register_search_attributes
+from tests.databases import database_of_this_worker
 from worker import WorkerDeps, build_worker, compile_workflow_code, make_deps
 
 # Fixtures kept in their own modules.
-pytest_plugins = ["tests.fixtures_chase"]
+pytest_plugins = ["tests.fixtures_chase", "tests.fixtures_chaos"]
 
 
 def pytest_report_header() -> list[str]:
@@ -125,23 +124,6 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     if url:
         return database_of_this_worker(url)
     return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'chaser.db'}"
-
-
-def database_of_this_worker(url: str) -> str:
-    """Each pytest-xdist worker empties its database between tests: on one PostgreSQL server
-    they get one each (chaser_gw0, chaser_gw1, …), created here when missing."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker is None:
-        return url
-    base = make_url(url)
-    name = f"{base.database}_{worker}"
-    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        if not connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
-        ).fetchone():
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest_asyncio.fixture(scope="session")
