@@ -25,7 +25,7 @@ from temporalio.client import Client
 from db.migrate import upgrade
 from db.models import Order
 from db.session import Sessions, make_engine, make_sessions
-from scripts.devstack.servers import cached_binary, free_port
+from scripts.devstack.servers import free_port, temporal_cli
 from settings import Settings
 from temporal_client import register_search_attributes
 
@@ -171,7 +171,7 @@ class Stack:
         self.api_port = free_port()
         self.temporal_address = f"127.0.0.1:{self.temporal_port}"
         self.api_url = f"http://127.0.0.1:{self.api_port}"
-        cli = cached_binary("TEMPORAL_CLI", "temporal")
+        cli = temporal_cli()
         if cli is None:
             raise SystemExit("chaos: no Temporal CLI; `make setup` builds it")
         env = self._env()

@@ -22,7 +22,7 @@ from api.redelivery import redeliver_owed
 from db.models import Order, OrderEvent
 from db.session import Sessions
 from mail.links import PayLinks
-from scripts.devstack.servers import cached_binary, serve_api
+from scripts.devstack.servers import serve_api, temporal_cli
 from scripts.devstack.walk import Walk, backend_auth, register_manager
 from settings import DEV_PAY_LINK_SECRET, Settings, WeakSecrets
 from tests.api.test_orders import order_body
@@ -153,9 +153,7 @@ async def test_a_body_over_one_mebibyte_is_refused_before_it_is_read(
 @pytest_asyncio.fixture(scope="module")
 async def unreachable_temporal() -> Client:
     """A client connected to a Temporal dev server that has since gone down."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=cached_binary("TEMPORAL_CLI", "temporal"), ui=False
-    )
+    env = await WorkflowEnvironment.start_local(dev_server_existing_path=temporal_cli(), ui=False)
     client = env.client
     await env.shutdown()
     return client
