@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 from collections.abc import Callable, Sequence
@@ -39,7 +40,7 @@ from process_exit import exit_now
 from settings import Settings
 from temporal_client import connect_with_retry
 from tracing import temporal_interceptors, tracer_provider
-from workflow_code import keep_workflow_code
+from workflow_code import ValidatedOnce, keep_workflow_code
 from workflows.checkin import Checkin
 from workflows.dial import Dial
 from workflows.enrollment import EnrollmentJob
@@ -148,10 +149,12 @@ SANDBOX_PASSTHROUGH = (
 )
 
 
+@functools.cache
 def workflow_runner() -> SandboxedWorkflowRunner:
-    """The sandbox of the worker, the tests and `chaser replay`, served compiled code."""
+    """The sandbox of the worker, the tests and `chaser replay`: one per process, served
+    compiled code, validating each workflow class once."""
     keep_workflow_code()
-    return SandboxedWorkflowRunner(
+    return ValidatedOnce(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*SANDBOX_PASSTHROUGH)
     )
 

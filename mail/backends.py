@@ -70,7 +70,12 @@ class SmtpMailer:
         self.use_tls = parts.scheme == "smtps"
         self.start_tls = query.get("starttls", ["false"])[0].lower() == "true"
         verify = query.get("verify", ["true"])[0].lower() == "true"
-        self.tls_context = ssl.create_default_context() if verify else _unverified_context()
+        # Loading the system's certificates costs ~50 ms: only for a server spoken to in TLS.
+        self.tls_context = (
+            (ssl.create_default_context() if verify else _unverified_context())
+            if self.use_tls or self.start_tls
+            else None
+        )
         self.timeout = timeout
 
     async def send(self, message: EmailMessage) -> None:

@@ -11,10 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 import pytest_asyncio
-from psycopg import sql
 from pydantic import SecretStr
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
@@ -31,14 +29,21 @@ from db.models import Base, Lead, Order, Task
 from db.session import Sessions, make_engine, make_sessions
 from mail.backends import SmtpMailer
 from scripts.devstack.mailbox import Mailbox, SmtpServer
-from scripts.devstack.servers import cached_binary, free_port, serve_api, temporal_cli
+from scripts.devstack.servers import (
+    cached_binary,
+    free_port,
+    serve_api,
+    stop_api_servers,
+    temporal_cli,
+)
 from scripts.devstack.time_skipping import free_the_clock
 from settings import Settings
 from temporal_client import register_search_attributes
+from tests.databases import database_of_this_worker
 from worker import WorkerDeps, build_worker, make_deps
 
 # Fixtures kept in their own modules.
-pytest_plugins = ["tests.fixtures_chase"]
+pytest_plugins = ["tests.fixtures_chase", "tests.fixtures_chaos"]
 
 
 def pytest_report_header() -> list[str]:
@@ -112,23 +117,6 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     if url:
         return database_of_this_worker(url)
     return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'chaser.db'}"
-
-
-def database_of_this_worker(url: str) -> str:
-    """Each pytest-xdist worker empties its database between tests: on one PostgreSQL server
-    they get one each (chaser_gw0, chaser_gw1, …), created here when missing."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker is None:
-        return url
-    base = make_url(url)
-    name = f"{base.database}_{worker}"
-    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        if not connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
-        ).fetchone():
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -231,6 +219,13 @@ async def dev_worker(
 ) -> AsyncIterator[Worker]:
     async with build_worker(dev_env.client, deps, settings.temporal_task_queue) as worker:
         yield worker
+
+
+@pytest_asyncio.fixture(scope="session", autouse=True)
+async def api_servers() -> AsyncIterator[None]:
+    """serve_api keeps its uvicorn servers between tests; they stop with the session."""
+    yield
+    await stop_api_servers()
 
 
 @pytest_asyncio.fixture

@@ -1,39 +1,18 @@
-"""`make chaos` at CI size on the suite's database (SQLite, or PostgreSQL in CI's second run):
-40 orders, three kill -9s of the worker and a Temporal restart, and not one invariant broken.
-What it checks is in scripts/chaos_checks.py (each rule tried in test_chaos_checks.py)."""
+"""`make chaos` at CI size on a database of the suite's kind (SQLite, or PostgreSQL in CI's
+second run): 40 orders, three kill -9s of the worker and a Temporal restart, and not one
+invariant broken. The run starts with the session (tests/fixtures_chaos.py); what it checks is
+in scripts/chaos_checks.py (each rule tried in test_chaos_checks.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-import sys
-from pathlib import Path
 
-from db.session import Sessions
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.fixtures_chaos import ChaosRun
 
 
-async def test_chaos_at_ci_size_breaks_no_invariant(database_url: str, sessions: Sessions) -> None:
-    # `sessions` has emptied the database: the run refuses one that holds orders.
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "scripts.chaos",
-        *("--orders", "40", "--kills", "3", "--temporal-restarts", "1", "--duration", "6"),
-        *("--database-url", database_url),
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    try:
-        output, _ = await asyncio.wait_for(process.communicate(), timeout=400)
-    except TimeoutError:
-        process.terminate()  # the run stops the servers it started
-        output, _ = await process.communicate()
-        raise AssertionError(output.decode(errors="replace")) from None
-    report = output.decode(errors="replace")
-    assert process.returncode == 0, report
+def test_chaos_at_ci_size_breaks_no_invariant(chaos_run: ChaosRun) -> None:
+    returncode, report = chaos_run.report()
+    assert returncode == 0, report
     assert "broken invariants: 0 (0 cases)" in report, report
     # It did what it says: every kill and the restart, and the world was busy.
     kills = re.search(r"worker kill -9 at ([\d., ]+) s;", report)
