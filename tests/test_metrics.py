@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -224,18 +225,22 @@ async def test_running_chases_by_stage(
 
     async with serve_api(create_app(settings, temporal=dev_env.client)) as api:
         before = await in_grace(api)
-        for order in ("S-1", "S-2"):
+        # Ids no other test's chase on the shared dev server has (a chase left running under
+        # the same id would be joined, not started).
+        orders = [f"STAGE-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+        paying = orders[1]
+        for order in orders:
             body = order_body(order, customer={"name": "Anna", "email": f"{order}@example.com"})
             created = await api.post("/v1/orders", json=body, headers=backend_auth(settings))
             assert created.status_code == 201, created.text
         await mailbox.wait_for(2)
         paid = await api.post(
-            "/v1/orders/S-2/events",
-            json={"event_id": "pay-S-2", "type": "paid"},
+            f"/v1/orders/{paying}/events",
+            json={"event_id": f"pay-{paying}", "type": "paid"},
             headers=backend_auth(settings),
         )
         assert paid.status_code == 202, paid.text
-        await mailbox.wait_for(3)  # S-2's thank-you: its chase has ended
+        await mailbox.wait_for(3)  # the thank-you: the paid chase has ended
         for _ in range(100):  # visibility follows a moment after the upsert
             if await in_grace(api) == before + 1:
                 break
