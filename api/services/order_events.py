@@ -93,8 +93,7 @@ async def apply_event(
         order.phone = body.phone
     if body.type == OrderEventType.EMAIL_CHANGED:
         order.customer_email = str(body.email)
-    await session.commit()
-    await session.refresh(order)
+    await session.commit()  # `deliver` reads the order afresh
     return Applied(event, duplicate=False)
 
 
