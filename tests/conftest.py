@@ -38,7 +38,7 @@ from scripts.devstack.servers import (
 )
 from scripts.devstack.time_skipping import free_the_clock
 from settings import Settings
-from temporal_client import register_search_attributes
+from temporal_client import register_search_attributes, worker_polling
 from tests.databases import database_of_this_worker
 from worker import WorkerDeps, build_worker, make_deps
 
@@ -217,7 +217,13 @@ async def terminate_chases(client: Client, sessions: Sessions) -> None:
 async def dev_worker(
     dev_env: WorkflowEnvironment, deps: WorkerDeps, settings: Settings
 ) -> AsyncIterator[Worker]:
+    """A worker with the real activities on the dev server, yielded once the server has seen
+    it poll (it starts polling a moment after it is built)."""
     async with build_worker(dev_env.client, deps, settings.temporal_task_queue) as worker:
+        for _ in range(400):
+            if await worker_polling(dev_env.client, settings.temporal_task_queue):
+                break
+            await asyncio.sleep(0.025)
         yield worker
 
 

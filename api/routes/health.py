@@ -5,27 +5,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from api.deps import MaybeTemporalDep, SessionDep, SettingsDep
 from api.errors import RETRY_AFTER_SECONDS
+from temporal_client import worker_polling
 
 router = APIRouter(tags=["health"])
 
 # Each check answers within this, so that a hung dependency reads as down, fast.
 CHECK_TIMEOUT = 3.0
-# A worker long-polls for about a minute; one not seen for two is gone.
-POLLER_SEEN_WITHIN = timedelta(minutes=2)
 
 
 class Liveness(BaseModel):
@@ -81,14 +76,5 @@ async def _check(probe: Awaitable[Any]) -> str:
 
 
 async def _worker_polling(temporal: Client, task_queue: str) -> str:
-    """From DescribeTaskQueue: a worker polled the workflow task queue lately."""
-    described = await temporal.workflow_service.describe_task_queue(
-        DescribeTaskQueueRequest(
-            namespace=temporal.namespace,
-            task_queue=TaskQueue(name=task_queue),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-        )
-    )
-    since = datetime.now(UTC) - POLLER_SEEN_WITHIN
-    recent = [p for p in described.pollers if p.last_access_time.ToDatetime(UTC) > since]
-    return "ok" if recent else f"no worker polling task queue {task_queue!r}"
+    polling = await worker_polling(temporal, task_queue)
+    return "ok" if polling else f"no worker polling task queue {task_queue!r}"
