@@ -32,10 +32,12 @@ class _CodeKept(importlib.machinery.SourceFileLoader):
     codes: ClassVar[dict[str, CodeType]] = {}
 
     def get_code(self, fullname: str) -> CodeType:
-        code = self.codes.get(self.path) or super().get_code(fullname)
-        if code is None:  # a source file always has code; typeshed allows none
-            raise ImportError(f"no code for {fullname}", name=fullname)
-        self.codes[self.path] = code
+        code = self.codes.get(self.path)
+        if code is None:
+            code = super().get_code(fullname)
+            if code is None:  # a source file always has code; typeshed allows none
+                raise ImportError(f"no code for {fullname}", name=fullname)
+            self.codes[self.path] = code
         return code
 
 

@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from api.deps import ClockDep, MaybeTemporalDep, SessionDep
+from api.temporal import CALL_TIMEOUT
 from db.models import Lead, Order, Task, WebhookDelivery
 from domain import Stage, TaskKind, TaskStatus
 
@@ -168,10 +169,14 @@ async def _chases_by_stage(temporal: Client | None) -> dict[str, int]:
         return {}
     running = "WorkflowType='OrderChase' AND ExecutionStatus='Running'"
     try:
-        counts = await asyncio.gather(
-            *(temporal.count_workflows(f"{running} AND ChaseStage='{stage}'") for stage in STAGES)
-        )
-    except RPCError as error:
+        async with asyncio.timeout(CALL_TIMEOUT):  # a hung Temporal must not hang the scrape
+            counts = await asyncio.gather(
+                *(
+                    temporal.count_workflows(f"{running} AND ChaseStage='{stage}'")
+                    for stage in STAGES
+                )
+            )
+    except (RPCError, TimeoutError) as error:
         logger.warning("chases by stage not counted: %s", error)
         return {}
     return {stage: count.count for stage, count in zip(STAGES, counts, strict=True) if count.count}
