@@ -51,16 +51,12 @@ def step_key(step: Step, sub_key: str | None = None) -> str:
     return step.key if sub_key is None else f"{step.key}:{sub_key}"
 
 
-_OWNERS = ("order_id", "lead_id", "subscription_id")
-
-
 def record_on(
     session: AsyncSession, row: object, *, at: datetime, actor: str, kind: str, **detail: Any
 ) -> None:
     """A line about `row` (a task, an email, a pause) on the timeline of the order, lead or
     subscription it belongs to: whichever of their ids it has."""
-    owners = {name: getattr(row, name, None) for name in _OWNERS}
-    record(session, at=at, actor=actor, kind=kind, **owners, **detail)
+    _add(session, Owner.of(row), key=None, at=at, actor=actor, kind=kind, detail=detail)
 
 
 def record(

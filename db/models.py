@@ -58,7 +58,8 @@ class Owner:
 
     @classmethod
     def of(cls, named: object) -> Owner:
-        """The owner a workflow's request names by its order_id, lead_id or subscription_id."""
+        """The owner a workflow's request or a row names by its order_id, lead_id or
+        subscription_id."""
         return cls(**{id_.name: getattr(named, id_.name, None) for id_ in fields(cls)})
 
 
