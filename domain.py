@@ -21,10 +21,33 @@ class OrderStatus(StrEnum):
 CLOSED_STATUSES = frozenset({OrderStatus.PAID, OrderStatus.CANCELLED, OrderStatus.FALSE})
 
 
+class OrderEventType(StrEnum):
+    PAID = "paid"
+    PARTIALLY_PAID = "partially_paid"
+    CANCELLED = "cancelled"
+    PHONE_CHANGED = "phone_changed"
+    EMAIL_CHANGED = "email_changed"  # the customer's address was fixed: the next emails go there
+
+
 class Outcome(StrEnum):
     POSITIVE = "positive"
     NEUTRAL = "neutral"
     NEGATIVE = "negative"
+
+
+class Stage(StrEnum):
+    """Where an order chase is (the ChaseStage search attribute). While a task waits for its
+    answer the stage is the task's kind (TaskKind)."""
+
+    STARTED = "started"
+    GRACE = "grace"
+    AWAITING_PHONE = "awaiting_phone"
+    DIALING = "dialing"
+    UNREACHABLE = "unreachable"
+    AWAITING_PAYMENT_DATE = "awaiting_payment_date"
+    AWAITING_CALLBACK = "awaiting_callback"
+    INSTALMENTS_DUE = "instalments_due"  # special terms: waiting for the parts' payments
+    FINISHED = "finished"
 
 
 class EndReason(StrEnum):
@@ -47,14 +70,6 @@ class DialOutcome(StrEnum):
     UNREACHABLE = "unreachable"
 
 
-class OfferStatus(StrEnum):
-    """A personal offer's discount (the discounts table's status)."""
-
-    ACTIVE = "active"
-    EXPIRED = "expired"
-    USED = "used"
-
-
 class EmailStatus(StrEnum):
     """An outbox row: pending until its one send, then settled."""
 
@@ -62,21 +77,6 @@ class EmailStatus(StrEnum):
     SENT = "sent"
     SUPPRESSED = "suppressed"  # not sent: the order closed, the chase stopped, or unsubscribed
     FAILED = "failed"  # refused for good
-
-
-class Stage(StrEnum):
-    """Where an order chase is (the ChaseStage search attribute). While a task waits for its
-    answer the stage is the task's kind (TaskKind)."""
-
-    STARTED = "started"
-    GRACE = "grace"
-    AWAITING_PHONE = "awaiting_phone"
-    DIALING = "dialing"
-    UNREACHABLE = "unreachable"
-    AWAITING_PAYMENT_DATE = "awaiting_payment_date"
-    AWAITING_CALLBACK = "awaiting_callback"
-    INSTALMENTS_DUE = "instalments_due"  # special terms: waiting for the parts' payments
-    FINISHED = "finished"
 
 
 # The CRM status (the backend's own word) under which a lead is chased.
@@ -94,10 +94,18 @@ class LeadStopReason(StrEnum):
     STOPPED = "stopped"
 
 
-class TaskStatus(StrEnum):
-    OPEN = "open"
-    ANSWERED = "answered"
-    CLOSED = "closed"
+class OfferStatus(StrEnum):
+    """A personal offer's discount (the discounts table's status)."""
+
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    USED = "used"
+
+
+class InstalmentStatus(StrEnum):
+    DUE = "due"
+    PAID = "paid"  # the payments so far cover this part and the ones before it
+    MISSED = "missed"  # its due date passed short
 
 
 class TaskKind(StrEnum):
@@ -117,18 +125,10 @@ class TaskKind(StrEnum):
     INSTALMENT_CALL = "instalment_call"  # a part's due date passed unpaid: call the customer
 
 
-class InstalmentStatus(StrEnum):
-    DUE = "due"
-    PAID = "paid"  # the payments so far cover this part and the ones before it
-    MISSED = "missed"  # its due date passed short
-
-
-class OrderEventType(StrEnum):
-    PAID = "paid"
-    PARTIALLY_PAID = "partially_paid"
-    CANCELLED = "cancelled"
-    PHONE_CHANGED = "phone_changed"
-    EMAIL_CHANGED = "email_changed"  # the customer's address was fixed: the next emails go there
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+    CLOSED = "closed"
 
 
 class SubscriptionEventType(StrEnum):

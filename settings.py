@@ -6,7 +6,7 @@ import logging
 import re
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -25,15 +25,15 @@ from pydantic_settings import (
 
 from holiday_dates import known_country, public_days
 from mail.links import RENEWAL_LINK_TEMPLATE
-from webhooks.signing import check_secret
-from workflows.timings import (
+from timings import (
     CheckinSetup,
     LeadTimings,
     OrderTimings,
     RenewalTimings,
     TermsTimings,
 )
-from workflows.work_calendar import CalendarError, CalendarSpec, Hours
+from webhooks.signing import check_secret
+from work_calendar import CalendarError, CalendarSpec, Hours
 
 T = TypeVar("T", tuple[str, ...], dict[str, list[str]])
 logger = logging.getLogger(__name__)
@@ -156,14 +156,14 @@ class Settings(BaseSettings):
     objection_emails: tuple[str, ...] = ("objection_1", "objection_2", "objection_3")
     # Special terms a manager agrees on a call (seed 003): a discount up to this percent...
     max_manager_discount: int = 10
-    # ...or payment in 2..MAX_INSTALMENTS parts: the first due INSTALMENT_FIRST_DUE after the
-    # plan, the next ones INSTALMENT_INTERVAL apart, each reminded INSTALMENT_NOTICE before;
-    # the chase lasts until INSTALMENT_GRACE after the last one (or the payment window's end).
-    max_instalments: int = 6
+    # ...or payment in parts: the first due INSTALMENT_FIRST_DUE after the plan, the next ones
+    # INSTALMENT_INTERVAL apart, each reminded INSTALMENT_NOTICE before; the chase lasts until
+    # INSTALMENT_GRACE after the last one (or the payment window's end). 2..MAX_INSTALMENTS parts.
     instalment_first_due: Duration = timedelta(days=3)
     instalment_interval: Duration = timedelta(days=30)
     instalment_notice: Duration = timedelta(days=1)
     instalment_grace: Duration = timedelta(days=7)
+    max_instalments: int = 6
     # Per product, the emails of its cadence in order (PRODUCT_EMAILS, JSON:
     # `{"course-x": ["objection_1", "landing"]}`); products not named use objection_emails.
     product_emails: dict[str, list[str]] = {}
@@ -395,32 +395,42 @@ class Settings(BaseSettings):
         zone = customer_timezone or self.default_timezone
         window = self.calendar(zone, self.send_window, today) if today else None
         return OrderTimings(
-            grace=self.scaled(self.grace),
-            payment_window=self.scaled(self.payment_window),
-            phone_wait=self.scaled(self.phone_wait),
-            pending_wait=self.scaled(self.pending_wait),
-            dial_days=self.dial_days,
-            calls_per_day=self.calls_per_day,
-            retry_gap=self.scaled(self.retry_gap),
-            day_gap=self.scaled(self.day_gap),
-            first_reminder=self.scaled(self.first_reminder),
-            open_wait=self.scaled(self.open_wait),
-            purchase_wait=self.scaled(self.purchase_wait),
-            offer_percent=self.offer_percent,
-            offer_valid=self.scaled(self.offer_valid),
+            **self._in_seconds(
+                "grace",
+                "payment_window",
+                "phone_wait",
+                "pending_wait",
+                "dial_days",
+                "calls_per_day",
+                "retry_gap",
+                "day_gap",
+                "first_reminder",
+                "open_wait",
+                "purchase_wait",
+                "offer_percent",
+                "offer_valid",
+                "pause_extends_window",
+            ),
             objection_emails=list(self.product_emails.get(product_id or "", self.objection_emails)),
             time_scale=self.chaser_time_scale,
             send_window=window or CalendarSpec(zone, self.send_window),
             terms=TermsTimings(
                 max_discount=self.max_manager_discount,
                 max_instalments=self.max_instalments,
-                first_due=self.scaled(self.instalment_first_due),
-                interval=self.scaled(self.instalment_interval),
-                notice=self.scaled(self.instalment_notice),
-                grace=self.scaled(self.instalment_grace),
+                **self._in_seconds(
+                    "first_due", "interval", "notice", "grace", prefix="instalment_"
+                ),
             ),
-            pause_extends_window=self.pause_extends_window,
         )
+
+    def _in_seconds(self, *names: str, prefix: str = "") -> dict[str, Any]:
+        """The settings `prefix + name` under their timings names: durations in seconds after
+        CHASER_TIME_SCALE, counts and flags as they are."""
+        values = {name: getattr(self, prefix + name) for name in names}
+        return {
+            name: self.scaled(value) if isinstance(value, timedelta) else value
+            for name, value in values.items()
+        }
 
 
 class DefaultSettings(Settings):

@@ -39,6 +39,7 @@ from mail.unsubscribe import unsubscribe_links
 from process_exit import exit_now
 from settings import Settings
 from temporal_client import connect_with_retry
+from timings import CheckinSetup, OrderTimings
 from tracing import temporal_interceptors, tracer_provider
 from workflow_code import ValidatedOnce, keep_workflow_code
 from workflows.checkin import Checkin
@@ -48,7 +49,6 @@ from workflows.late_payment import LatePayment
 from workflows.lead_chase import LeadChase
 from workflows.order_chase import OrderChase
 from workflows.renewal import Renewal
-from workflows.timings import CheckinSetup, OrderTimings
 from workflows.webhook_delivery import (
     WebhookDelivery,
     WebhookDeliveryInput,

@@ -25,7 +25,8 @@ from typing import ClassVar
 from temporalio import workflow
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-PACKAGES = ("workflows",)
+# The workflow packages and the shared modules their sandbox imports afresh too.
+PACKAGES = ("workflows", "timings", "work_calendar")
 
 
 class _CodeKept(importlib.machinery.SourceFileLoader):

@@ -10,7 +10,7 @@ from temporalio import activity
 
 from activities.built import DatabaseActivities
 from db.models import Manager
-from workflows.work_calendar import CalendarSpec
+from work_calendar import CalendarSpec
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain import checkin_workflow_id
+from timings import CheckinSetup
 from workflows.checkin import Checkin
 from workflows.messages import CheckinInput
-from workflows.timings import CheckinSetup
 
 
 class CheckinStarter:

@@ -29,10 +29,10 @@ from db.history import record
 from db.models import Enrollment, Order
 from db.session import Sessions
 from domain import CLOSED_STATUSES, order_workflow_id
+from timings import OrderTimings
 from workflows.messages import OrderChaseInput
 from workflows.order_chase import OrderChase
 from workflows.search_attributes import ORDER_AMOUNT, ORDER_STATUS, PRODUCT_ID
-from workflows.timings import OrderTimings
 
 # Chases started side by side within a batch.
 PARALLEL_STARTS = 10

@@ -130,24 +130,21 @@ class RenewalActivities(outbox.SendingActivities[MailSetup]):
             await close_open_tasks(
                 session, Task.subscription_id == subscription.id, f"period {end.outcome}", end.at
             )
+            # How the period ended: on its renewals row and on the timeline alike.
+            ending: dict[str, Any] = {
+                "period": end.period,
+                "outcome": end.outcome,
+                "call_answer": end.call_answer,
+            }
             session.add(
                 Renewal(
                     subscription_id=subscription.id,
-                    period=end.period,
                     period_ends_at=end.period_ends_at,
-                    outcome=end.outcome,
-                    call_answer=end.call_answer,
                     ended_at=end.at,
+                    **ending,
                 )
             )
-            record_step(
-                session,
-                end,
-                "period_ended",
-                period=end.period,
-                outcome=end.outcome,
-                call_answer=end.call_answer,
-            )
+            record_step(session, end, "period_ended", **ending)
             # A renewal the API recorded meanwhile (subscription.period moved on) stands.
             if end.outcome != RenewalOutcome.RENEWED and subscription.period == end.period:
                 subscription.status = (

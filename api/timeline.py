@@ -1,14 +1,19 @@
 """Reading the timeline of an order, a lead or a subscription from the history table, oldest
 line first."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: FastAPI reads the history route's path parameter,
+# named for its owner, from the annotation as it is built.
+from typing import Annotated
 
+from fastapi import APIRouter, Path
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from api.deps import BackendDep, SessionDep
+from api.errors import responses
 from api.lookup import get_or_404
-from api.pagination import Pager
+from api.pagination import Pager, PagerDep
 from api.schemas.common import HistoryLine
 from db.models import HistoryEntry, Lead, Order, Subscription
 
@@ -41,3 +46,27 @@ async def history_of(
     what, column = _OWNERS[owner]
     await get_or_404(session, owner, what, key)
     return await timeline(session, column == key, pager)
+
+
+def add_history_route(
+    router: APIRouter, owner: type[Order | Lead | Subscription], description: str
+) -> None:
+    """`GET /{<owner>_id}/history` on the owner's router: a page of its timeline."""
+    what, _ = _OWNERS[owner]
+
+    async def history(
+        key: Annotated[str, Path(alias=f"{what}_id")],
+        session: SessionDep,
+        _: BackendDep,
+        pager: PagerDep,
+    ) -> list[HistoryLine]:
+        return await history_of(session, owner, key, pager)
+
+    router.add_api_route(
+        f"/{{{what}_id}}/history",
+        history,
+        methods=["GET"],
+        name=f"get_{what}_history",
+        description=description,
+        responses=responses(404),
+    )

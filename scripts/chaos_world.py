@@ -234,13 +234,13 @@ class Backend:
             *(self.part_paid(order, k, part) for k, part in enumerate(parts)),
         )
 
-    @plan(weight=1)
-    async def cancel(self, order: OrderSpec, rng: random.Random) -> None:
-        await self.cancelled(order)
-
     @plan(weight=2)
     async def cancel_many_times(self, order: OrderSpec, rng: random.Random) -> None:
         await self.copies(rng.randint(3, 6), lambda: self.cancelled(order))
+
+    @plan(weight=1)
+    async def cancel(self, order: OrderSpec, rng: random.Random) -> None:
+        await self.cancelled(order)
 
     @plan(weight=2)
     async def pay_then_cancel(self, order: OrderSpec, rng: random.Random) -> None:

@@ -13,9 +13,9 @@ from temporalio.client import Client, WorkflowHandle
 from db.models import Email, HistoryEntry, Order
 from db.session import Sessions
 from settings import Settings
+from timings import OrderTimings
 from workflows.messages import OrderChaseInput, OrderChaseResult
 from workflows.order_chase import OrderChase
-from workflows.timings import OrderTimings
 
 
 async def make_order(sessions: Sessions, **overrides: Any) -> Order:

@@ -19,9 +19,9 @@ from scripts.devstack.mailbox import Mailbox
 from scripts.devstack.walk import Walk
 from settings import Settings
 from tests.factories import make_order, start_order_chase
+from timings import OrderTimings
 from workflows.messages import OrderChaseResult
 from workflows.order_chase import OrderChase
-from workflows.timings import OrderTimings
 
 
 @pytest.fixture

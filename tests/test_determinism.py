@@ -25,8 +25,9 @@ from worker import SANDBOX_PASSTHROUGH, WORKFLOWS, workflow_runner
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW_MODULES = sorted(Path(workflows.__file__).parent.glob("*.py"))
-# Workflow code imports these shared words too: the standard library only.
-SHARED_MODULES = [Path(workflows.__file__).parent.parent / "domain.py"]
+# Workflow code imports these shared modules too (the words, the timings, the calendar): the
+# standard library only.
+SHARED_MODULES = [ROOT / name for name in ("domain.py", "timings.py", "work_calendar.py")]
 
 # Modules with no clock, randomness, I/O or environment of their own. Add one here only if that
 # holds; anything else reaches workflow code through an activity.
@@ -67,7 +68,7 @@ REFUSED = {
 # First-party activity modules (their dataclasses and method references) are imported only
 # through `workflow.unsafe.imports_passed_through()`: loaded once, outside the sandbox.
 PASSED_THROUGH = ("activities",)
-FIRST_PARTY = ("workflows", "domain")
+FIRST_PARTY = ("workflows", "domain", "timings", "work_calendar")
 # Module-level calls that read the clock, randomness or the environment at import time.
 IMPURE_CALLS = frozenset({"now", "utcnow", "today", "getenv", "uuid4", "random", "time"})
 

@@ -1,7 +1,7 @@
 """The dial sub-process: a child workflow that calls a customer up to N times a day for D days.
 
 Days are the assignee's working days and calls fall inside their working hours
-(workflows/work_calendar.py): a call due after hours waits for the next working morning.
+(work_calendar.py): a call due after hours waits for the next working morning.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.tasks import CloseTask, TaskActivities
 
     # Pure, but holds ZoneInfo objects, which the sandbox would wrap in proxies.
-    from workflows.work_calendar import Calendar, CalendarError, ChaseClock
+    from work_calendar import Calendar, CalendarError, ChaseClock
 
 from domain import DialOutcome, TaskKind
 from workflows.activity_calls import db_activity, open_task

@@ -18,10 +18,10 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.discounts import DiscountActivities, DiscountExpiry, DiscountGrant
-    from workflows.timings import OrderTimings
+    from timings import OrderTimings
 
     # Pure, but holds ZoneInfo objects, which the sandbox would wrap in proxies.
-    from workflows.work_calendar import CalendarError, ChaseClock
+    from work_calendar import CalendarError, ChaseClock
 
 from domain import OfferStatus
 from workflows.activity_calls import db_activity

@@ -16,7 +16,7 @@ with workflow.unsafe.imports_passed_through():
 
     # Pure and deterministic, but it holds ZoneInfo objects, which the sandbox would
     # otherwise wrap in proxies that datetime refuses as a tzinfo.
-    from workflows.work_calendar import ALL_DAY, Calendar, CalendarError, ChaseClock
+    from work_calendar import ALL_DAY, Calendar, CalendarError, ChaseClock
 
 from workflows.activity_calls import db_activity, email_activity
 from workflows.messages import LeadChaseInput, LeadChaseResult, LeadChaseState, StopChase

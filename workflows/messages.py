@@ -8,14 +8,14 @@ workflow sandbox (worker.SANDBOX_PASSTHROUGH): the dataclasses are built once pe
 again for every new chase (what a chase's first workflow task spent much of its CPU on).
 """
 
-# No `from __future__ import annotations` (as workflows/timings.py): the sandbox decodes a
+# No `from __future__ import annotations` (as timings.py): the sandbox decodes a
 # passed-through input by its field types, which must be objects, not names to look up.
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypedDict
 
 from domain import Stage
-from workflows.timings import LeadTimings, OrderTimings, RenewalTimings
+from timings import LeadTimings, OrderTimings, RenewalTimings
 
 # A chase that loops through call-backs continues as new past this many events. One loop
 # (dial child, three tasks, waits, an email) adds about 40 events to this workflow, so 2,000

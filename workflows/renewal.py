@@ -7,7 +7,7 @@ manager, opened at a working moment of theirs. The period ends renewed (the back
 `renewed` event, positive), cancelled (`cancelled`) or lapsed (its end passed, negative).
 
 Times come from the backend on the real calendar; CHASER_TIME_SCALE shrinks every wait
-towards them (workflows.work_calendar.ChaseClock), so a month can be walked in minutes.
+towards them (work_calendar.ChaseClock), so a month can be walked in minutes.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.calendars import CalendarActivities, WhoseCalendar
     from activities.renewals import ManagerOf, PeriodEnd, RenewalActivities, RenewalEmail
-    from workflows.timings import DAY
+    from timings import DAY
 
     # Pure, but holds ZoneInfo objects, which the sandbox would wrap in proxies.
-    from workflows.work_calendar import CalendarError, ChaseClock
+    from work_calendar import CalendarError, ChaseClock
 
 from domain import RenewalOutcome, TaskKind
 from workflows.activity_calls import db_activity, email_activity, open_task

@@ -24,10 +24,10 @@ with workflow.unsafe.imports_passed_through():
     from activities.discounts import DiscountActivities, DiscountExpiry, DiscountGrant
     from activities.instalments import InstalmentActivities, Part, PartCheck, PlanRequest
     from activities.tasks import CloseTask, TaskActivities
-    from workflows.timings import TermsTimings
+    from timings import TermsTimings
 
     # Pure, but holds ZoneInfo objects, which the sandbox would wrap in proxies.
-    from workflows.work_calendar import CalendarError, ChaseClock
+    from work_calendar import CalendarError, ChaseClock
 
 from domain import OrderStatus, Stage, TaskKind
 from workflows.activity_calls import db_activity

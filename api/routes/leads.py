@@ -9,11 +9,10 @@ from fastapi import APIRouter, Path
 from api.deps import BackendDep, ContextDep, SessionDep
 from api.errors import responses
 from api.lookup import get_or_404
-from api.pagination import PagerDep
-from api.schemas.common import ID_PATTERN, HistoryLine, from_row
+from api.schemas.common import ID_PATTERN, from_row
 from api.schemas.leads import LeadEventAccepted, LeadEventIn, LeadOut
 from api.services import leads
-from api.timeline import history_of
+from api.timeline import add_history_route
 from db.models import Lead
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
@@ -38,12 +37,11 @@ async def get_lead(lead_id: str, session: SessionDep, _: BackendDep) -> LeadOut:
     return _lead_out(await get_or_404(session, Lead, "lead", lead_id))
 
 
-@router.get("/{lead_id}/history", responses=responses(404))
-async def get_lead_history(
-    lead_id: str, session: SessionDep, _: BackendDep, pager: PagerDep
-) -> list[HistoryLine]:
-    """The lead's timeline: events, chases started and stopped, emails and notifications."""
-    return await history_of(session, Lead, lead_id, pager)
+add_history_route(
+    router,
+    Lead,
+    "The lead's timeline: events, chases started and stopped, emails and notifications.",
+)
 
 
 def _lead_out(lead: Lead) -> LeadOut:

@@ -9,11 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.instalments import covered_parts, plan_of
-from api.deps import BackendDep, CallerDep, ContextDep, SessionDep
+from api.deps import BackendDep, CallerDep, ContextDep
 from api.errors import responses
 from api.lookup import get_or_404, known_id
-from api.pagination import PagerDep
-from api.schemas.common import EventAccepted, HistoryLine
+from api.schemas.common import EventAccepted
 from api.schemas.orders import (
     AssignIn,
     InstalmentOut,
@@ -22,30 +21,17 @@ from api.schemas.orders import (
     OrderIn,
     OrderOut,
     PauseIn,
-    purchase_out,
 )
+from api.schemas.purchases import purchase_out
 from api.services import managers, orders, pauses
 from api.services.chases import ensure_order_chase
 from api.services.order_events import apply_event, deliver
 from api.services.process import Zones, order_process
-from api.timeline import history_of
+from api.timeline import add_history_route
 from db.models import Discount, Manager, Order
 from domain import CLOSED_STATUSES, InstalmentStatus, OfferStatus
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
-
-
-@router.post("", status_code=201)
-async def create_order(
-    body: OrderIn, response: Response, ctx: ContextDep, _: BackendDep
-) -> OrderOut:
-    """An order was created: store it and start its chase; the same order again starts nothing."""
-    stored = await orders.create_order(ctx.session, body, ctx.settings, await ctx.clock())
-    if not stored.created:
-        response.status_code = 200  # the same order again, perhaps posted twice at once
-    if stored.row.status not in CLOSED_STATUSES:
-        await ensure_order_chase(ctx.session, ctx.temporal, ctx.settings, stored.row)
-    return purchase_out(OrderOut, stored.row)
 
 
 async def _offer(session: AsyncSession, order_id: str) -> OfferOut | None:
@@ -63,6 +49,24 @@ async def _offer(session: AsyncSession, order_id: str) -> OfferOut | None:
         status=OfferStatus(discount.status),
         granted_at=discount.created_at,
     )
+
+
+async def _paused_out(session: AsyncSession, order: Order, now: datetime) -> OrderOut:
+    out = purchase_out(OrderOut, order)
+    out.pause = await pauses.current_pause(session, order.id, now)
+    return out
+
+
+@router.post("", status_code=201)
+async def create_order(
+    body: OrderIn, response: Response, ctx: ContextDep, _: BackendDep
+) -> OrderOut:
+    """An order was created: store it and start its chase; the same order again starts nothing."""
+    stored = await orders.create_order(ctx.session, body, ctx.settings, await ctx.clock())
+    response.status_code = stored.status_code
+    if stored.row.status not in CLOSED_STATUSES:
+        await ensure_order_chase(ctx.session, ctx.temporal, ctx.settings, stored.row)
+    return purchase_out(OrderOut, stored.row)
 
 
 @router.post("/{order_id}/events", status_code=202, responses=responses(404, 409))
@@ -116,12 +120,6 @@ async def resume_order(order_id: str, ctx: ContextDep, caller: CallerDep) -> Ord
     return await _paused_out(ctx.session, order, now)
 
 
-async def _paused_out(session: AsyncSession, order: Order, now: datetime) -> OrderOut:
-    out = purchase_out(OrderOut, order)
-    out.pause = await pauses.current_pause(session, order.id, now)
-    return out
-
-
 @router.get("/{order_id}", responses=responses(404))
 async def get_order(order_id: str, ctx: ContextDep, _: BackendDep) -> OrderOut:
     """Status, assignee and outcome from the database; the running process from its query,
@@ -157,9 +155,8 @@ async def get_order(order_id: str, ctx: ContextDep, _: BackendDep) -> OrderOut:
     return out
 
 
-@router.get("/{order_id}/history", responses=responses(404))
-async def get_order_history(
-    order_id: str, session: SessionDep, _: BackendDep, pager: PagerDep
-) -> list[HistoryLine]:
-    """The order's timeline: events, status changes, emails, tasks and answers, oldest first."""
-    return await history_of(session, Order, order_id, pager)
+add_history_route(
+    router,
+    Order,
+    "The order's timeline: events, status changes, emails, tasks and answers, oldest first.",
+)

@@ -9,9 +9,8 @@ from sqlalchemy import select
 from api.deps import BackendDep, ContextDep, SessionDep, TemporalDep
 from api.errors import responses
 from api.lookup import get_or_404, known_id
-from api.pagination import PagerDep
-from api.schemas.common import EventAccepted, HistoryLine, from_row
-from api.schemas.orders import purchase_out
+from api.schemas.common import EventAccepted, from_row
+from api.schemas.purchases import purchase_out
 from api.schemas.subscriptions import (
     PeriodOut,
     SubscriptionEventIn,
@@ -20,7 +19,7 @@ from api.schemas.subscriptions import (
 )
 from api.services import subscriptions
 from api.services.process import renewal_process
-from api.timeline import history_of
+from api.timeline import add_history_route
 from db.models import Renewal, Subscription
 from domain import SubscriptionStatus
 
@@ -36,8 +35,7 @@ async def create_subscription(
     stored = await subscriptions.create_subscription(
         ctx.session, body, ctx.settings, await ctx.clock()
     )
-    if not stored.created:
-        response.status_code = 200
+    response.status_code = stored.status_code
     await subscriptions.ensure_renewal(ctx.temporal, ctx.settings, stored.row)
     return purchase_out(SubscriptionOut, stored.row)
 
@@ -73,9 +71,8 @@ async def get_subscription(
     return out
 
 
-@router.get("/{subscription_id}/history", responses=responses(404))
-async def get_subscription_history(
-    subscription_id: str, session: SessionDep, _: BackendDep, pager: PagerDep
-) -> list[HistoryLine]:
-    """The subscription's timeline: events, reminders, the call task and each period's end."""
-    return await history_of(session, Subscription, subscription_id, pager)
+add_history_route(
+    router,
+    Subscription,
+    "The subscription's timeline: events, reminders, the call task and each period's end.",
+)

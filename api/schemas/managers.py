@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
 from api.schemas.common import Id, OneLine, Text, TimeZone
-from workflows.work_calendar import CalendarError, Hours
+from work_calendar import CalendarError, Hours
 
 
 def _hours(value: str) -> str:

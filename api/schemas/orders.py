@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from api.schemas.common import EventIn, Id, ModelT, Money, OneLine, Phone, TimeZone, from_row
+from api.schemas.common import EventIn, Id, Money, OneLine, Phone
+from api.schemas.purchases import Customer, CustomerOut, Product, ProductOut
 from domain import (
     DialOutcome,
     EndReason,
@@ -18,22 +19,6 @@ from domain import (
     OrderStatus,
     Outcome,
 )
-
-if TYPE_CHECKING:
-    from db.models import CustomerPurchase
-
-
-class Product(BaseModel):
-    id: Id
-    name: OneLine
-
-
-class Customer(BaseModel):
-    name: OneLine
-    email: EmailStr
-    phone: Phone | None = None
-    # Marketing emails keep to SEND_WINDOW in this zone; DEFAULT_TIMEZONE when absent.
-    timezone: TimeZone | None = None
 
 
 class OrderIn(BaseModel):
@@ -127,38 +112,6 @@ class InstalmentOut(BaseModel):
     amount: Decimal
     due_at: datetime
     status: InstalmentStatus
-
-
-class ProductOut(BaseModel):
-    id: str
-    name: str
-
-    @classmethod
-    def of(cls, bought: CustomerPurchase) -> ProductOut:
-        return cls(id=bought.product_id, name=bought.product_name)
-
-
-class CustomerOut(BaseModel):
-    """As stored: answers show what is there, even text from before today's input rules."""
-
-    name: str
-    email: str
-    phone: str | None = None
-    timezone: str | None = None  # None: DEFAULT_TIMEZONE
-
-    @classmethod
-    def of(cls, bought: CustomerPurchase) -> CustomerOut:
-        return cls(
-            name=bought.customer_name,
-            email=bought.customer_email,
-            phone=bought.phone,
-            timezone=bought.customer_timezone,
-        )
-
-
-def purchase_out(schema: type[ModelT], bought: CustomerPurchase) -> ModelT:
-    """An order's or a subscription's answer body: its row, the product and customer nested."""
-    return from_row(schema, bought, product=ProductOut.of(bought), customer=CustomerOut.of(bought))
 
 
 class OrderOut(BaseModel):

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from api.schemas.common import EventIn, Id, Money
-from api.schemas.orders import Customer, CustomerOut, Product, ProductOut
+from api.schemas.purchases import Customer, CustomerOut, Product, ProductOut
 from domain import RenewalOutcome, SubscriptionEventType, SubscriptionStatus
 
 

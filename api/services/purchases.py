@@ -22,6 +22,11 @@ class Stored(Generic[Purchase]):
     row: Purchase
     created: bool  # False: the same id again, which changed nothing
 
+    @property
+    def status_code(self) -> int:
+        """201 Created, or 200 for the same purchase again (perhaps posted twice at once)."""
+        return 201 if self.created else 200
+
 
 def purchase_columns(posted: OrderIn | SubscriptionIn, default_language: str) -> dict[str, Any]:
     """The columns every purchase has (db.models.CustomerPurchase), from the posted body."""

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from settings import Settings
-from workflows.work_calendar import Calendar, CalendarError, Hours
+from work_calendar import Calendar, CalendarError, Hours
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 BERLIN = ZoneInfo("Europe/Berlin")

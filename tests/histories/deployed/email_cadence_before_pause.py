@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.discounts import DiscountActivities, DiscountExpiry, DiscountGrant
 
     # Pure, but holds ZoneInfo objects, which the sandbox would wrap in proxies.
-    from workflows.work_calendar import CalendarError, ChaseClock
+    from work_calendar import CalendarError, ChaseClock
 
 from workflows.activity_policy import ACTIVITY_TIMEOUT, WRITE_RETRY
 

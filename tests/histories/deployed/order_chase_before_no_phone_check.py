@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.orders import Assignment, OrderActivities, OrderEnd, StatusChange
     from activities.sms import PaymentSms, SmsActivities
     from activities.tasks import NewTask, TaskActivities
-    from workflows.work_calendar import CalendarSpec
+    from work_calendar import CalendarSpec
 
 from domain import (
     EndReason,

@@ -1,7 +1,7 @@
 """What a process is started with: its durations and calendars (SPEC §6), fixed at the start.
 
-Plain dataclasses, standard library only: settings builds them without loading a workflow
-module, and the workflows carry them in their inputs.
+Plain dataclasses, standard library only: settings builds them, and the workflows carry them in
+their inputs.
 """
 
 # No `from __future__ import annotations` here: the field types stay objects, not names. A
@@ -11,7 +11,7 @@ module, and the workflows carry them in their inputs.
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from workflows.work_calendar import CalendarSpec
+from work_calendar import CalendarSpec
 
 DAY = 86_400.0
 
