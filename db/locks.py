@@ -2,33 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import TypeVar
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Order
+from db.models import Order, Subscription
+
+Locked = TypeVar("Locked", Order, Subscription)
 
 
 class Missing(LookupError):
     """The row to lock does not exist."""
 
 
-async def lock_order(session: AsyncSession, order_id: str) -> Order:
-    """Lock the order's row until the transaction ends and return it, fresh.
+async def lock_row(session: AsyncSession, model: type[Locked], row_id: str) -> Locked:
+    """Lock the row until the transaction ends and return it, fresh.
 
     A no-op UPDATE rather than SELECT … FOR UPDATE: PostgreSQL locks the row either way,
     and SQLite, which has no row locks, takes its one write lock at the first write and
-    waits for it (busy timeout), where a read first would fail to upgrade later.
+    waits for it (busy timeout), where a read first would fail to upgrade later. RETURNING
+    reads the locked row in the same statement.
     """
-    result = cast(
-        CursorResult[Any],
-        await session.execute(
-            update(Order).where(Order.id == order_id).values(updated_at=Order.updated_at)
-        ),
+    locked = await session.scalars(
+        update(model)
+        .where(model.id == row_id)
+        .values(updated_at=model.updated_at)
+        .returning(model),
+        execution_options={"populate_existing": True},
     )
-    if result.rowcount == 0:
-        raise Missing(order_id)
-    order = await session.get(Order, order_id, populate_existing=True)
-    assert order is not None
-    return order
+    row = locked.one_or_none()
+    if row is None:
+        raise Missing(row_id)
+    return row
+
+
+async def lock_order(session: AsyncSession, order_id: str) -> Order:
+    return await lock_row(session, Order, order_id)

@@ -27,7 +27,9 @@ def make_engine(url: str) -> AsyncEngine:
     """An async engine; for a SQLite file, its folder is created and foreign keys enforced."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True)
+        # Connections kept open for the busiest moment (a burst of activities or requests):
+        # those past the pool's size are opened and closed for each use otherwise.
+        return create_async_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     # The API and the worker write the same file: wait for the lock rather than fail.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
 from abc import ABC, abstractmethod
 from email.message import EmailMessage
@@ -77,6 +78,8 @@ class SmtpMailer:
             else None
         )
         self.timeout = timeout
+        # The name we greet the server with (EHLO); aiosmtplib would look it up on every send.
+        self.local_hostname = socket.getfqdn()
 
     async def send(self, message: EmailMessage) -> None:
         try:
@@ -90,6 +93,7 @@ class SmtpMailer:
                 start_tls=self.start_tls if self.start_tls else False,
                 tls_context=self.tls_context,
                 timeout=self.timeout,
+                local_hostname=self.local_hostname,
             )
         except aiosmtplib.SMTPRecipientsRefused as error:
             # Every recipient was refused; a 4xx among them (greylisting, a full

@@ -9,9 +9,8 @@ second delivery (events by id).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -22,6 +21,7 @@ from api.schemas.subscriptions import SubscriptionEventIn, SubscriptionIn
 from api.services.backend_events import Applied, record_event
 from api.services.purchases import Stored, purchase_columns, store_once
 from api.temporal import answering, signal_workflow
+from db.locks import Missing, lock_row
 from db.models import Manager, Subscription, SubscriptionEvent
 from db.upsert import insert_or_ignore
 from domain import SubscriptionEventType, SubscriptionStatus, renewal_workflow_id
@@ -236,17 +236,8 @@ async def _start(
 
 
 async def _lock(session: AsyncSession, subscription_id: str) -> Subscription:
-    """The subscription's row, locked until the transaction ends (as db.locks.lock_order)."""
-    result = cast(
-        CursorResult[Any],
-        await session.execute(
-            update(Subscription)
-            .where(Subscription.id == subscription_id)
-            .values(updated_at=Subscription.updated_at)
-        ),
-    )
-    if result.rowcount == 0:
-        raise NotFound("subscription", subscription_id)
-    subscription = await session.get(Subscription, subscription_id, populate_existing=True)
-    assert subscription is not None
-    return subscription
+    """The subscription's row, locked until the transaction ends."""
+    try:
+        return await lock_row(session, Subscription, subscription_id)
+    except Missing:
+        raise NotFound("subscription", subscription_id) from None
