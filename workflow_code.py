@@ -25,8 +25,7 @@ from typing import ClassVar
 from temporalio import workflow
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-# The workflow packages and the shared modules their sandbox imports afresh too.
-PACKAGES = ("workflows", "timings", "work_calendar")
+PACKAGES = ("workflows",)
 
 
 class _CodeKept(importlib.machinery.SourceFileLoader):

@@ -15,7 +15,7 @@ from temporalio import activity
 from activities import metrics
 from activities.rows import load, missing
 from db.history import Step, already_done, record_step
-from db.locks import Missing, lock_order
+from db.locks import Missing, lock_row
 from db.models import Discount, Order, Task
 from db.session import Sessions
 from db.tasks import close_open_tasks
@@ -150,7 +150,7 @@ async def lock_order_row(session: AsyncSession, order_id: str) -> Order:
     """The order an activity changes, locked first: a status read, then written, by two
     activities at once (a part payment's status and the end) would lose one of them."""
     try:
-        return await lock_order(session, order_id)
+        return await lock_row(session, Order, order_id)
     except Missing:
         raise missing("order", order_id) from None
 

@@ -35,7 +35,3 @@ async def lock_row(session: AsyncSession, model: type[Locked], row_id: str) -> L
     if row is None:
         raise Missing(row_id)
     return row
-
-
-async def lock_order(session: AsyncSession, order_id: str) -> Order:
-    return await lock_row(session, Order, order_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import socket
 import ssl
 from abc import ABC, abstractmethod
@@ -78,8 +79,6 @@ class SmtpMailer:
             else None
         )
         self.timeout = timeout
-        # The name we greet the server with (EHLO); aiosmtplib would look it up on every send.
-        self.local_hostname = socket.getfqdn()
 
     async def send(self, message: EmailMessage) -> None:
         try:
@@ -93,7 +92,7 @@ class SmtpMailer:
                 start_tls=self.start_tls if self.start_tls else False,
                 tls_context=self.tls_context,
                 timeout=self.timeout,
-                local_hostname=self.local_hostname,
+                local_hostname=_ehlo_name(),
             )
         except aiosmtplib.SMTPRecipientsRefused as error:
             # Every recipient was refused; a 4xx among them (greylisting, a full
@@ -107,6 +106,13 @@ class SmtpMailer:
             if 500 <= error.code < 600:
                 raise PermanentDeliveryError(f"{error.code} {error.message}") from error
             raise  # 4xx: the server asks us to come back later
+
+
+@functools.cache
+def _ehlo_name() -> str:
+    """The name we greet SMTP servers with, looked up once per process (aiosmtplib would look
+    it up again on every send)."""
+    return socket.getfqdn()
 
 
 def _unverified_context() -> ssl.SSLContext:

@@ -1,7 +1,7 @@
 """Applying a backend event to an order: one transaction under the order's lock, then the
 chase hears of it.
 
-The order row is locked first (db.locks.lock_order), so two events of one order never
+The order row is locked first (db.locks.lock_row), so two events of one order never
 interleave: of `paid` and `cancelled` at once, exactly one comes first and the other sees
 it. The event is stored before Temporal is told; until the chase has heard it the row's
 `signalled_at` is empty and api.redelivery sends it again, so an accepted event is never
@@ -23,7 +23,7 @@ from api.errors import Conflict, NotFound
 from api.schemas.orders import OrderEventIn
 from api.services.backend_events import Applied, record_event
 from api.temporal import answering, signal_workflow
-from db.locks import Missing, lock_order
+from db.locks import Missing, lock_row
 from db.models import Order, OrderEvent
 from db.order_over import order_over
 from db.upsert import insert_or_ignore
@@ -48,7 +48,7 @@ async def apply_event(
     """Store the event and its effect on the order, or refuse it; the same event_id again
     changes nothing. The caller then delivers it (`deliver`)."""
     try:
-        order = await lock_order(session, order_id)
+        order = await lock_row(session, Order, order_id)
     except Missing as error:
         raise NotFound("order", order_id) from error
     inserted = await insert_or_ignore(

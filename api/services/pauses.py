@@ -21,7 +21,7 @@ from api.errors import Conflict, Forbidden, Invalid, NotFound, order_closed
 from api.schemas.orders import PauseIn, PauseOut
 from api.temporal import signal_workflow
 from db.history import record_on
-from db.locks import Missing, lock_order
+from db.locks import Missing, lock_row
 from db.models import Order, OrderPause
 from domain import CLOSED_STATUSES, order_workflow_id
 from workflows.messages import ChasePause, ChaseResume
@@ -132,7 +132,7 @@ async def deliver(
 async def _open_order(session: AsyncSession, order_id: str, caller: Caller) -> tuple[Order, str]:
     """The order, locked, if this caller may pause it and its chase runs; and who they are."""
     try:
-        order = await lock_order(session, order_id)
+        order = await lock_row(session, Order, order_id)
     except Missing as error:
         raise NotFound("order", order_id) from error
     actor = "backend"
