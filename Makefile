@@ -6,12 +6,10 @@ BIN := $(VENV)/bin
 # into the venv). Exported: the tests and scripts look there too.
 CHASER_CACHE ?= $(HOME)/.cache/chaser
 export CHASER_CACHE
-# One pytest process by default. `PYTEST_ARGS="-n 3 --dist loadfile"` runs three workers, each
-# with its own servers and database: on this 2-core machine the suite took 314 s instead of
-# 523 s (`-n 2`: 356 s), but under that load a time-skipping test of tests/workflows/
-# test_versioning.py failed in each of the two runs (a workflow timed out; two signals
-# arriving in one task), so it is not the default.
-PYTEST_ARGS ?=
+# Three pytest-xdist workers, each with its own servers and database; the slow tests are handed
+# out first (tests/conftest.py) and the tests of one group stay on one worker (--dist loadgroup).
+# On this 2-core machine: see the README's Tests paragraph. PYTEST_ARGS="-n 0" runs one process.
+PYTEST_ARGS ?= -n 3 --dist loadgroup
 
 .PHONY: setup temporal browser run test lint migrate clean record-histories freeze-histories bench compose-config
 

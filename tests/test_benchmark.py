@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_the_benchmark_walks_every_phase_on_three_orders() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "scripts.benchmark", "--orders", "3", "--concurrency", "2"],

@@ -19,6 +19,8 @@ from temporalio.testing import WorkflowEnvironment
 # ("Timeout expired") on a loaded machine: skipping days fires every timer due meanwhile, and
 # each waits for the worker to handle it.
 SKIP_TIMEOUT = timedelta(minutes=5)
+# How far free_the_clock skips to learn whether something holds the clock.
+STRAY_PROBE = timedelta(minutes=1)
 
 
 async def skip(
@@ -45,14 +47,19 @@ async def free_the_clock(env: WorkflowEnvironment) -> None:
 
     The Java test server holds its clock while a task is out; a task handed to a worker as it
     stopped, whose workflow is then terminated, is never given back, and every later skip of the
-    session waits in real time (the suite hung there). Such a hold clears in seconds or never:
-    a minute's skip is tried twice for 10 s, then the one stray hold is released.
+    session waits in real time (the suite hung there). With nothing running, a minute's skip
+    ends at once; if it has not ended after a few seconds and the server's clock moved by those
+    seconds rather than by the minute, the one stray hold is released. (A slow machine only
+    delays the answer: the clock has moved by the minute then, and releasing a hold nobody took
+    would let time skip in a later test's real-time steps.)
     """
-    for _ in range(2):
-        try:
-            await skip(env, timedelta(minutes=1), timeout=timedelta(seconds=10))
-            return
-        except RPCError:
-            continue
+    before = await env.get_current_time()
+    try:
+        await skip(env, STRAY_PROBE, timeout=timedelta(seconds=2))
+        return
+    except RPCError:
+        pass
+    if await env.get_current_time() - before >= STRAY_PROBE:
+        return
     logging.getLogger(__name__).warning("the time-skipping clock was held with nothing running")
     await env.client.test_service.unlock_time_skipping(UnlockTimeSkippingRequest())

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import hypothesis
+import pytest
 import schemathesis
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
@@ -71,6 +72,7 @@ def check(operation: Any, mode: Any, base_url: str, headers: dict[str, str]) -> 
     run()
 
 
+@pytest.mark.slow
 async def test_every_answer_of_every_operation_is_in_the_schema(
     api: httpx.AsyncClient, settings: Settings
 ) -> None:

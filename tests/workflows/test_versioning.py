@@ -31,6 +31,7 @@ from temporalio.worker import Worker
 
 from cli.history import history_from_file
 from cli.replay import from_files, make_replayer, replay
+from db.locks import lock_row
 from db.models import Manager, Order, Task
 from db.session import Sessions
 from scripts.devstack.mailbox import SmtpServer
@@ -335,9 +336,15 @@ def dial_new(result: OrderChaseResult, history: WorkflowHistory) -> None:
 
 
 async def cancel_then_pay(chase: Chase) -> OrderChaseResult:
-    """The cancel and the payment arrive together: the cancel ends the chase first."""
-    await chase.handle.signal(OrderChase.cancel, OrderCancelled("cancel-1"))
-    return await chase.pay()
+    """The payment arrives while the cancel's end is being written: the test holds the order's
+    row, so the end waits for it. (Heard in the cancel's own task, the payment would make the
+    end a paid one before anything was written.)"""
+    async with chase.sessions() as session:
+        await lock_row(session, Order, chase.handle.id.removeprefix("order-"))
+        await chase.handle.signal(OrderChase.cancel, OrderCancelled("cancel-1"))
+        await chase.until(lambda history: "finish_order" in activities(history))
+        await chase.handle.signal(OrderChase.record_payment, PaymentReceived("pay-1", full=True))
+    return await chase.handle.result(rpc_timeout=timedelta(seconds=20))
 
 
 async def cancelled_then_paid_on_the_old_worker(chase: Chase) -> None:
