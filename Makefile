@@ -6,10 +6,10 @@ BIN := $(VENV)/bin
 # into the venv). Exported: the tests and scripts look there too.
 CHASER_CACHE ?= $(HOME)/.cache/chaser
 export CHASER_CACHE
-# Three pytest-xdist workers, each with its own servers and database; the slow tests are handed
-# out first (tests/conftest.py) and the tests of one group stay on one worker (--dist loadgroup).
-# On this 2-core machine: see the README's Tests paragraph. PYTEST_ARGS="-n 0" runs one process.
-PYTEST_ARGS ?= -n 3 --dist loadgroup
+# Three pytest-xdist workers, each with its own servers and database, a test file at a time (its
+# module fixtures set up once), the files of slow tests first (tests/conftest.py). On this 2-core
+# machine: see the README's Tests paragraph. PYTEST_ARGS="-n 0" runs one process.
+PYTEST_ARGS ?= -n 3 --dist loadfile
 
 .PHONY: setup temporal browser run test lint migrate clean record-histories freeze-histories bench compose-config
 

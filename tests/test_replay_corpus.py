@@ -20,8 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HISTORIES = ROOT / "tests" / "histories"
 FILES = sorted(HISTORIES.rglob("*.json"))
 
-# The corpus is replayed once, by the worker that runs this module (--dist loadgroup).
-pytestmark = [pytest.mark.xdist_group("replay_corpus"), pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 @pytest_asyncio.fixture(scope="module")
