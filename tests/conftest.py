@@ -58,11 +58,17 @@ def pytest_report_header() -> list[str]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`make test`), the files of slow tests are handed out first: started
-    last, one of them would run alone at the end while the other workers idle. One process
-    keeps the files' order (the chaos run then starts with the session, in the background)."""
+    """Under pytest-xdist (`make test`), the files of slow tests are handed out first, the
+    longest first: started last, one of them would run alone at the end while the other
+    workers idle. One process keeps the files' order (the chaos run then starts with the
+    session, in the background)."""
     if "PYTEST_XDIST_WORKER" in os.environ:
-        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+        items.sort(key=lambda item: -seconds_marked(item))
+
+
+def seconds_marked(item: pytest.Item) -> float:
+    slow = item.get_closest_marker("slow")
+    return float(slow.args[0]) if slow is not None else 0.0
 
 
 # --- Temporal -------------------------------------------------------------------------

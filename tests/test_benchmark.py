@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.slow
+@pytest.mark.slow(25)
 def test_the_benchmark_walks_every_phase_on_three_orders() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "scripts.benchmark", "--orders", "3", "--concurrency", "2"],

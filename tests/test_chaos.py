@@ -12,7 +12,7 @@ import pytest
 from tests.fixtures_chaos import ChaosRun
 
 
-@pytest.mark.slow
+@pytest.mark.slow(100)
 def test_chaos_at_ci_size_breaks_no_invariant(chaos_run: ChaosRun) -> None:
     returncode, report = chaos_run.report()
     assert returncode == 0, report

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HISTORIES = ROOT / "tests" / "histories"
 FILES = sorted(HISTORIES.rglob("*.json"))
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(20)  # the corpus replayed
 
 
 @pytest_asyncio.fixture(scope="module")

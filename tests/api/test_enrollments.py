@@ -176,7 +176,7 @@ async def job_api(
             yield client
 
 
-@pytest.mark.slow
+@pytest.mark.slow(40)
 async def test_an_enrolment_of_two_thousand_orders_shows_its_progress(
     job_api: httpx.AsyncClient, settings: Settings, dev_env: WorkflowEnvironment
 ) -> None:

@@ -72,7 +72,7 @@ def check(operation: Any, mode: Any, base_url: str, headers: dict[str, str]) -> 
     run()
 
 
-@pytest.mark.slow
+@pytest.mark.slow(80)
 async def test_every_answer_of_every_operation_is_in_the_schema(
     api: httpx.AsyncClient, settings: Settings
 ) -> None:

@@ -29,7 +29,7 @@ async def next_task(page: Page) -> None:
     await page.wait_for_url(re.compile(r"/app/tasks/\d+$"))
 
 
-@pytest.mark.slow
+@pytest.mark.slow(15)
 async def test_walk_an_order_from_the_pool_to_will_pay(site: Site, sessions: Sessions) -> None:
     token = await site.manager("olga", timezone="Asia/Yekaterinburg")
     page = await site.page()

@@ -31,7 +31,7 @@ async def to_will_pay(page: Page, site: Site, order_id: str, yes: str, reached: 
     await expect(page.get_by_role("heading", name="Will the order be paid?")).to_be_visible()
 
 
-@pytest.mark.slow
+@pytest.mark.slow(20)
 async def test_a_discount_in_russian_a_refused_percent_then_instalments(
     site: Site, sessions: Sessions
 ) -> None:
