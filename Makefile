@@ -6,11 +6,10 @@ BIN := $(VENV)/bin
 # into the venv). Exported: the tests and scripts look there too.
 CHASER_CACHE ?= $(HOME)/.cache/chaser
 export CHASER_CACHE
-# One pytest process by default. PYTEST_ARGS="-n 3 --dist loadfile" runs three pytest-xdist
-# workers, each with its own servers and database, a test file at a time, the files of slow tests
-# first (tests/conftest.py): about 300 s instead of about 510 s on this 2-core machine, but under
-# that load one versioning test still fails now and then (README, Tests).
-PYTEST_ARGS ?=
+# Three pytest-xdist workers, each with its own servers and database, a test file at a time (its
+# module fixtures set up once), the files of slow tests first (tests/conftest.py): about 300 s
+# instead of about 510 s on this 2-core machine (README, Tests). PYTEST_ARGS="-n 0": one process.
+PYTEST_ARGS ?= -n 3 --dist loadfile
 
 .PHONY: setup temporal browser run test lint migrate clean record-histories freeze-histories bench compose-config
 
