@@ -261,10 +261,17 @@ class Chase:
         raise AssertionError(f"{handle.id} keeps an activity running")
 
     async def pay(self) -> OrderChaseResult:
-        """Pay, and wait for the end in real time: it needs no timer. (With the clock let go, the
-        test server once skipped to the chase's 10-year execution timeout in the moment the
-        cancel of a dial child was on its way from the chase to the child.)"""
+        await self.send_payment()
+        return await self.end()
+
+    async def send_payment(self) -> None:
         await self.handle.signal(OrderChase.record_payment, PaymentReceived("pay-1", full=True))
+
+    async def end(self) -> OrderChaseResult:
+        """The chase's result, waited for in real time: a paid or cancelled end needs no timer.
+        (With the clock let go, the test server once skipped to the chase's 10-year execution
+        timeout in the moment the cancel of a dial child was on its way from the chase to the
+        child.)"""
         with self.env.auto_time_skipping_disabled():
             return await self.handle.result(rpc_timeout=timedelta(seconds=20))
 
@@ -357,8 +364,8 @@ async def cancel_then_pay(chase: Chase) -> OrderChaseResult:
         await lock_row(session, Order, chase.handle.id.removeprefix("order-"))
         await chase.handle.signal(OrderChase.cancel, OrderCancelled("cancel-1"))
         await chase.until(lambda history: "finish_order" in activities(history))
-        await chase.handle.signal(OrderChase.record_payment, PaymentReceived("pay-1", full=True))
-    return await chase.handle.result(rpc_timeout=timedelta(seconds=20))
+        await chase.send_payment()
+    return await chase.end()
 
 
 async def cancelled_then_paid_on_the_old_worker(chase: Chase) -> None:
@@ -462,7 +469,7 @@ async def paid_while_held_past_the_window(chase: Chase) -> None:
     """The payment is heard at once; the email goes out only after the window's end."""
     address = held_address(chase.handle.id.removeprefix("order-"))
     try:
-        await chase.handle.signal(OrderChase.record_payment, PaymentReceived("pay-1", full=True))
+        await chase.send_payment()
         await skip(chase.env, timedelta(minutes=5))
     finally:
         chase.smtp.defer.discard(address)
