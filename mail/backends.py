@@ -6,7 +6,7 @@ import functools
 import socket
 import ssl
 from abc import ABC, abstractmethod
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -30,7 +30,7 @@ class Sender(Protocol[MessageT_contra]):
     async def send(self, message: MessageT_contra) -> None: ...
 
 
-Mailer = Sender[EmailMessage]
+Mailer = Sender[Message]
 
 
 class FolderSender(ABC, Generic[MessageT]):
@@ -49,10 +49,10 @@ class FolderSender(ABC, Generic[MessageT]):
         """The file's name in the folder and its content."""
 
 
-class FileMailer(FolderSender[EmailMessage]):
+class FileMailer(FolderSender[Message]):
     """Each message as `<message id>.eml`."""
 
-    def file_of(self, message: EmailMessage) -> tuple[str, bytes]:
+    def file_of(self, message: Message) -> tuple[str, bytes]:
         name = str(message["Message-ID"]).strip("<>").split("@")[0]
         return f"{name}.eml", bytes(message)
 
@@ -80,7 +80,7 @@ class SmtpMailer:
         )
         self.timeout = timeout
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         try:
             await aiosmtplib.send(
                 message,
