@@ -9,7 +9,6 @@ for the open and for the purchase start when it has gone.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, Unpack
 
@@ -25,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
 
 from domain import OfferStatus
 from workflows.activity_calls import db_activity
-from workflows.messages import EmailTerms
+from workflows.messages import EmailTerms, Offer
 from workflows.patch_ids import SEND_WINDOW
 from workflows.pause import Pause
 from workflows.waits import seconds_until, wait_at_most
@@ -43,15 +42,6 @@ class CadenceHost(Protocol):
     async def send_email(
         self, kind: str, step: str | None = None, **terms: Unpack[EmailTerms]
     ) -> str | None: ...
-
-
-@dataclass
-class Offer:
-    """The personal offer made to the customer: a discount until a moment."""
-
-    percent: int
-    valid_until: datetime
-    status: str  # active / expired / used
 
 
 class EmailCadence:

@@ -1,7 +1,7 @@
 """What the chases and their callers exchange: inputs, results, signals and the state a query
-shows, for the order chase, its dial child and their pauses, the lead chase, the renewal and
-the check-in (the processes that run one per customer, by the thousand; the jobs keep their
-one input beside them).
+shows (and the offer the email cadence keeps), for the order chase, its dial child and their
+pauses, the lead chase, the renewal and the check-in (the processes that run one per
+customer, by the thousand; the jobs keep their one input beside them).
 
 Data only (importing the standard library, domain.py and timings.py), passed through the
 workflow sandbox (worker.SANDBOX_PASSTHROUGH): the dataclasses are built once per worker, not
@@ -99,6 +99,15 @@ class DialHold:
     """The parent's pause, passed on to its dial child (None: not paused)."""
 
     until: str | None
+
+
+@dataclass
+class Offer:
+    """The personal offer the email cadence made the customer: a discount until a moment."""
+
+    percent: int
+    valid_until: datetime
+    status: str  # active / expired / used
 
 
 @dataclass
