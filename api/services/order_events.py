@@ -51,7 +51,7 @@ async def apply_event(
         order = await lock_row(session, Order, order_id)
     except Missing as error:
         raise NotFound("order", order_id) from error
-    inserted = await insert_or_ignore(
+    event = await insert_or_ignore(
         session,
         OrderEvent,
         {
@@ -64,14 +64,13 @@ async def apply_event(
             "received_at": now,
         },
     )
-    if not inserted:
+    if event is None:
         await session.rollback()  # the lock with it: this event changes nothing
-    event = await session.get(OrderEvent, body.event_id)
-    assert event is not None
-    if not inserted:
-        if event.order_id != order_id:
+        seen = await session.get(OrderEvent, body.event_id)
+        assert seen is not None
+        if seen.order_id != order_id:
             raise Conflict(f"event {body.event_id!r} was already used for another order")
-        return Applied(event, duplicate=True)
+        return Applied(seen, duplicate=True)
 
     refusal = await _refusal(session, order, event)
     if refusal is not None:

@@ -48,9 +48,9 @@ async def store_once(
     """Insert the row unless its id is stored already; a new one's timeline line (`line`: whose,
     and what) is committed with it."""
     created = await insert_or_ignore(session, model, values)
-    if created:
+    if created is not None:
         record(session, at=now, actor="backend", **line)
     await session.commit()
-    row = await session.get(model, values["id"])
+    row = created or await session.get(model, values["id"])
     assert row is not None
-    return Stored(row, created)
+    return Stored(row, created is not None)

@@ -116,7 +116,7 @@ async def apply_event(
             "received_at": now,
         },
     )
-    if not inserted:  # the same event_id, posted for another subscription at this moment
+    if inserted is None:  # the same event_id, posted for another subscription at this moment
         await session.rollback()
         raise Conflict(f"event {body.event_id!r} was already used for another subscription")
     ends = body.period_ends_at.isoformat() if body.period_ends_at else None
