@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.util import await_only
 
+from db.file_turn import FileTurn
+
 Sessions = async_sessionmaker[AsyncSession]
 BUSY_TIMEOUT = 30.0  # seconds a SQLite write waits for the lock before "database is locked"
 
@@ -30,8 +32,9 @@ def make_engine(url: str) -> AsyncEngine:
         # Connections kept open for the busiest moment (a burst of activities or requests):
         # those past the pool's size are opened and closed for each use otherwise.
         return create_async_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    database = Path(parsed.database) if parsed.database not in (None, "", ":memory:") else None
+    if database is not None:
+        database.parent.mkdir(parents=True, exist_ok=True)
     # The API and the worker write the same file: wait for the lock rather than fail.
     engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT})
 
@@ -42,7 +45,11 @@ def make_engine(url: str) -> AsyncEngine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
-    WriterLock().install(engine)
+    turn = None
+    if database is not None:
+        turn = FileTurn(database.with_name(f"{database.name}-writer"))
+        weakref.finalize(engine, turn.close)
+    WriterLock(turn=turn).install(engine)
     return engine
 
 
@@ -56,13 +63,14 @@ class WriterLock:
     sleeps in growing steps and lets a late-comer overtake: with twenty requests in flight
     a write waited seconds for a lock held milliseconds. Here a connection's first write
     waits on an asyncio lock instead, in order of arrival, until the writer before it ends
-    its transaction. Another process (the API beside the worker) still meets the busy
-    handler, now one connection at a time. Waiting longer than SQLite's own busy timeout
-    fails as SQLite would have ("database is locked").
+    its transaction. Then, for a database file, it takes its process's turn (`turn`,
+    db.file_turn) from the writers of other processes (the API beside the worker). Waiting
+    longer than SQLite's own busy timeout fails as SQLite would have ("database is locked").
     """
 
-    def __init__(self, timeout: float = BUSY_TIMEOUT) -> None:
+    def __init__(self, timeout: float = BUSY_TIMEOUT, turn: FileTurn | None = None) -> None:
         self.timeout = timeout
+        self.turn = turn
         # One lock per event loop: a test suite runs several loops over one engine.
         self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
@@ -97,6 +105,12 @@ class WriterLock:
         # asyncio.timeout, not wait_for: a cancelled or timed-out wait never holds the lock.
         async with asyncio.timeout(self.timeout):
             await lock.acquire()
+            if self.turn is not None:
+                try:
+                    await self.turn.take()
+                except BaseException:
+                    lock.release()
+                    raise
 
     def _end(self, conn: Connection) -> None:
         self._release(conn.info)
@@ -104,10 +118,11 @@ class WriterLock:
     def _checkin(self, _dbapi_connection: Any, record: Any) -> None:
         self._release(record.info)  # a connection given back mid-transaction
 
-    @staticmethod
-    def _release(info: dict[Any, Any]) -> None:
+    def _release(self, info: dict[Any, Any]) -> None:
         lock = info.pop("writer_lock", None)
         if lock is not None:
+            if self.turn is not None:
+                self.turn.let_go()
             lock.release()
 
 

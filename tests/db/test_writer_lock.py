@@ -12,6 +12,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from db.file_turn import FileTurn
 from db.session import WriterLock, make_engine, make_sessions
 
 WRITERS = 12  # within the engine's pool (5 + 10 overflow)
@@ -65,3 +66,35 @@ async def test_a_writer_waiting_past_the_timeout_fails_as_sqlite_would(
             await holder.commit()
     finally:
         await engine.dispose()
+
+
+async def test_a_writer_of_another_process_waits_for_the_turn_and_a_timed_out_one_leaves_it(
+    tmp_path: Path,
+) -> None:
+    """Two engines on one file stand for the API and the worker: each has its own open file
+    for the turn (db.file_turn), as two processes would."""
+    path = tmp_path / "lock.db"
+    worker = make_engine(f"sqlite+aiosqlite:///{path}")
+    api = create_async_engine(f"sqlite+aiosqlite:///{path}")
+    WriterLock(timeout=0.2, turn=FileTurn(tmp_path / "lock.db-writer")).install(api)
+    try:
+        async with worker.begin() as connection:
+            await connection.execute(text("CREATE TABLE line (n INTEGER)"))
+        async with make_sessions(worker)() as holder, make_sessions(api)() as waiter:
+            await holder.execute(text("INSERT INTO line (n) VALUES (1)"))
+            # The turn is held: the other process's writer waits for it, then gives up.
+            with pytest.raises(OperationalError, match="database is locked"):
+                await waiter.execute(text("INSERT INTO line (n) VALUES (2)"))
+            await holder.commit()
+        # The writer that gave up holds nothing: the turn goes to the next one at once.
+        async with make_sessions(worker)() as session:
+            await asyncio.wait_for(session.execute(text("INSERT INTO line (n) VALUES (3)")), 2)
+            await session.commit()
+        async with make_sessions(api)() as session:
+            await session.execute(text("INSERT INTO line (n) VALUES (4)"))
+            await session.commit()
+            written = list((await session.scalars(text("SELECT n FROM line ORDER BY n"))).all())
+        assert written == [1, 3, 4]
+    finally:
+        await api.dispose()
+        await worker.dispose()
