@@ -161,14 +161,15 @@ def build_message(
         if len(str(value).splitlines()) > 1:
             raise ValueError(f"the {name} header holds a line break: {str(value)!r}")
     if headers or not all(
-        _addr_spec(value).isascii() for value in addresses.values() if value is not None
+        _parts(value)[1].isascii() for value in addresses.values() if value is not None
     ):
         return _modern(fields, rendered)
     return _mime(fields, addresses, rendered)
 
 
-def _addr_spec(value: Address | str) -> str:
-    return value.addr_spec if isinstance(value, Address) else parseaddr(value)[1]
+def _parts(value: Address | str) -> tuple[str, str]:
+    """An address header's display name and address."""
+    return (value.display_name, value.addr_spec) if isinstance(value, Address) else parseaddr(value)
 
 
 def _mime(
@@ -182,11 +183,7 @@ def _mime(
     message = MIMEMultipart("alternative")
     for name, value in fields.items():
         if name in addresses:
-            display_name, address = (
-                (value.display_name, value.addr_spec)
-                if isinstance(value, Address)
-                else parseaddr(value)
-            )
+            display_name, address = _parts(value)
             # A display name outside ASCII is encoded, the address beside it left readable.
             message[name] = formataddr((display_name, address), "utf-8") if address else str(value)
         else:

@@ -16,6 +16,11 @@ from pathlib import Path
 
 
 class FileTurn:
+    @classmethod
+    def beside(cls, database: Path) -> FileTurn:
+        """The turn of a database file: `<file>-writer` in its folder."""
+        return cls(database.with_name(f"{database.name}-writer"))
+
     def __init__(self, path: Path) -> None:
         # One open file per engine: flock is held per open file, so engines (and processes)
         # each wait for the others; within an engine WriterLock lets one writer at a time ask.

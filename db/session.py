@@ -47,7 +47,7 @@ def make_engine(url: str) -> AsyncEngine:
 
     turn = None
     if database is not None:
-        turn = FileTurn(database.with_name(f"{database.name}-writer"))
+        turn = FileTurn.beside(database)
         weakref.finalize(engine, turn.close)
     WriterLock(turn=turn).install(engine)
     return engine

@@ -76,7 +76,7 @@ async def test_a_writer_of_another_process_waits_for_the_turn_and_a_timed_out_on
     path = tmp_path / "lock.db"
     worker = make_engine(f"sqlite+aiosqlite:///{path}")
     api = create_async_engine(f"sqlite+aiosqlite:///{path}")
-    WriterLock(timeout=0.2, turn=FileTurn(tmp_path / "lock.db-writer")).install(api)
+    WriterLock(timeout=0.2, turn=FileTurn.beside(path)).install(api)
     try:
         async with worker.begin() as connection:
             await connection.execute(text("CREATE TABLE line (n INTEGER)"))
