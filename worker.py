@@ -42,7 +42,7 @@ from settings import Settings
 from temporal_client import connect_with_retry
 from timings import CheckinSetup, OrderTimings
 from tracing import temporal_interceptors, tracer_provider
-from workflow_code import ValidatedOnce, keep_workflow_code
+from workflow_code import ValidatedOnce, keep_workflow_code, skip_idle_payload_walks
 from workflows.checkin import Checkin
 from workflows.dial import Dial
 from workflows.enrollment import EnrollmentJob
@@ -153,8 +153,9 @@ SANDBOX_PASSTHROUGH = (
 @functools.cache
 def workflow_runner() -> SandboxedWorkflowRunner:
     """The sandbox of the worker, the tests and `chaser replay`: one per process, served
-    compiled code, validating each workflow class once."""
+    compiled code, validating each workflow class once, walking no payload for nothing."""
     keep_workflow_code()
+    skip_idle_payload_walks()
     return ValidatedOnce(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*SANDBOX_PASSTHROUGH)
     )
