@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import partial
 from typing import Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
@@ -120,17 +120,20 @@ async def _assign(assignment: Assignment, session: AsyncSession, order: Order) -
 
 async def _end(end: OrderEnd, session: AsyncSession, order: Order) -> str:
     """The end's rows: the order's product."""
-    await close_open_tasks(session, Task.order_id == order.id, f"order {end.status}", end.at)
+    await close_open_tasks(session, Task.order_id, order.id, f"order {end.status}", end.at)
     # A personal offer still running is used by the payment, or dies with the order.
-    offers = await session.scalars(
-        select(Discount).where(Discount.order_id == order.id, Discount.status == OfferStatus.ACTIVE)
-    )
-    for offer in offers:
+    for offer in await session.scalars(_ACTIVE_OFFERS, {"order_id": order.id}):
         offer.status = OfferStatus.USED if end.status == OrderStatus.PAID else OfferStatus.EXPIRED
     # The line that ends the chase carries its outcome: order.chase_ended.
     _move(session, end, order, end.status, end.reason, outcome=end.outcome)
     order.outcome, order.end_reason, order.ended_at = end.outcome, end.reason, end.at
     return order.product_id
+
+
+# Built once (db.history says why).
+_ACTIVE_OFFERS = select(Discount).where(
+    Discount.order_id == bindparam("order_id"), Discount.status == OfferStatus.ACTIVE
+)
 
 
 def _move(

@@ -19,7 +19,7 @@ from typing import Any, Generic
 from uuid import uuid4
 
 import jinja2
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -103,7 +103,11 @@ class SendingActivities(Generic[SetupT]):
 
 async def find(session: AsyncSession, key: str) -> Email | None:
     """The outbox row of an idempotency key, if an attempt wrote one."""
-    return await session.scalar(select(Email).where(Email.key == key))
+    return await session.scalar(_ROW_OF_KEY, {"key": key})
+
+
+# Built once (db.history says why).
+_ROW_OF_KEY = select(Email).where(Email.key == bindparam("key"))
 
 
 def settled(email: Email) -> bool:

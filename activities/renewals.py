@@ -128,7 +128,7 @@ class RenewalActivities(outbox.SendingActivities[MailSetup]):
             if done is not None:
                 return
             await close_open_tasks(
-                session, Task.subscription_id == subscription.id, f"period {end.outcome}", end.at
+                session, Task.subscription_id, subscription.id, f"period {end.outcome}", end.at
             )
             # How the period ended: on its renewals row and on the timeline alike.
             ending: dict[str, Any] = {

@@ -97,7 +97,7 @@ class TaskActivities:
     async def close_task(self, close: CloseTask) -> None:
         """Close a task nobody needs to answer any more; an answered one stays answered."""
         async with self.sessions() as session, session.begin():
-            await close_open_tasks(session, Task.id == close.task_id, close.reason, close.at)
+            await close_open_tasks(session, Task.id, close.task_id, close.reason, close.at)
 
     def _task(
         self,

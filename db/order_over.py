@@ -3,7 +3,7 @@ the API accepted that its chase has yet to write (a send or a grant must not wai
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Order, OrderEvent
@@ -19,9 +19,20 @@ async def order_over(
     if order.status in ended or order.paid_amount >= order.amount:
         return True
     events = [OrderEventType.PAID] if paid_only else [OrderEventType.PAID, OrderEventType.CANCELLED]
-    query = select(OrderEvent.event_id).where(
-        OrderEvent.order_id == order.id, OrderEvent.type.in_(events)
+    # An event id no event has stands for "none besides".
+    found = await session.scalar(
+        _ENDING_EVENT, {"order_id": order.id, "types": events, "besides": besides or ""}
     )
-    if besides is not None:
-        query = query.where(OrderEvent.event_id != besides)
-    return await session.scalar(query.limit(1)) is not None
+    return found is not None
+
+
+# Built once (db.history says why).
+_ENDING_EVENT = (
+    select(OrderEvent.event_id)
+    .where(
+        OrderEvent.order_id == bindparam("order_id"),
+        OrderEvent.type.in_(bindparam("types", expanding=True)),
+        OrderEvent.event_id != bindparam("besides"),
+    )
+    .limit(1)
+)

@@ -3,10 +3,13 @@ task, an order's open tasks and a subscription's."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import Update, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from db.history import record
 from db.models import Task
@@ -14,16 +17,15 @@ from domain import TaskStatus
 
 
 async def close_open_tasks(
-    session: AsyncSession, which: ColumnElement[bool], reason: str, at: datetime
+    session: AsyncSession,
+    column: InstrumentedAttribute[Any],
+    value: object,
+    reason: str,
+    at: datetime,
 ) -> None:
-    """Close the open tasks `which` selects and note each on its owner's timeline.
+    """Close the open tasks whose `column` is `value` and note each on its owner's timeline.
     Conditional: an answer the API claimed a moment ago stays answered."""
-    closed = await session.execute(
-        update(Task)
-        .where(which, Task.status == TaskStatus.OPEN)
-        .values(status=TaskStatus.CLOSED, close_reason=reason)
-        .returning(Task.id, Task.order_id, Task.subscription_id, Task.kind)
-    )
+    closed = await session.execute(_closing(column), {"value": value, "reason": reason})
     for task_id, order_id, subscription_id, kind in closed.all():
         record(
             session,
@@ -36,3 +38,15 @@ async def close_open_tasks(
             task_kind=kind,
             reason=reason,
         )
+
+
+@functools.cache
+def _closing(column: InstrumentedAttribute[Any]) -> Update:
+    """The statement closing the open tasks of one `column` value, built once (db.history
+    says why)."""
+    return (
+        update(Task)
+        .where(column == bindparam("value"), Task.status == TaskStatus.OPEN)
+        .values(status=TaskStatus.CLOSED, close_reason=bindparam("reason"))
+        .returning(Task.id, Task.order_id, Task.subscription_id, Task.kind)
+    )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, TypeVar
 
+from sqlalchemy import Insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
@@ -18,8 +20,14 @@ async def insert_or_ignore(
     when the key was there. Two requests with the same key at once: exactly one inserts,
     neither fails. The row comes back from RETURNING into the session, so reading it again
     (`session.get`) costs no statement."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(model).values(**values).on_conflict_do_nothing().returning(model)
-    inserted: Row | None = await session.scalar(statement)
+    statement = _insert_or_ignore(session.get_bind().dialect.name, model)
+    inserted: Row | None = await session.scalar(statement, values)
     return inserted
+
+
+@functools.cache
+def _insert_or_ignore(dialect: str, model: type[Any]) -> Insert:
+    """The statement for one model, built once (db.history says why); the row's values come
+    with each execution."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(model).on_conflict_do_nothing().returning(model)
