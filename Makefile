@@ -63,6 +63,11 @@ bench: setup
 bench-scale: setup
 	$(BIN)/python -m scripts.bench_scale $(SCALE_ARGS)
 
+# The worker's CPU for a chase's steps, one at a time in one process: quieter than `bench`.
+.PHONY: bench-activities
+bench-activities: setup
+	$(BIN)/python -m scripts.bench_activities $(ACTIVITY_ARGS)
+
 # The real stack under kills, a Temporal restart and racing requests, then every invariant
 # (CHAOS_ARGS="--orders 40 --kills 3 --database-url postgresql+psycopg://…"); exits 1 if one broke.
 .PHONY: chaos

@@ -3,6 +3,7 @@ people to read: nothing here judges a speed."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,3 +29,26 @@ def test_the_benchmark_walks_every_phase_on_three_orders() -> None:
     assert "0 failed" in lines["replay of the running chases"]
     assert "3 in" in lines["POST …/events paid (signalled)"]
     assert "p95" in lines["paid → thank_you email sent"]
+
+
+@pytest.mark.slow(4)
+def test_the_activity_benchmark_measures_every_step() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "scripts.bench_activities", "--calls", "2", "--rounds", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    # "  <step>   <median>   (<min> – <max>)"
+    rows = [re.fullmatch(r"  (.+?) +([\d.]+) +\(.+\)", line) for line in run.stdout.splitlines()]
+    figures = {row[1]: float(row[2]) for row in rows if row}
+    assert list(figures) == [
+        "order_received email",
+        "finish_order (paid)",
+        "thank_you email",
+        "replay order-paid (61 events)",
+        "replay order-cadence-paid-between-objections (77 events)",
+    ]
+    assert all(ms > 0 for ms in figures.values())
