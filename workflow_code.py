@@ -25,18 +25,17 @@ worker's CPU in that replay. Without either, the walks are skipped (`skip_idle_p
 
 from __future__ import annotations
 
+import functools
 import importlib.abc
 import importlib.machinery
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from types import CodeType, ModuleType
-from typing import ClassVar, cast
+from typing import ClassVar, TypeVar, cast
 
 import temporalio.bridge.worker
 from temporalio import workflow
-from temporalio.bridge.proto.workflow_activation import WorkflowActivation
-from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
 from temporalio.converter import DataConverter, SerializationContext
 from temporalio.converter._extstore import StorageDriverStoreContext, StorageOperationMetrics
 from temporalio.worker._command_aware_visitor import CommandInfo
@@ -79,46 +78,32 @@ def keep_workflow_code() -> None:
         sys.meta_path.insert(0, _Finder())
 
 
-_walk_activation = temporalio.bridge.worker.decode_activation
-_walk_completion = temporalio.bridge.worker.encode_completion
+Walk = TypeVar("Walk", bound=Callable[..., Awaitable[StorageOperationMetrics]])
+# The SDK's walks, kept before anything replaces them.
+_WALK_ACTIVATION = temporalio.bridge.worker.decode_activation
+_WALK_COMPLETION = temporalio.bridge.worker.encode_completion
 
 
-def _idle(converter: DataConverter) -> bool:
-    """Whether the SDK's payload walks would leave every payload as it is."""
-    return converter.payload_codec is None and converter.external_storage is None
+def _unless_idle(walk: Walk) -> Walk:
+    """`walk` (an activation's or a completion's), skipped where it would leave every payload
+    as it is: no payload codec and no external storage."""
 
+    @functools.wraps(walk)
+    async def walked(
+        message: object, data_converter: DataConverter, **options: object
+    ) -> StorageOperationMetrics:
+        if data_converter.payload_codec is None and data_converter.external_storage is None:
+            return StorageOperationMetrics()
+        return await walk(message, data_converter, **options)
 
-async def _decode_activation(
-    activation: WorkflowActivation,
-    data_converter: DataConverter,
-    decode_headers: bool,
-    storage_concurrency_limit: int,
-) -> StorageOperationMetrics:
-    if _idle(data_converter):
-        return StorageOperationMetrics()
-    return await _walk_activation(
-        activation, data_converter, decode_headers, storage_concurrency_limit
-    )
-
-
-async def _encode_completion(
-    completion: WorkflowActivationCompletion,
-    data_converter: DataConverter,
-    encode_headers: bool,
-    storage_concurrency_limit: int,
-) -> StorageOperationMetrics:
-    if _idle(data_converter):
-        return StorageOperationMetrics()
-    return await _walk_completion(
-        completion, data_converter, encode_headers, storage_concurrency_limit
-    )
+    return cast(Walk, walked)
 
 
 def skip_idle_payload_walks() -> None:
     """Workflow workers in this process skip the payload walks that would change nothing
     (idempotent); with a codec or external storage they walk as before."""
-    temporalio.bridge.worker.decode_activation = _decode_activation
-    temporalio.bridge.worker.encode_completion = _encode_completion
+    temporalio.bridge.worker.decode_activation = _unless_idle(_WALK_ACTIVATION)
+    temporalio.bridge.worker.encode_completion = _unless_idle(_WALK_COMPLETION)
 
 
 class _ContextsRead(_Instance):

@@ -13,17 +13,23 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.slow(25)
-def test_the_benchmark_walks_every_phase_on_three_orders() -> None:
+def run_script(module: str, *args: str, timeout: float) -> str:
+    """What `python -m <module> <args>` printed; it must exit 0."""
     run = subprocess.run(
-        [sys.executable, "-m", "scripts.benchmark", "--orders", "3", "--concurrency", "2"],
+        [sys.executable, "-m", module, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=timeout,
     )
     assert run.returncode == 0, run.stderr
-    lines = {line.split("  ")[0].strip(): line for line in run.stdout.splitlines()}
+    return run.stdout
+
+
+@pytest.mark.slow(25)
+def test_the_benchmark_walks_every_phase_on_three_orders() -> None:
+    printed = run_script("scripts.benchmark", "--orders", "3", "--concurrency", "2", timeout=180)
+    lines = {line.split("  ")[0].strip(): line for line in printed.splitlines()}
     assert "3 in" in lines["POST /v1/orders (chase started)"]
     assert "3 in" in lines["replay of the running chases"]
     assert "0 failed" in lines["replay of the running chases"]
@@ -33,16 +39,9 @@ def test_the_benchmark_walks_every_phase_on_three_orders() -> None:
 
 @pytest.mark.slow(4)
 def test_the_activity_benchmark_measures_every_step() -> None:
-    run = subprocess.run(
-        [sys.executable, "-m", "scripts.bench_activities", "--calls", "2", "--rounds", "1"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stderr
+    printed = run_script("scripts.bench_activities", "--calls", "2", "--rounds", "1", timeout=120)
     # "  <step>   <median>   (<min> – <max>)"
-    rows = [re.fullmatch(r"  (.+?) +([\d.]+) +\(.+\)", line) for line in run.stdout.splitlines()]
+    rows = [re.fullmatch(r"  (.+?) +([\d.]+) +\(.+\)", line) for line in printed.splitlines()]
     figures = {row[1]: float(row[2]) for row in rows if row}
     assert list(figures) == [
         "order_received email",
