@@ -50,7 +50,7 @@ from settings import Settings
 from worker import WORKFLOWS, make_deps, workflow_runner
 
 HISTORIES = Path(__file__).resolve().parent.parent / "tests" / "histories"
-# A new chase up to its first wait, and a paid one to its end.
+# Two recorded chases that end paid: one soon after its first email, one after the cadence's.
 REPLAYS = ("order-paid", "order-cadence-paid-between-objections")
 
 
@@ -102,15 +102,15 @@ def smtp_sink() -> Iterator[int]:
         server.wait()
 
 
-async def cpu_ms(call: Callable[[str], Awaitable[object]], order_ids: Sequence[str]) -> float:
+Step = Callable[[str], Awaitable[object]]
+
+
+async def cpu_ms(step: Step, order_ids: Sequence[str]) -> float:
     """The process's CPU per call, over one call for each order."""
     started = time.process_time()
     for order_id in order_ids:
-        await call(order_id)
+        await step(order_id)
     return (time.process_time() - started) * 1000 / len(order_ids)
-
-
-Step = Callable[[str], Awaitable[object]]
 
 
 def steps(sessions: Sessions, settings: Settings) -> dict[str, Step]:
