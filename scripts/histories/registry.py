@@ -13,7 +13,7 @@ from temporalio.client import WorkflowHandle
 
 from scripts.histories.recording import Recording
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository: scripts/histories/registry.py
 HISTORIES = ROOT / "tests" / "histories"
 
 
