@@ -43,11 +43,13 @@ def test_the_activity_benchmark_measures_every_step() -> None:
     # "  <step>   <median>   (<min> – <max>)"
     rows = [re.fullmatch(r"  (.+?) +([\d.]+) +\(.+\)", line) for line in printed.splitlines()]
     figures = {row[1]: float(row[2]) for row in rows if row}
-    assert list(figures) == [
+    # A replay's label says how long its recorded history is, which a re-recording changes.
+    steps = [re.sub(r" \(\d+ events\)$", "", name) for name in figures]
+    assert steps == [
         "order_received email",
         "finish_order (paid)",
         "thank_you email",
-        "replay order-paid (61 events)",
-        "replay order-cadence-paid-between-objections (77 events)",
+        "replay order-paid",
+        "replay order-cadence-paid-between-objections",
     ]
     assert all(ms > 0 for ms in figures.values())

@@ -1,8 +1,9 @@
-"""The two ways a workflow runs an activity, each with its policy from activity_policy.py.
+"""The ways a workflow runs an activity, each with its policy from activity_policy.py.
 
 `db_activity`: a short database step (a write, or the read a decision needs), retried through
-a restart or a long lock, then failing loudly. `email_activity`: an email, retried as long as
-the mail server is down. Either schedules the same command as the call written out in full.
+a restart or a long lock, then failing loudly; `local_db_activity` runs the same on this
+worker, inside the workflow task that calls it. `email_activity`: an email, retried as long as
+the mail server is down. Each schedules the same command as the call written out in full.
 """
 
 from __future__ import annotations
@@ -23,6 +24,15 @@ Result = TypeVar("Result")
 
 async def db_activity(activity: Callable[[Any, Arg], Awaitable[Result]], arg: Arg) -> Result:
     return await workflow.execute_activity_method(
+        activity, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=WRITE_RETRY
+    )
+
+
+async def local_db_activity(activity: Callable[[Any, Arg], Awaitable[Result]], arg: Arg) -> Result:
+    """A database step the next step waits for: no round through the task queue, no second
+    workflow task before that next step is scheduled. Its history holds a marker instead of
+    the activity's events."""
+    return await workflow.execute_local_activity_method(
         activity, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=WRITE_RETRY
     )
 

@@ -39,7 +39,7 @@ from domain import (
     dial_workflow_id,
     legacy_dial_workflow_id,
 )
-from workflows.activity_calls import db_activity, email_activity, open_task
+from workflows.activity_calls import db_activity, email_activity, local_db_activity, open_task
 from workflows.email_cadence import EmailCadence
 from workflows.messages import (
     DIAL_HOLD,
@@ -67,6 +67,7 @@ from workflows.patch_ids import (
     EMAIL_BOUNCE_TASK,
     END_HEARD_BEFORE_EXPIRY,
     NO_PHONE_CHECK,
+    PAID_END_IN_TASK,
     PAUSE,
     PAYMENT_AFTER_END,
     SEARCH_ATTRIBUTES,
@@ -651,17 +652,21 @@ class OrderChase:
 
     async def _finish(self, end: OrderChaseResult) -> None:
         self.stage = Stage.FINISHED
-        await db_activity(
-            OrderActivities.finish_order,
-            OrderEnd(
-                key=self._key(f"end:{end.status}"),
-                order_id=self.order_id,
-                status=end.status,
-                outcome=end.outcome,
-                reason=end.reason,
-                at=workflow.now(),
-            ),
+        written = OrderEnd(
+            key=self._key(f"end:{end.status}"),
+            order_id=self.order_id,
+            status=end.status,
+            outcome=end.outcome,
+            reason=end.reason,
+            at=workflow.now(),
         )
+        # A payment's end is written in the task that heard it, and the thank-you scheduled
+        # there: under a burst of payments each one waits for one workflow task, not two.
+        # The other ends are followed by nothing a customer waits for.
+        if end.reason == EndReason.PAID and workflow.patched(PAID_END_IN_TASK):
+            await local_db_activity(OrderActivities.finish_order, written)
+        else:
+            await db_activity(OrderActivities.finish_order, written)
         self._publish(ORDER_STATUS.value_set(end.status))
         if end.status == OrderStatus.PAID:
             await self.send_email("thank_you")

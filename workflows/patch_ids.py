@@ -31,3 +31,6 @@ DIAL_WORKING_HOURS = "dial-working-hours"
 # Email cadence: marketing emails wait for the customer's send window
 # (OrderTimings.send_window).
 SEND_WINDOW = "send-window"
+# Order chase: the end a payment brings is written by a local activity, inside the workflow
+# task that heard the payment, so the thank-you is scheduled in that same task.
+PAID_END_IN_TASK = "paid-end-in-task"

@@ -565,6 +565,38 @@ def pause_new(result: OrderChaseResult, history: WorkflowHistory) -> None:
     assert result == PAID and "open_task" not in activities(history)  # the grace stood still
 
 
+async def paid_on_the_old_worker(chase: Chase) -> None:
+    """Paid after the grace: the worker the chase started on hears the payment and writes
+    the end."""
+    await chase.past_the_grace()
+    await chase.send_payment()
+    await chase.until(handled_a_signal)
+    await chase.settled()
+
+
+def local_activities(history: WorkflowHistory) -> list[str]:
+    """The local activities a history ran: core writes one `core_local_activity` marker each."""
+    found = []
+    for event in history.events:
+        attributes = event.marker_recorded_event_attributes
+        if attributes.marker_name == "core_local_activity":
+            payloads = attributes.details["data"].payloads
+            data = default_converter().payload_converter.from_payloads(payloads)[0]
+            found.append(data["activity_type"])
+    return found
+
+
+def paid_end_old(result: OrderChaseResult, history: WorkflowHistory) -> None:
+    assert result == PAID and "finish_order" in activities(history)
+    assert local_activities(history) == []
+
+
+def paid_end_new(result: OrderChaseResult, history: WorkflowHistory) -> None:
+    assert result == PAID and "finish_order" not in activities(history)
+    assert local_activities(history) == ["finish_order"]
+    assert activities(history).count("send_order_email") == 2  # received, then the thank-you
+
+
 SCENARIOS = {
     "sms-payment-link": Scenario(nothing, pay_after_the_grace, sms_old, sms_new),
     # The old path holds for a dial that started before the deploy.
@@ -597,6 +629,8 @@ SCENARIOS = {
     ),
     # The old path holds for a pause the old worker received (and had no handler for).
     "pause": Scenario(paused_for_a_day, pay_after_the_grace_when_settled, pause_old, pause_new),
+    # The old path holds for a payment the old worker heard.
+    "paid-end-in-task": Scenario(paid_on_the_old_worker, done, paid_end_old, paid_end_new),
 }
 # Patches deployed together share the copy of the code from before them.
 RELEASED_WITH = {"payment-after-end": "dial-id-separator"}
