@@ -36,10 +36,13 @@ async def lock_row(session: AsyncSession, model: type[Locked], row_id: str) -> L
 
 @functools.cache
 def _lock(model: type[Any]) -> Update:
-    """The lock's statement for `model`, built once (db.history says why)."""
+    """The lock's statement for `model`, built once (db.history says why). It changes nothing
+    and RETURNING refreshes the row, so the ORM has no objects to bring in line: without
+    `synchronize_session` off it would evaluate the WHERE in Python on every lock."""
     return (
         update(model)
         .where(model.id == bindparam("row_id"))
         .values(updated_at=model.updated_at)
         .returning(model)
+        .execution_options(synchronize_session=False)
     )
