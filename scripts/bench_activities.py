@@ -45,11 +45,11 @@ from domain import OrderStatus, Outcome
 from process_exit import exit_now
 from scripts.chaos_stack import empty_database
 from scripts.devstack.servers import free_port
+from scripts.histories.registry import HISTORIES
 from scripts.say import say
 from settings import Settings
 from worker import WORKFLOWS, make_deps, workflow_runner
 
-HISTORIES = Path(__file__).resolve().parent.parent / "tests" / "histories"
 # Two recorded chases that end paid: one soon after its first email, one after the cadence's.
 REPLAYS = ("order-paid", "order-cadence-paid-between-objections")
 

@@ -78,15 +78,20 @@ def before_the_change(patch: str) -> ModuleType:
         )
 
 
-def markers(history: WorkflowHistory) -> list[str]:
-    """The patch ids recorded in a history: core writes one `core_patch` marker per patch."""
+def marker_data(history: WorkflowHistory, name: str, detail: str) -> list[dict[str, Any]]:
+    """The `detail` of each marker called `name` in a history, decoded."""
     found = []
     for event in history.events:
         attributes = event.marker_recorded_event_attributes
-        if attributes.marker_name == "core_patch" and "patch-data" in attributes.details:
-            payloads = attributes.details["patch-data"].payloads
-            found.append(default_converter().payload_converter.from_payloads(payloads)[0]["id"])
+        if attributes.marker_name == name and detail in attributes.details:
+            payloads = attributes.details[detail].payloads
+            found.append(default_converter().payload_converter.from_payloads(payloads)[0])
     return found
+
+
+def markers(history: WorkflowHistory) -> list[str]:
+    """The patch ids recorded in a history: core writes one `core_patch` marker per patch."""
+    return [data["id"] for data in marker_data(history, "core_patch", "patch-data")]
 
 
 def activities(history: WorkflowHistory) -> list[str]:
@@ -576,14 +581,7 @@ async def paid_on_the_old_worker(chase: Chase) -> None:
 
 def local_activities(history: WorkflowHistory) -> list[str]:
     """The local activities a history ran: core writes one `core_local_activity` marker each."""
-    found = []
-    for event in history.events:
-        attributes = event.marker_recorded_event_attributes
-        if attributes.marker_name == "core_local_activity":
-            payloads = attributes.details["data"].payloads
-            data = default_converter().payload_converter.from_payloads(payloads)[0]
-            found.append(data["activity_type"])
-    return found
+    return [data["activity_type"] for data in marker_data(history, "core_local_activity", "data")]
 
 
 def paid_end_old(result: OrderChaseResult, history: WorkflowHistory) -> None:
