@@ -3,7 +3,8 @@
 `db_activity`: a short database step (a write, or the read a decision needs), retried through
 a restart or a long lock, then failing loudly; `local_db_activity` runs the same on this
 worker, inside the workflow task that calls it. `email_activity`: an email, retried as long as
-the mail server is down. Each schedules the same command as the call written out in full.
+the mail server is down; `local_email_activity` the same inside the workflow task. Each
+schedules the same command as the call written out in full.
 """
 
 from __future__ import annotations
@@ -39,6 +40,16 @@ async def local_db_activity(activity: Callable[[Any, Arg], Awaitable[Result]], a
 
 async def email_activity(activity: Callable[[Any, Arg], Awaitable[Result]], arg: Arg) -> Result:
     return await workflow.execute_activity_method(
+        activity, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=EMAIL_RETRY
+    )
+
+
+async def local_email_activity(
+    activity: Callable[[Any, Arg], Awaitable[Result]], arg: Arg
+) -> Result:
+    """An email the customer waits for, sent by this worker in the task that decided it. While
+    the mail server is down the retries outlast the task: the SDK then waits on a timer."""
+    return await workflow.execute_local_activity_method(
         activity, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=EMAIL_RETRY
     )
 

@@ -34,3 +34,6 @@ SEND_WINDOW = "send-window"
 # Order chase: the end a payment brings is written by a local activity, inside the workflow
 # task that heard the payment, so the thank-you is scheduled in that same task.
 PAID_END_IN_TASK = "paid-end-in-task"
+# Order chase: the thank-you for a payment is sent by a local activity too, in the same
+# workflow task as the paid end, which then closes the chase.
+THANK_YOU_IN_TASK = "thank-you-in-task"
