@@ -17,7 +17,12 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.tasks import NewTask, TaskActivities
 
-from workflows.activity_policy import ACTIVITY_TIMEOUT, EMAIL_RETRY, WRITE_RETRY
+from workflows.activity_policy import (
+    ACTIVITY_TIMEOUT,
+    EMAIL_RETRY,
+    LOCAL_RETRY_THRESHOLD,
+    WRITE_RETRY,
+)
 
 Arg = TypeVar("Arg")
 Result = TypeVar("Result")
@@ -47,10 +52,14 @@ async def email_activity(activity: Callable[[Any, Arg], Awaitable[Result]], arg:
 async def local_email_activity(
     activity: Callable[[Any, Arg], Awaitable[Result]], arg: Arg
 ) -> Result:
-    """An email the customer waits for, sent by this worker in the task that decided it. While
-    the mail server is down the retries outlast the task: the SDK then waits on a timer."""
+    """An email the customer waits for, sent by this worker in the task that decided it. A
+    retry (the mail server down) waits on a workflow timer, not inside a held-open task."""
     return await workflow.execute_local_activity_method(
-        activity, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=EMAIL_RETRY
+        activity,
+        arg,
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        retry_policy=EMAIL_RETRY,
+        local_retry_threshold=LOCAL_RETRY_THRESHOLD,
     )
 
 

@@ -26,3 +26,7 @@ WRITE_RETRY = RetryPolicy(
 EMAIL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=10)
 )
+
+# A local activity's retry that would wait longer than this waits on a workflow timer: every
+# email retry does (its first wait is 5 s), so no workflow task is held open through it.
+LOCAL_RETRY_THRESHOLD = timedelta(seconds=1)

@@ -718,7 +718,7 @@ class OrderChase:
                     **terms,
                 ),
             )
-        except ActivityError as error:
+        except (ActivityError, ApplicationError) as error:
             workflow.logger.warning("email %s to order %s not sent: %s", kind, self.order_id, error)
             # Versioning: chases that met a bounce before this task existed replay without it.
             if _bounced(error) and workflow.patched(EMAIL_BOUNCE_TASK):
@@ -753,9 +753,10 @@ class OrderChase:
         return f"{workflow.info().workflow_id}:{step}"
 
 
-def _bounced(error: ActivityError) -> bool:
-    """The mail server refused the address for good (activities.emails raises this)."""
-    cause = error.cause
+def _bounced(error: ActivityError | ApplicationError) -> bool:
+    """The mail server refused the address for good (activities.emails raises this). A local
+    activity's failure reaches the workflow as the activity's own error, not as its cause."""
+    cause = error.cause if isinstance(error, ActivityError) else error
     return isinstance(cause, ApplicationError) and cause.type == "PermanentDeliveryError"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from db.session import Sessions
@@ -71,6 +72,25 @@ async def test_duplicate_paid_events_send_one_thank_you(
         await chase.handle.signal(OrderChase.record_payment, PaymentReceived(event_id, full=True))
 
     assert (await chase.handle.result()).status == "paid"
+    thanks = [s for s in mailbox.subjects() if s.startswith("Thank you for your payment")]
+    assert len(thanks) == 1
+
+
+async def test_a_thank_you_the_mail_server_defers_goes_out_once_it_takes_it(
+    chase: Chase, ts_env: WorkflowEnvironment, smtp_server: SmtpServer, mailbox: Mailbox
+) -> None:
+    """The thank-you is sent inside the workflow task that heard the payment (a local
+    activity); a mail server saying "try again later" for minutes keeps the chase open, its
+    retries waiting on timers, until the email is taken, once."""
+    await skip(ts_env, timedelta(minutes=10))
+    with smtp_server.greylisting(chase.order.customer_email):
+        await chase.handle.signal(OrderChase.record_payment, PaymentReceived("pay-1", full=True))
+        await skip(ts_env, timedelta(minutes=5))
+        assert not [s for s in mailbox.subjects() if s.startswith("Thank you")]
+        description = await chase.handle.describe()
+        assert description.status == WorkflowExecutionStatus.RUNNING
+
+    assert await chase.handle.result() == OrderChaseResult("paid", "positive", "paid")
     thanks = [s for s in mailbox.subjects() if s.startswith("Thank you for your payment")]
     assert len(thanks) == 1
 
