@@ -98,3 +98,14 @@ async def test_a_writer_of_another_process_waits_for_the_turn_and_a_timed_out_on
     finally:
         await api.dispose()
         await worker.dispose()
+
+
+async def test_a_database_file_is_in_wal_mode_synced_at_checkpoints_with_foreign_keys(
+    engine: AsyncEngine,
+) -> None:
+    """Every connection of the engine: WAL, synchronous=NORMAL (1), foreign keys enforced."""
+    async with engine.connect() as first, engine.connect() as second:
+        for connection in (first, second):
+            assert (await connection.scalar(text("PRAGMA journal_mode"))) == "wal"
+            assert (await connection.scalar(text("PRAGMA synchronous"))) == 1
+            assert (await connection.scalar(text("PRAGMA foreign_keys"))) == 1
