@@ -44,7 +44,7 @@ def make_engine(url: str) -> AsyncEngine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         # In WAL mode NORMAL syncs at checkpoints, not at each commit: the one writer is free
-        # again without waiting for the disk (POST /v1/orders 70-72/s became 84-94/s under
+        # again without waiting for the disk (POST /v1/orders 70-72/s became 84-95/s under
         # `make bench`). A commit survives any crash of the process, but a power loss may
         # lose the last ones, as it may for the dev server's file beside it (scripts/run.sh).
         cursor.execute("PRAGMA synchronous=NORMAL")

@@ -669,7 +669,7 @@ class OrderChase:
         )
         # A payment's end is written in the task that heard it, and the thank-you sent there
         # too: under a burst of payments each one waits for one workflow task, not three, and
-        # the dev server's one database writes a third as much for it. The other ends are
+        # Temporal writes the chase three times for it instead of seven. The other ends are
         # followed by nothing a customer waits for.
         if end.reason == EndReason.PAID and workflow.patched(PAID_END_IN_TASK):
             await local_db_activity(OrderActivities.finish_order, written)
