@@ -671,13 +671,14 @@ class OrderChase:
         # too: under a burst of payments each one waits for one workflow task, not three, and
         # Temporal writes the chase three times for it instead of seven. The other ends are
         # followed by nothing a customer waits for.
-        if end.reason == EndReason.PAID and workflow.patched(PAID_END_IN_TASK):
+        plain_payment = end.reason == EndReason.PAID
+        if plain_payment and workflow.patched(PAID_END_IN_TASK):
             await local_db_activity(OrderActivities.finish_order, written)
         else:
             await db_activity(OrderActivities.finish_order, written)
         self._publish(ORDER_STATUS.value_set(end.status))
         if end.status == OrderStatus.PAID:
-            in_task = end.reason == EndReason.PAID and workflow.patched(THANK_YOU_IN_TASK)
+            in_task = plain_payment and workflow.patched(THANK_YOU_IN_TASK)
             await self.send_email("thank_you", in_task=in_task)
 
     async def _set_status(self, status: str, reason: str | None = None) -> None:
